@@ -1,0 +1,111 @@
+// ExportedModule: an exported graph together with its parameters, buffers and
+// train/eval mode — the C++ counterpart of a torch.export'ed GraphModule.
+//
+// Tensors are stored as raw little-endian bytes with dtype, shape and device;
+// the executor converts them to kernel tensors. A placeholder is bound to a
+// state tensor when the tensor's `placeholder` names it (torch.export lifts
+// parameters and buffers into placeholders); get_attr nodes refer to tensors
+// by name. ModelIsExported and AssertAndGetUniqueDevice follow
+// torch.ao.quantization's semantics exactly (SEMANTICS.md §1).
+#ifndef REWIRE_IR_EXPORTED_MODULE_H_
+#define REWIRE_IR_EXPORTED_MODULE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "ir/graph.h"
+#include "ir/types.h"
+
+namespace rewire {
+
+enum class TensorRole : uint8_t { kParameter = 0, kBuffer, kConstant };
+
+// A named parameter, buffer or constant with its data.
+struct StateTensor {
+  std::string name;         // "layer1.0.bn1.running_mean"
+  TensorRole role = TensorRole::kParameter;
+  ScalarType dtype = ScalarType::kFloat32;
+  std::vector<int64_t> shape;
+  Device device;
+  bool requires_grad = false;
+  // The graph placeholder this tensor feeds, or empty when it is reached
+  // through get_attr by `name`.
+  std::string placeholder;
+  std::string data;  // raw little-endian bytes, numel * itemsize
+
+  // Bytes the data must have for this dtype and shape; error on negative
+  // dims or overflow, naming the tensor.
+  absl::StatusOr<int64_t> ExpectedBytes() const;
+  friend bool operator==(const StateTensor& a, const StateTensor& b);
+};
+
+enum class ModuleMode : uint8_t { kTrain = 0, kEval };
+
+class ExportedModule {
+ public:
+  ExportedModule() : graph_(std::make_unique<Graph>()) {}
+  explicit ExportedModule(std::unique_ptr<Graph> graph)
+      : graph_(std::move(graph)) {}
+  ExportedModule(ExportedModule&&) = default;
+  ExportedModule& operator=(ExportedModule&&) = default;
+
+  Graph& graph() { return *graph_; }
+  const Graph& graph() const { return *graph_; }
+  // Swaps in a new graph (used by transactional rewrites: mutate a clone,
+  // then commit by swapping).
+  void set_graph(std::unique_ptr<Graph> g) { graph_ = std::move(g); }
+
+  const std::vector<StateTensor>& tensors() const { return tensors_; }
+  std::vector<StateTensor>& mutable_tensors() { return tensors_; }
+  const StateTensor* FindTensor(absl::string_view name) const;
+  StateTensor* FindMutableTensor(absl::string_view name);
+  // The state tensor bound to placeholder `placeholder`, or nullptr.
+  const StateTensor* TensorForPlaceholder(absl::string_view placeholder) const;
+  // Adds a tensor; error if the name exists or data size disagrees.
+  absl::Status AddTensor(StateTensor t);
+
+  // Exported graphs start in training mode (torch.export records training
+  // behaviour unless the model was exported in eval).
+  ModuleMode mode() const { return mode_; }
+  void set_mode(ModuleMode m) { mode_ = m; }
+
+  // Whether Train()/Eval() may switch the graph (AllowExportedModelTrainEval
+  // in rewrite/ sets this; until then they fail, as upstream's
+  // _disallow_eval_train makes them raise).
+  bool train_eval_allowed() const { return train_eval_allowed_; }
+  void set_train_eval_allowed(bool v) { train_eval_allowed_ = v; }
+
+  // Placeholders not bound to a state tensor: the model's real inputs.
+  std::vector<Node*> InputPlaceholders() const;
+
+  // Deep copy.
+  ExportedModule Clone() const;
+
+ private:
+  std::unique_ptr<Graph> graph_;
+  std::vector<StateTensor> tensors_;
+  ModuleMode mode_ = ModuleMode::kTrain;
+  bool train_eval_allowed_ = false;
+};
+
+// True iff some node carries a "val" entry (torch's model_is_exported).
+// Never fails; false for an empty graph.
+bool ModelIsExported(const ExportedModule& module);
+bool GraphIsExported(const Graph& graph);
+
+// The single device of all parameters and buffers: nullopt when there are
+// none ("none" upstream); {cpu, meta} counts as cpu; more than one device
+// otherwise is an InvalidArgument error listing them ("... only works with cpu
+// or single-device CUDA modules, but got devices {cpu, cuda:0}").
+absl::StatusOr<std::optional<Device>> AssertAndGetUniqueDevice(
+    const ExportedModule& module);
+
+}  // namespace rewire
+
+#endif  // REWIRE_IR_EXPORTED_MODULE_H_

@@ -1,0 +1,701 @@
+#include "ir/graph.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "ir/status_macros.h"
+
+namespace rewire {
+namespace {
+
+// Spacing of order keys for appended nodes (Note [Order keys]): leaves room
+// for ~20 successive midpoint insertions between two neighbours.
+constexpr uint64_t kOrderGap = uint64_t{1} << 20;
+
+char OpKindTag(OpKind op) {
+  switch (op) {
+    case OpKind::kPlaceholder:
+      return 'p';
+    case OpKind::kGetAttr:
+      return 'g';
+    case OpKind::kCallFunction:
+      return 'c';
+    case OpKind::kOutput:
+      return 'o';
+  }
+  return '?';
+}
+
+// Visits every node-reference Argument of (args, kwargs) in slot order with a
+// mutable pointer; stops early when f returns false.
+template <typename F>
+void ForEachSlot(std::vector<Argument>& args, std::vector<Kwarg>& kwargs,
+                 F&& f) {
+  uint32_t slot = 0;
+  std::vector<std::pair<std::vector<Argument>*, size_t>> stack;
+  auto visit_top = [&](Argument& a) -> bool {
+    if (a.is_node()) return f(a, slot++);
+    if (!a.is_list()) return true;
+    stack.emplace_back(&a.mutable_list(), 0);
+    while (!stack.empty()) {
+      auto& [list, idx] = stack.back();
+      if (idx == list->size()) {
+        stack.pop_back();
+        continue;
+      }
+      Argument& item = (*list)[idx++];
+      if (item.is_node()) {
+        if (!f(item, slot++)) {
+          stack.clear();
+          return false;
+        }
+      } else if (item.is_list()) {
+        stack.emplace_back(&item.mutable_list(), 0);
+      }
+    }
+    return true;
+  };
+  for (Argument& a : args) {
+    if (!visit_top(a)) return;
+  }
+  for (Kwarg& kw : kwargs) {
+    if (!visit_top(kw.value)) return;
+  }
+}
+
+std::string NameStem(absl::string_view hint) {
+  std::string stem;
+  stem.reserve(hint.size());
+  for (char c : hint) {
+    stem.push_back(absl::ascii_isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  }
+  if (stem.empty()) stem = "node";
+  if (absl::ascii_isdigit(static_cast<unsigned char>(stem[0]))) {
+    stem.insert(stem.begin(), '_');
+  }
+  return stem;
+}
+
+}  // namespace
+
+absl::string_view OpKindName(OpKind k) {
+  switch (k) {
+    case OpKind::kPlaceholder:
+      return "placeholder";
+    case OpKind::kGetAttr:
+      return "get_attr";
+    case OpKind::kCallFunction:
+      return "call_function";
+    case OpKind::kOutput:
+      return "output";
+  }
+  return "?";
+}
+
+absl::StatusOr<OpKind> ParseOpKind(absl::string_view s) {
+  for (OpKind k : {OpKind::kPlaceholder, OpKind::kGetAttr,
+                   OpKind::kCallFunction, OpKind::kOutput}) {
+    if (s == OpKindName(k)) return k;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown node kind '", s,
+                   "' (expected placeholder, get_attr, call_function or "
+                   "output)"));
+}
+
+// ---------------------------------------------------------------- Node
+
+const Argument* Node::kwarg(absl::string_view name) const {
+  for (const Kwarg& kw : kwargs_) {
+    if (kw.name == name) return &kw.value;
+  }
+  return nullptr;
+}
+
+std::vector<Node*> Node::Users() const {
+  std::vector<Node*> users;
+  users.reserve(uses_.size());
+  for (const Use& u : uses_) users.push_back(u.user);
+  std::sort(users.begin(), users.end(),
+            [](const Node* a, const Node* b) { return a->IsBefore(b); });
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  return users;
+}
+
+std::vector<Node*> Node::Operands() const {
+  std::vector<Node*> out;
+  out.reserve(operands_.size());
+  for (const Operand& o : operands_) out.push_back(o.producer);
+  return out;
+}
+
+bool Node::IsBefore(const Node* other) const {
+  REWIRE_CHECK(graph_ != nullptr && graph_ == other->graph_);
+  graph_->EnsureOrder();
+  return order_ < other->order_;
+}
+
+std::string Node::DebugString() const {
+  std::string out = absl::StrCat("%", name_, " = ");
+  if (op_ != OpKind::kCallFunction) {
+    absl::StrAppend(&out, OpKindName(op_), "[target=", target_->qualified, "]");
+    if (op_ != OpKind::kOutput) return out;
+  } else {
+    absl::StrAppend(&out, target_->qualified);
+  }
+  std::vector<std::string> parts;
+  for (const Argument& a : args_) parts.push_back(a.DebugString());
+  for (const Kwarg& kw : kwargs_) {
+    parts.push_back(absl::StrCat(kw.name, "=", kw.value.DebugString()));
+  }
+  absl::StrAppend(&out, "(", absl::StrJoin(parts, ", "), ")");
+  return out;
+}
+
+// ---------------------------------------------------------------- Graph
+
+Graph::Graph() = default;
+
+Graph::~Graph() {
+  Node* n = head_;
+  while (n != nullptr) {
+    Node* next = n->next_;
+    delete n;
+    n = next;
+  }
+}
+
+Graph::Graph(Graph&& other) noexcept { *this = std::move(other); }
+
+Graph& Graph::operator=(Graph&& other) noexcept {
+  if (this == &other) return *this;
+  for (Node* n = head_; n != nullptr;) {
+    Node* next = n->next_;
+    delete n;
+    n = next;
+  }
+  head_ = std::exchange(other.head_, nullptr);
+  tail_ = std::exchange(other.tail_, nullptr);
+  output_ = std::exchange(other.output_, nullptr);
+  size_ = std::exchange(other.size_, 0);
+  by_name_ = std::move(other.by_name_);
+  targets_ = std::move(other.targets_);
+  index_ = std::move(other.index_);
+  name_counters_ = std::move(other.name_counters_);
+  order_valid_ = other.order_valid_;
+  other.by_name_.clear();
+  other.targets_.clear();
+  other.index_.clear();
+  other.name_counters_.clear();
+  other.order_valid_ = true;
+  for (Node* n = head_; n != nullptr; n = n->next_) n->graph_ = this;
+  return *this;
+}
+
+Node* Graph::FindNode(absl::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+Node* Graph::output() const { return output_; }
+
+std::vector<Node*> Graph::Placeholders() const {
+  std::vector<Node*> out;
+  for (Node* n : *this) {
+    if (n->is_placeholder()) out.push_back(n);
+  }
+  return out;
+}
+
+std::vector<Node*> Graph::NodesWithTarget(absl::string_view qualified) const {
+  auto t = targets_.find(absl::StrCat("c", qualified));
+  if (t == targets_.end()) return {};
+  auto it = index_.find(t->second.get());
+  if (it == index_.end()) return {};
+  std::vector<Node*> out = it->second;
+  EnsureOrder();
+  std::sort(out.begin(), out.end(),
+            [](const Node* a, const Node* b) { return a->order_ < b->order_; });
+  return out;
+}
+
+size_t Graph::CountTarget(absl::string_view qualified) const {
+  auto t = targets_.find(absl::StrCat("c", qualified));
+  if (t == targets_.end()) return 0;
+  auto it = index_.find(t->second.get());
+  return it == index_.end() ? 0 : it->second.size();
+}
+
+std::vector<std::string> Graph::CallTargets() const {
+  std::vector<std::string> out;
+  for (const auto& [info, nodes] : index_) {
+    if (!nodes.empty()) out.push_back(info->qualified);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const TargetInfo* Graph::InternTarget(OpKind op, absl::string_view target) {
+  absl::string_view canonical = target;
+  if (op == OpKind::kCallFunction) {
+    absl::ConsumePrefix(&canonical, "torch.ops.");
+    if (canonical == "operator.getitem" || canonical == "_operator.getitem") {
+      canonical = "getitem";
+    }
+  }
+  std::string key = absl::StrCat(std::string(1, OpKindTag(op)), canonical);
+  auto it = targets_.find(key);
+  if (it != targets_.end()) return it->second.get();
+  auto info = std::make_unique<TargetInfo>();
+  info->qualified = std::string(canonical);
+  info->schema = nullptr;
+  info->is_getitem = false;
+  if (op == OpKind::kCallFunction) {
+    if (canonical == "getitem") {
+      info->is_getitem = true;
+      info->name = "getitem";
+    } else {
+      std::vector<absl::string_view> parts = absl::StrSplit(canonical, '.');
+      if (parts.size() == 3) {
+        info->ns = std::string(parts[0]);
+        info->name = std::string(parts[1]);
+        info->overload = std::string(parts[2]);
+      } else {
+        info->name = std::string(canonical);
+      }
+      info->schema = SchemaRegistry::Global().Find(canonical);
+    }
+  } else {
+    info->name = std::string(canonical);
+  }
+  const TargetInfo* raw = info.get();
+  targets_.emplace(std::move(key), std::move(info));
+  return raw;
+}
+
+std::string Graph::UniqueName(absl::string_view hint) const {
+  std::string stem = NameStem(hint);
+  if (!by_name_.contains(stem)) return stem;
+  // Strip an existing numeric suffix so "add_1" grows into "add_2", as fx does.
+  absl::string_view base = stem;
+  size_t us = base.rfind('_');
+  if (us != absl::string_view::npos && us + 1 < base.size() &&
+      std::all_of(base.begin() + us + 1, base.end(),
+                  [](char c) { return absl::ascii_isdigit(c); })) {
+    base = base.substr(0, us);
+  }
+  int64_t& next = name_counters_[base];
+  if (next < 1) next = 1;
+  while (true) {
+    std::string candidate = absl::StrCat(base, "_", next++);
+    if (!by_name_.contains(candidate)) return candidate;
+  }
+}
+
+void Graph::EnsureOrder() const {
+  if (!order_valid_) RenumberOrder();
+}
+
+void Graph::RenumberOrder() const {
+  uint64_t key = kOrderGap;
+  for (Node* n = head_; n != nullptr; n = n->next_) {
+    n->order_ = key;
+    key += kOrderGap;
+  }
+  order_valid_ = true;
+}
+
+void Graph::LinkBefore(Node* node, Node* before) {
+  node->graph_ = this;
+  if (before == nullptr) {
+    node->prev_ = tail_;
+    node->next_ = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next_ = node;
+    } else {
+      head_ = node;
+    }
+    tail_ = node;
+    if (order_valid_) {
+      uint64_t prev_key = node->prev_ ? node->prev_->order_ : 0;
+      if (prev_key > UINT64_MAX - 2 * kOrderGap) {
+        order_valid_ = false;
+      } else {
+        node->order_ = prev_key + kOrderGap;
+      }
+    }
+  } else {
+    node->next_ = before;
+    node->prev_ = before->prev_;
+    if (before->prev_ != nullptr) {
+      before->prev_->next_ = node;
+    } else {
+      head_ = node;
+    }
+    before->prev_ = node;
+    if (order_valid_) {
+      uint64_t lo = node->prev_ ? node->prev_->order_ : 0;
+      uint64_t hi = before->order_;
+      if (hi - lo >= 2) {
+        node->order_ = lo + (hi - lo) / 2;
+      } else {
+        order_valid_ = false;
+      }
+    }
+  }
+  ++size_;
+}
+
+void Graph::Unlink(Node* node) {
+  if (node->prev_ != nullptr) {
+    node->prev_->next_ = node->next_;
+  } else {
+    head_ = node->next_;
+  }
+  if (node->next_ != nullptr) {
+    node->next_->prev_ = node->prev_;
+  } else {
+    tail_ = node->prev_;
+  }
+  node->prev_ = node->next_ = nullptr;
+  --size_;
+}
+
+void Graph::AddUses(Node* node) {
+  node->operands_.clear();
+  ForEachSlot(node->args_, node->kwargs_, [&](Argument& a, uint32_t slot) {
+    Node* producer = a.node();
+    node->operands_.push_back(
+        {producer, static_cast<uint32_t>(producer->uses_.size())});
+    producer->uses_.push_back({node, slot});
+    return true;
+  });
+}
+
+void Graph::RemoveUse(Node* node, size_t operand_index) {
+  Node::Operand op = node->operands_[operand_index];
+  std::vector<Use>& uses = op.producer->uses_;
+  Use moved = uses.back();
+  uses[op.use_index] = moved;
+  moved.user->operands_[moved.slot].use_index = op.use_index;
+  uses.pop_back();
+}
+
+void Graph::RemoveUses(Node* node) {
+  // Reverse order keeps each swap-remove valid for the remaining operands.
+  for (size_t k = node->operands_.size(); k-- > 0;) RemoveUse(node, k);
+  node->operands_.clear();
+}
+
+void Graph::IndexAdd(Node* node) {
+  if (node->op_ != OpKind::kCallFunction) return;
+  std::vector<Node*>& bucket = index_[node->target_];
+  node->index_pos_ = static_cast<uint32_t>(bucket.size());
+  bucket.push_back(node);
+}
+
+void Graph::IndexRemove(Node* node) {
+  if (node->op_ != OpKind::kCallFunction) return;
+  std::vector<Node*>& bucket = index_[node->target_];
+  Node* moved = bucket.back();
+  bucket[node->index_pos_] = moved;
+  moved->index_pos_ = node->index_pos_;
+  bucket.pop_back();
+  if (bucket.empty()) index_.erase(node->target_);
+}
+
+absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
+                                  const std::vector<Kwarg>& kwargs,
+                                  const Node* position,
+                                  absl::string_view what) const {
+  absl::Status status;
+  auto check = [&](Node* n) {
+    if (!status.ok()) return;
+    if (n == nullptr || n->graph_ != this) {
+      status = absl::InvalidArgumentError(absl::StrCat(
+          what, ": argument refers to a node of another graph"));
+    } else if (position != nullptr &&
+               (n == position || !n->IsBefore(position))) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat(what, ": argument %", n->name_,
+                       " is not defined before the node"));
+    }
+  };
+  for (const Argument& a : args) a.ForEachNode(check);
+  for (const Kwarg& kw : kwargs) kw.value.ForEachNode(check);
+  return status;
+}
+
+absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
+  std::string what = absl::StrCat(
+      "creating node '", spec.name.empty() ? spec.target : spec.name, "'");
+  if (spec.op == OpKind::kOutput) {
+    if (output_ != nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(what, ": the graph already has an output node"));
+    }
+    if (before != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": the output node must be last"));
+    }
+  } else if (before == nullptr && output_ != nullptr) {
+    before = output_;
+  }
+  if (spec.op != OpKind::kCallFunction && spec.op != OpKind::kOutput &&
+      spec.target.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", OpKindName(spec.op), " needs a target"));
+  }
+  if (spec.op == OpKind::kCallFunction && spec.target.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": call_function needs a target"));
+  }
+  if (spec.op == OpKind::kOutput && spec.target.empty()) spec.target = "output";
+  // A node placed before `before` may use anything already before it; when
+  // appending at the very end, any existing node qualifies.
+  RETURN_IF_ERROR(CheckOperands(spec.args, spec.kwargs, before, what));
+  std::string name;
+  if (!spec.name.empty()) {
+    if (by_name_.contains(spec.name)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("duplicate node name '", spec.name, "'"));
+    }
+    name = std::move(spec.name);
+  } else {
+    const TargetInfo* t = InternTarget(spec.op, spec.target);
+    name = UniqueName(spec.op == OpKind::kOutput ? "output" : t->name);
+  }
+  auto* node = new Node();
+  node->op_ = spec.op;
+  node->target_ = InternTarget(spec.op, spec.target);
+  node->name_ = std::move(name);
+  node->args_ = std::move(spec.args);
+  node->kwargs_ = std::move(spec.kwargs);
+  node->meta_ = std::move(spec.meta);
+  LinkBefore(node, before);
+  by_name_.emplace(node->name_, node);
+  AddUses(node);
+  IndexAdd(node);
+  if (node->op_ == OpKind::kOutput) output_ = node;
+  return node;
+}
+
+absl::StatusOr<Node*> Graph::Append(NodeSpec spec) {
+  return CreateNode(std::move(spec), nullptr);
+}
+
+absl::StatusOr<Node*> Graph::InsertBefore(Node* position, NodeSpec spec) {
+  REWIRE_CHECK(position != nullptr && position->graph_ == this);
+  return CreateNode(std::move(spec), position);
+}
+
+absl::StatusOr<Node*> Graph::InsertAfter(Node* position, NodeSpec spec) {
+  REWIRE_CHECK(position != nullptr && position->graph_ == this);
+  if (position == output_) {
+    return absl::InvalidArgumentError(
+        "cannot insert a node after the output node");
+  }
+  if (position->next_ == nullptr) return CreateNode(std::move(spec), nullptr);
+  return CreateNode(std::move(spec), position->next_);
+}
+
+absl::StatusOr<Node*> Graph::AddPlaceholder(absl::string_view name,
+                                            Metadata meta) {
+  NodeSpec spec;
+  spec.op = OpKind::kPlaceholder;
+  spec.target = std::string(name);
+  spec.name = std::string(name);
+  spec.meta = std::move(meta);
+  // Placeholders go after the last placeholder so they stay first.
+  Node* pos = head_;
+  while (pos != nullptr && pos->is_placeholder()) pos = pos->next_;
+  if (pos == nullptr) return CreateNode(std::move(spec), nullptr);
+  return CreateNode(std::move(spec), pos);
+}
+
+absl::StatusOr<Node*> Graph::AddGetAttr(absl::string_view path, Metadata meta) {
+  NodeSpec spec;
+  spec.op = OpKind::kGetAttr;
+  spec.target = std::string(path);
+  spec.meta = std::move(meta);
+  return Append(std::move(spec));
+}
+
+absl::StatusOr<Node*> Graph::AddCall(absl::string_view target,
+                                     std::vector<Argument> args,
+                                     std::vector<Kwarg> kwargs, Metadata meta) {
+  NodeSpec spec;
+  spec.op = OpKind::kCallFunction;
+  spec.target = std::string(target);
+  spec.args = std::move(args);
+  spec.kwargs = std::move(kwargs);
+  spec.meta = std::move(meta);
+  return Append(std::move(spec));
+}
+
+absl::StatusOr<Node*> Graph::AddOutput(std::vector<Argument> args) {
+  NodeSpec spec;
+  spec.op = OpKind::kOutput;
+  spec.target = "output";
+  spec.name = UniqueName("output");
+  spec.args = std::move(args);
+  return Append(std::move(spec));
+}
+
+absl::Status Graph::SetArguments(Node* node, std::vector<Argument> args,
+                                 std::vector<Kwarg> kwargs) {
+  REWIRE_CHECK(node != nullptr && node->graph_ == this);
+  RETURN_IF_ERROR(CheckOperands(args, kwargs, node,
+                                absl::StrCat("setting arguments of %", node->name_)));
+  RemoveUses(node);
+  node->args_ = std::move(args);
+  node->kwargs_ = std::move(kwargs);
+  AddUses(node);
+  return absl::OkStatus();
+}
+
+absl::Status Graph::ReplaceInput(Node* node, uint32_t slot, Node* value) {
+  REWIRE_CHECK(node != nullptr && node->graph_ == this);
+  if (slot >= node->operands_.size()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "%", node->name_, " has no operand slot ", slot, " (it has ",
+        node->operands_.size(), ")"));
+  }
+  if (value == nullptr || value->graph_ != this) {
+    return absl::InvalidArgumentError("replacement node is not in this graph");
+  }
+  if (value == node || !value->IsBefore(node)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("%", value->name_, " is not defined before %", node->name_));
+  }
+  Node* old = node->operands_[slot].producer;
+  if (old == value) return absl::OkStatus();
+  // Point the argument itself at the new producer.
+  ForEachSlot(node->args_, node->kwargs_, [&](Argument& a, uint32_t s) {
+    if (s != slot) return true;
+    a = Argument::Ref(value);
+    return false;
+  });
+  // Swap-remove the old use, then record the new one.
+  RemoveUse(node, slot);
+  node->operands_[slot] = {value, static_cast<uint32_t>(value->uses_.size())};
+  value->uses_.push_back({node, slot});
+  return absl::OkStatus();
+}
+
+absl::Status Graph::ReplaceAllUsesWith(Node* from, Node* to) {
+  REWIRE_CHECK(from != nullptr && from->graph_ == this);
+  REWIRE_CHECK(to != nullptr && to->graph_ == this);
+  if (from == to) return absl::OkStatus();
+  std::vector<Use> uses(from->uses_.begin(), from->uses_.end());
+  // Validate every use first so a refusal changes nothing.
+  for (const Use& u : uses) {
+    if (u.user == to || !to->IsBefore(u.user)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot replace uses of %", from->name_, " with %",
+                       to->name_, ": %", u.user->name_, " comes before it"));
+    }
+  }
+  for (const Use& u : uses) {
+    RETURN_IF_ERROR(ReplaceInput(u.user, u.slot, to));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Graph::Erase(Node* node) {
+  REWIRE_CHECK(node != nullptr && node->graph_ == this);
+  if (node->has_uses()) {
+    std::vector<std::string> names;
+    for (Node* u : node->Users()) names.push_back(absl::StrCat("%", u->name_));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot erase %", node->name_, ": still used by ",
+                     absl::StrJoin(names, ", ")));
+  }
+  RemoveUses(node);
+  IndexRemove(node);
+  by_name_.erase(node->name_);
+  if (node == output_) output_ = nullptr;
+  Unlink(node);
+  delete node;
+  return absl::OkStatus();
+}
+
+absl::Status Graph::Rename(Node* node, absl::string_view name) {
+  REWIRE_CHECK(node != nullptr && node->graph_ == this);
+  if (name == node->name_) return absl::OkStatus();
+  if (name.empty()) return absl::InvalidArgumentError("empty node name");
+  if (by_name_.contains(name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("duplicate node name '", name, "'"));
+  }
+  by_name_.erase(node->name_);
+  node->name_ = std::string(name);
+  by_name_.emplace(node->name_, node);
+  return absl::OkStatus();
+}
+
+void Graph::MoveBefore(Node* node, Node* position) {
+  REWIRE_CHECK(node != nullptr && node->graph_ == this);
+  REWIRE_CHECK(position != nullptr && position->graph_ == this);
+  if (node == position || node->next_ == position) return;
+  Unlink(node);
+  LinkBefore(node, position);
+}
+
+bool Graph::IsImpure(const Node& node) {
+  if (node.is_placeholder() || node.is_output()) return true;
+  if (!node.is_call()) return false;
+  const TargetInfo& t = node.target();
+  if (t.schema != nullptr) return t.schema->is_mutable();
+  return !t.name.empty() && t.name.back() == '_';
+}
+
+size_t Graph::EliminateDeadCode() {
+  size_t removed = 0;
+  Node* n = tail_;
+  while (n != nullptr) {
+    Node* prev = n->prev_;
+    if (!n->has_uses() && !IsImpure(*n)) {
+      absl::Status s = Erase(n);
+      REWIRE_CHECK(s.ok());
+      ++removed;
+    }
+    n = prev;
+  }
+  return removed;
+}
+
+std::unique_ptr<Graph> Graph::Clone() const {
+  auto copy = std::make_unique<Graph>();
+  absl::flat_hash_map<const Node*, Node*> map;
+  map.reserve(size_);
+  for (const Node* n : *this) {
+    NodeSpec spec;
+    spec.op = n->op_;
+    spec.target = n->target_->qualified;
+    spec.name = n->name_;
+    spec.args = n->args_;
+    spec.kwargs = n->kwargs_;
+    auto remap = [&](Node* old) { return map.at(old); };
+    for (Argument& a : spec.args) a.MapNodes(remap);
+    for (Kwarg& kw : spec.kwargs) kw.value.MapNodes(remap);
+    spec.meta = n->meta_;
+    absl::StatusOr<Node*> made = copy->CreateNode(std::move(spec), nullptr);
+    REWIRE_CHECK(made.ok());
+    map.emplace(n, *made);
+  }
+  return copy;
+}
+
+}  // namespace rewire

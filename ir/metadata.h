@@ -1,0 +1,151 @@
+// Node metadata: the "val" tensor description and the other keys exporters add.
+//
+// torch.export and make_fx attach `meta["val"]` to every node: a fake tensor
+// (dtype, shape, strides, device, requires_grad), a tuple of them for
+// multi-output ops, or a (symbolic) scalar. That entry is what tells an
+// exported graph from a symbolically traced one (ModelIsExported). Other keys
+// (`stack_trace`, `nn_module_stack`, `tensor_meta`, ...) are kept verbatim as
+// strings so that nothing an exporter wrote is lost across load, rewrite and
+// save. Entries keep their insertion order for deterministic output.
+#ifndef REWIRE_IR_METADATA_H_
+#define REWIRE_IR_METADATA_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "ir/types.h"
+
+namespace rewire {
+
+// One dimension: a concrete size, or a symbolic expression such as "s0" or
+// "2*s1" (sizes of dynamic-shape exports). `value` is meaningful only when
+// `symbol` is empty.
+struct Dim {
+  int64_t value = 0;
+  std::string symbol;
+
+  bool is_symbolic() const { return !symbol.empty(); }
+  friend bool operator==(const Dim& a, const Dim& b) {
+    return a.value == b.value && a.symbol == b.symbol;
+  }
+  friend bool operator!=(const Dim& a, const Dim& b) { return !(a == b); }
+};
+
+// The description of a tensor-valued result ("val" of one output).
+struct TensorMeta {
+  ScalarType dtype = ScalarType::kFloat32;
+  std::vector<Dim> shape;
+  // Empty when the exporter recorded none; otherwise one stride per dim.
+  std::vector<int64_t> strides;
+  Device device;
+  bool requires_grad = false;
+
+  static TensorMeta Make(ScalarType dtype, std::vector<int64_t> sizes,
+                         Device device = Device::Cpu());
+  // Row-major strides for `shape` (requires concrete dims).
+  static std::vector<int64_t> ContiguousStrides(const std::vector<Dim>& shape);
+  bool has_symbolic_dims() const;
+  // Product of the concrete dims; error on symbolic dims, negative dims or
+  // int64 overflow, naming the offending dim.
+  absl::StatusOr<int64_t> NumElements() const;
+  // "f32[2, 3, s0]"
+  std::string ShortString() const;
+
+  friend bool operator==(const TensorMeta& a, const TensorMeta& b) {
+    return a.dtype == b.dtype && a.shape == b.shape && a.strides == b.strides &&
+           a.device == b.device && a.requires_grad == b.requires_grad;
+  }
+  friend bool operator!=(const TensorMeta& a, const TensorMeta& b) {
+    return !(a == b);
+  }
+};
+
+// A metadata value. "val" is a TensorMeta, a list of optional TensorMetas
+// (tuple outputs; nullopt where an output is not a tensor), or a scalar.
+class MetaValue {
+ public:
+  using TensorList = std::vector<std::optional<TensorMeta>>;
+
+  MetaValue() : v_(std::monostate{}) {}
+  static MetaValue None() { return MetaValue(); }
+  static MetaValue Tensor(TensorMeta t) { return MetaValue(Rep(std::move(t))); }
+  static MetaValue Tensors(TensorList ts) { return MetaValue(Rep(std::move(ts))); }
+  static MetaValue Int(int64_t i) { return MetaValue(Rep(i)); }
+  static MetaValue Double(double d) { return MetaValue(Rep(d)); }
+  static MetaValue Bool(bool b) { return MetaValue(Rep(b)); }
+  // Strings are also how symbolic scalars ("s0 + 1") and uninterpreted keys
+  // (stack traces, module stacks) are stored.
+  static MetaValue String(std::string s) { return MetaValue(Rep(std::move(s))); }
+
+  bool is_none() const { return std::holds_alternative<std::monostate>(v_); }
+  bool is_tensor() const { return std::holds_alternative<TensorMeta>(v_); }
+  bool is_tensor_list() const { return std::holds_alternative<TensorList>(v_); }
+  bool is_int() const { return std::holds_alternative<int64_t>(v_); }
+  bool is_double() const { return std::holds_alternative<double>(v_); }
+  bool is_bool() const { return std::holds_alternative<bool>(v_); }
+  bool is_string() const { return std::holds_alternative<std::string>(v_); }
+
+  const TensorMeta& tensor() const { return std::get<TensorMeta>(v_); }
+  TensorMeta& mutable_tensor() { return std::get<TensorMeta>(v_); }
+  const TensorList& tensors() const { return std::get<TensorList>(v_); }
+  TensorList& mutable_tensors() { return std::get<TensorList>(v_); }
+  int64_t as_int() const { return std::get<int64_t>(v_); }
+  double as_double() const { return std::get<double>(v_); }
+  bool as_bool() const { return std::get<bool>(v_); }
+  const std::string& as_string() const { return std::get<std::string>(v_); }
+
+  friend bool operator==(const MetaValue& a, const MetaValue& b) {
+    return a.v_ == b.v_;
+  }
+  friend bool operator!=(const MetaValue& a, const MetaValue& b) {
+    return !(a == b);
+  }
+
+ private:
+  using Rep = std::variant<std::monostate, TensorMeta, TensorList, int64_t,
+                           double, bool, std::string>;
+  explicit MetaValue(Rep v) : v_(std::move(v)) {}
+  Rep v_;
+};
+
+// Ordered key -> value map; small (a handful of keys), so a vector.
+class Metadata {
+ public:
+  using Entry = std::pair<std::string, MetaValue>;
+
+  const MetaValue* Find(absl::string_view key) const;
+  MetaValue* FindMutable(absl::string_view key);
+  bool Contains(absl::string_view key) const { return Find(key) != nullptr; }
+  // Replaces the value in place if the key exists (keeping its position),
+  // else appends.
+  void Set(absl::string_view key, MetaValue value);
+  bool Erase(absl::string_view key);
+  void Clear() { entries_.clear(); }
+
+  const std::vector<Entry>& entries() const { return entries_; }
+  bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
+
+  // The "val" entry, if any.
+  const MetaValue* val() const { return Find("val"); }
+
+  friend bool operator==(const Metadata& a, const Metadata& b) {
+    return a.entries_ == b.entries_;
+  }
+  friend bool operator!=(const Metadata& a, const Metadata& b) {
+    return !(a == b);
+  }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+}  // namespace rewire
+
+#endif  // REWIRE_IR_METADATA_H_

@@ -1,0 +1,232 @@
+#include "kernels/tensor.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace rewire {
+namespace {
+
+std::atomic<int64_t> max_bytes{int64_t{64} << 30};
+std::atomic<const CudaBackend*> cuda_backend{nullptr};
+
+absl::Status NoCuda(absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat(
+      what, ": rewire was built without CUDA support (build with "
+            "--config=cuda and link //kernels:cuda_kernels)"));
+}
+
+}  // namespace
+
+float HalfToFloat(Half h) {
+  const uint32_t sign = static_cast<uint32_t>(h.bits & 0x8000u) << 16;
+  const uint32_t exp = (h.bits >> 10) & 0x1fu;
+  uint32_t mant = h.bits & 0x3ffu;
+  uint32_t u;
+  if (exp == 0x1f) {
+    u = sign | 0x7f800000u | (mant << 13);
+  } else if (exp != 0) {
+    u = sign | ((exp + 112u) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    u = sign;
+  } else {
+    // Subnormal half: normalize.
+    int e = 113;
+    while ((mant & 0x400u) == 0) {
+      mant <<= 1;
+      --e;
+    }
+    mant &= 0x3ffu;
+    u = sign | (static_cast<uint32_t>(e) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+}
+
+Half FloatToHalf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
+  const uint32_t abs = u & 0x7fffffffu;
+  if (abs > 0x7f800000u) return Half{static_cast<uint16_t>(sign | 0x7e00u)};
+  if (abs >= 0x477ff000u) return Half{static_cast<uint16_t>(sign | 0x7c00u)};
+  if (abs < 0x38800000u) {
+    // Result is subnormal or zero: scale into the 10-bit mantissa with
+    // round-to-nearest-even via float addition of a magic constant.
+    float a;
+    std::memcpy(&a, &abs, sizeof(a));
+    const float magic = 0.5f;  // 2^-1: ulp of magic = 2^-24 = half min subnormal
+    float s = a + magic;
+    uint32_t su;
+    std::memcpy(&su, &s, sizeof(su));
+    return Half{static_cast<uint16_t>(sign | (su - 0x3f000000u))};
+  }
+  // Normal: rebias exponent, round mantissa to nearest even.
+  uint32_t m = abs + ((15u - 127u) << 23) + 0xfffu + ((abs >> 13) & 1u);
+  return Half{static_cast<uint16_t>(sign | (m >> 13))};
+}
+
+void RegisterCudaBackend(const CudaBackend* backend) {
+  cuda_backend.store(backend, std::memory_order_release);
+}
+const CudaBackend* GetCudaBackend() {
+  return cuda_backend.load(std::memory_order_acquire);
+}
+
+struct Tensor::Storage {
+  void* ptr = nullptr;
+  Device device;
+  ~Storage() {
+    if (ptr == nullptr) return;
+    if (device.is_cuda()) {
+      const CudaBackend* b = GetCudaBackend();
+      if (b != nullptr) b->free(device.index, ptr);
+    } else {
+      std::free(ptr);
+    }
+  }
+};
+
+int64_t Tensor::MaxBytes() { return max_bytes.load(std::memory_order_relaxed); }
+void Tensor::SetMaxBytes(int64_t bytes) {
+  max_bytes.store(bytes, std::memory_order_relaxed);
+}
+
+std::string ShapeToString(absl::Span<const int64_t> shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+absl::StatusOr<int64_t> CheckedNumel(absl::Span<const int64_t> shape) {
+  int64_t n = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("negative dimension ", shape[d], " at index ", d,
+                       " of shape ", ShapeToString(shape)));
+    }
+    if (__builtin_mul_overflow(n, shape[d], &n)) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "element count of shape ", ShapeToString(shape), " overflows int64"));
+    }
+  }
+  return n;
+}
+
+absl::StatusOr<Tensor> Tensor::Empty(ScalarType dtype,
+                                     std::vector<int64_t> shape,
+                                     Device device) {
+  if (dtype == ScalarType::kComplex64 || dtype == ScalarType::kComplex128) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Tensor::Empty: dtype ", ScalarTypeName(dtype),
+                     " is not supported by the native kernels"));
+  }
+  if (device.is_meta()) {
+    return absl::InvalidArgumentError(
+        "Tensor::Empty: the meta device has no storage");
+  }
+  ASSIGN_OR_RETURN(const int64_t numel, CheckedNumel(shape));
+  int64_t bytes;
+  if (__builtin_mul_overflow(numel, int64_t{ScalarTypeSize(dtype)}, &bytes) ||
+      bytes > MaxBytes() - kTensorAlignment) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "Tensor::Empty: ", ScalarTypeName(dtype), ShapeToString(shape),
+        " needs more than the limit of ", MaxBytes(),
+        " bytes (Tensor::SetMaxBytes)"));
+  }
+  // Round up to the alignment (aligned_alloc requires a multiple) and never
+  // allocate zero bytes, so data pointers are always valid and distinct.
+  const int64_t alloc =
+      std::max<int64_t>(kTensorAlignment,
+                        (bytes + kTensorAlignment - 1) / kTensorAlignment *
+                            kTensorAlignment);
+  auto storage = std::make_shared<Storage>();
+  storage->device = device;
+  if (device.is_cuda()) {
+    const CudaBackend* b = GetCudaBackend();
+    if (b == nullptr) return NoCuda("Tensor::Empty on " + device.ToString());
+    std::string error;
+    storage->ptr = b->allocate(device.index, alloc, &error);
+    if (storage->ptr == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("Tensor::Empty: cannot allocate ", alloc, " bytes on ",
+                       device.ToString(), ": ", error));
+    }
+  } else {
+    storage->ptr = std::aligned_alloc(kTensorAlignment, alloc);
+    if (storage->ptr == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Tensor::Empty: cannot allocate ", alloc, " bytes of host memory"));
+    }
+  }
+  Tensor t;
+  t.data_ = storage->ptr;
+  t.storage_ = std::move(storage);
+  t.dtype_ = dtype;
+  t.numel_ = numel;
+  t.device_ = device;
+  t.strides_.assign(shape.size(), 1);
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) {
+    t.strides_[d] = t.strides_[d + 1] * std::max<int64_t>(shape[d + 1], 1);
+  }
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::Zeros(ScalarType dtype,
+                                     std::vector<int64_t> shape) {
+  ASSIGN_OR_RETURN(Tensor t, Empty(dtype, std::move(shape)));
+  std::memset(t.raw_data(), 0, t.nbytes());
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::Reshape(std::vector<int64_t> shape) const {
+  if (!defined()) return absl::InvalidArgumentError("Reshape of an undefined tensor");
+  ASSIGN_OR_RETURN(const int64_t numel, CheckedNumel(shape));
+  if (numel != numel_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot reshape ", DebugString(), " (", numel_,
+                     " elements) to ", ShapeToString(shape), " (", numel,
+                     " elements)"));
+  }
+  Tensor t = *this;
+  t.strides_.assign(shape.size(), 1);
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) {
+    t.strides_[d] = t.strides_[d + 1] * std::max<int64_t>(shape[d + 1], 1);
+  }
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::Clone() const { return CopyTo(device_); }
+
+absl::StatusOr<Tensor> Tensor::CopyTo(Device device) const {
+  if (!defined()) return absl::InvalidArgumentError("CopyTo of an undefined tensor");
+  if ((device_.is_cuda() || device.is_cuda()) && GetCudaBackend() == nullptr) {
+    return NoCuda(absl::StrCat("copy from ", device_.ToString(), " to ",
+                               device.ToString()));
+  }
+  ASSIGN_OR_RETURN(Tensor out, Empty(dtype_, shape_, device));
+  if (nbytes() == 0) return out;
+  if (device_.is_cpu() && device.is_cpu()) {
+    std::memcpy(out.raw_data(), raw_data(), nbytes());
+    return out;
+  }
+  const int kind = device_.is_cpu() ? 0 : (device.is_cpu() ? 1 : 2);
+  const int index = device.is_cuda() ? device.index : device_.index;
+  RETURN_IF_ERROR(
+      GetCudaBackend()->copy(out.raw_data(), raw_data(), nbytes(), kind, index));
+  return out;
+}
+
+std::string Tensor::DebugString() const {
+  if (!defined()) return "undefined";
+  return absl::StrCat(ScalarTypeShortName(dtype_), ShapeToString(shape_), " ",
+                      device_.ToString());
+}
+
+}  // namespace rewire

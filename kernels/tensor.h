@@ -1,0 +1,178 @@
+// Dense tensors for the native kernels: dtype, shape, contiguous strides,
+// device and 64-byte-aligned storage with shared ownership.
+//
+// The kernels only need contiguous row-major tensors, so a Tensor always is
+// one; views made by Reshape share storage with their source. Every size is
+// validated when a tensor is created (negative dims, element count and byte
+// count overflow, a process-wide byte limit) and allocation failure is an
+// absl::Status (ResourceExhausted), never a crash: graphs arrive from outside
+// and may name absurd shapes. CUDA storage goes through a backend registered
+// by the CUDA kernels library when it is linked in (--config=cuda), so this
+// header and tensor.cc stay free of CUDA headers.
+#ifndef REWIRE_KERNELS_TENSOR_H_
+#define REWIRE_KERNELS_TENSOR_H_
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ir/status_macros.h"
+#include "ir/types.h"
+
+namespace rewire {
+
+// IEEE binary16 and bfloat16 storage types. Arithmetic goes through float.
+struct Half {
+  uint16_t bits;
+};
+struct BFloat16 {
+  uint16_t bits;
+};
+
+// Round-to-nearest-even conversions (NaN stays NaN).
+float HalfToFloat(Half h);
+Half FloatToHalf(float f);
+inline float BFloat16ToFloat(BFloat16 b) {
+  const uint32_t u = static_cast<uint32_t>(b.bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+}
+inline BFloat16 FloatToBFloat16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u) return BFloat16{static_cast<uint16_t>((u >> 16) | 0x40)};
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return BFloat16{static_cast<uint16_t>(u >> 16)};
+}
+
+// C++ type of each supported dtype.
+template <typename T>
+struct DtypeOf;
+template <> struct DtypeOf<float> { static constexpr ScalarType value = ScalarType::kFloat32; };
+template <> struct DtypeOf<double> { static constexpr ScalarType value = ScalarType::kFloat64; };
+template <> struct DtypeOf<Half> { static constexpr ScalarType value = ScalarType::kFloat16; };
+template <> struct DtypeOf<BFloat16> { static constexpr ScalarType value = ScalarType::kBFloat16; };
+template <> struct DtypeOf<int64_t> { static constexpr ScalarType value = ScalarType::kInt64; };
+template <> struct DtypeOf<int32_t> { static constexpr ScalarType value = ScalarType::kInt32; };
+template <> struct DtypeOf<uint8_t> { static constexpr ScalarType value = ScalarType::kUInt8; };
+template <> struct DtypeOf<bool> { static constexpr ScalarType value = ScalarType::kBool; };
+
+// Device memory operations a CUDA build supplies (see RegisterCudaBackend).
+struct CudaBackend {
+  // Returns nullptr on failure and sets *error.
+  void* (*allocate)(int device_index, int64_t bytes, std::string* error);
+  void (*free)(int device_index, void* ptr);
+  // kind: 0 host->device, 1 device->host, 2 device->device.
+  absl::Status (*copy)(void* dst, const void* src, int64_t bytes, int kind,
+                       int device_index);
+};
+// Called once from a static initializer of the CUDA kernels library.
+void RegisterCudaBackend(const CudaBackend* backend);
+const CudaBackend* GetCudaBackend();
+
+// Storage alignment: one cache line, one AVX-512 vector.
+inline constexpr int64_t kTensorAlignment = 64;
+
+class Tensor {
+ public:
+  // An undefined tensor (defined() is false), e.g. an absent optional input.
+  Tensor() = default;
+
+  // Uninitialized contiguous tensor. Errors: InvalidArgument for negative
+  // dims or dtypes without storage (complex), OutOfRange when the element or
+  // byte count overflows int64 or exceeds MaxBytes(), ResourceExhausted when
+  // allocation fails, Unavailable for CUDA without a CUDA build.
+  static absl::StatusOr<Tensor> Empty(ScalarType dtype,
+                                      std::vector<int64_t> shape,
+                                      Device device = Device::Cpu());
+  // CPU tensor filled with zeros.
+  static absl::StatusOr<Tensor> Zeros(ScalarType dtype,
+                                      std::vector<int64_t> shape);
+  // CPU tensor of dtype T holding `values` (count must match the shape).
+  template <typename T>
+  static absl::StatusOr<Tensor> FromVector(std::vector<int64_t> shape,
+                                           absl::Span<const T> values);
+
+  // Largest allocation Empty accepts (default 64 GiB); process-wide.
+  static int64_t MaxBytes();
+  static void SetMaxBytes(int64_t bytes);
+
+  bool defined() const { return storage_ != nullptr; }
+  ScalarType dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  const std::vector<int64_t>& strides() const { return strides_; }
+  int dim() const { return static_cast<int>(shape_.size()); }
+  int64_t size(int d) const { return shape_[d]; }
+  int64_t numel() const { return numel_; }
+  int64_t itemsize() const { return ScalarTypeSize(dtype_); }
+  int64_t nbytes() const { return numel_ * itemsize(); }
+  Device device() const { return device_; }
+  bool is_cpu() const { return device_.is_cpu(); }
+
+  void* raw_data() { return data_; }
+  const void* raw_data() const { return data_; }
+  // Typed access; the dtype must match (an internal error otherwise).
+  template <typename T>
+  T* data() {
+    REWIRE_CHECK(defined() && DtypeOf<T>::value == dtype_);
+    return static_cast<T*>(data_);
+  }
+  template <typename T>
+  const T* data() const {
+    REWIRE_CHECK(defined() && DtypeOf<T>::value == dtype_);
+    return static_cast<const T*>(data_);
+  }
+
+  // A tensor sharing storage with a different shape of the same numel.
+  absl::StatusOr<Tensor> Reshape(std::vector<int64_t> shape) const;
+  // A deep copy on the same device.
+  absl::StatusOr<Tensor> Clone() const;
+  // A deep copy on `device` (CPU<->CUDA needs a CUDA build: Unavailable
+  // otherwise).
+  absl::StatusOr<Tensor> CopyTo(Device device) const;
+
+  bool SharesStorageWith(const Tensor& other) const {
+    return storage_ != nullptr && storage_ == other.storage_;
+  }
+  // "f32[2, 3] cpu".
+  std::string DebugString() const;
+
+ private:
+  struct Storage;
+  std::shared_ptr<Storage> storage_;
+  void* data_ = nullptr;
+  ScalarType dtype_ = ScalarType::kFloat32;
+  std::vector<int64_t> shape_;
+  std::vector<int64_t> strides_;
+  int64_t numel_ = 0;
+  Device device_ = Device::Cpu();
+};
+
+// Element count of `shape`, with overflow and negative-dim checks.
+absl::StatusOr<int64_t> CheckedNumel(absl::Span<const int64_t> shape);
+// "[2, 3]".
+std::string ShapeToString(absl::Span<const int64_t> shape);
+
+template <typename T>
+absl::StatusOr<Tensor> Tensor::FromVector(std::vector<int64_t> shape,
+                                          absl::Span<const T> values) {
+  ASSIGN_OR_RETURN(Tensor t, Empty(DtypeOf<T>::value, std::move(shape)));
+  if (static_cast<int64_t>(values.size()) != t.numel()) {
+    return absl::InvalidArgumentError(
+        "Tensor::FromVector: " + std::to_string(values.size()) +
+        " values for shape " + ShapeToString(t.shape()) + " of " +
+        std::to_string(t.numel()) + " elements");
+  }
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), t.nbytes());
+  return t;
+}
+
+}  // namespace rewire
+
+#endif  // REWIRE_KERNELS_TENSOR_H_

@@ -1,0 +1,449 @@
+#include "rewrite/replace_pattern.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "ir/schema.h"
+#include "ir/status_macros.h"
+
+namespace rewire {
+namespace {
+
+// Note [Replacement correspondence]
+// Each replacement node is paired with at most one pattern node, whose graph
+// image lends it metadata, literals and (when the op is unchanged) its name:
+//  1. the producer of replacement output i with the pattern's returning
+//     node i, when both are computed nodes;
+//  2. then nodes with the same target, in order;
+//  3. then the remaining nodes of both sides, in order (so
+//     _native_batch_norm_legit pairs with _native_batch_norm_legit_no_training).
+std::vector<const Node*> Correspond(
+    const std::vector<const Node*>& pattern_compute,
+    const std::vector<const Node*>& returning,
+    const std::vector<const Node*>& repl_compute,
+    const std::vector<const Node*>& repl_outputs) {
+  std::vector<const Node*> corr(repl_compute.size(), nullptr);
+  std::vector<char> taken(pattern_compute.size(), 0);
+  auto pindex = [&](const Node* p) {
+    auto it = std::find(pattern_compute.begin(), pattern_compute.end(), p);
+    return it == pattern_compute.end() ? -1
+                                       : static_cast<int>(it - pattern_compute.begin());
+  };
+  auto rindex = [&](const Node* r) {
+    auto it = std::find(repl_compute.begin(), repl_compute.end(), r);
+    return it == repl_compute.end() ? -1
+                                    : static_cast<int>(it - repl_compute.begin());
+  };
+  for (size_t i = 0; i < repl_outputs.size() && i < returning.size(); ++i) {
+    int r = rindex(repl_outputs[i]);
+    int p = pindex(returning[i]);
+    if (r < 0 || p < 0 || corr[r] != nullptr || taken[p]) continue;
+    corr[r] = pattern_compute[p];
+    taken[p] = 1;
+  }
+  for (size_t r = 0; r < repl_compute.size(); ++r) {
+    if (corr[r] != nullptr) continue;
+    for (size_t p = 0; p < pattern_compute.size(); ++p) {
+      if (!taken[p] && pattern_compute[p]->op() == repl_compute[r]->op() &&
+          pattern_compute[p]->target().qualified ==
+              repl_compute[r]->target().qualified) {
+        corr[r] = pattern_compute[p];
+        taken[p] = 1;
+        break;
+      }
+    }
+  }
+  size_t p = 0;
+  for (size_t r = 0; r < repl_compute.size(); ++r) {
+    if (corr[r] != nullptr) continue;
+    while (p < pattern_compute.size() && taken[p]) ++p;
+    if (p == pattern_compute.size()) break;
+    corr[r] = pattern_compute[p];
+    taken[p] = 1;
+  }
+  return corr;
+}
+
+bool SameValStructure(const MetaValue& a, const MetaValue& b) {
+  if (a.is_tensor() && b.is_tensor()) return true;
+  if (a.is_tensor_list() && b.is_tensor_list()) {
+    return a.tensors().size() == b.tensors().size();
+  }
+  return false;
+}
+
+bool IsPureLiteral(const Argument& a) {
+  if (a.is_node()) return false;
+  bool has_node = false;
+  a.ForEachNode([&](Node*) { has_node = true; });
+  return !has_node;
+}
+
+// Sets schema argument `name` of a call to `value` if the current value is a
+// literal; appends it as a keyword when it was left to its default.
+void SetLiteralArg(const OpSchema& schema, std::vector<Argument>& args,
+                   std::vector<Kwarg>& kwargs, const std::string& name,
+                   const Argument& value) {
+  int idx = schema.ArgumentIndex(name);
+  if (idx < 0) return;
+  if (idx < static_cast<int>(args.size())) {
+    if (IsPureLiteral(args[idx])) args[idx] = value;
+    return;
+  }
+  for (Kwarg& kw : kwargs) {
+    if (kw.name == name) {
+      if (IsPureLiteral(kw.value)) kw.value = value;
+      return;
+    }
+  }
+  const SchemaArgument& sa = schema.arguments[idx];
+  if (sa.default_value.has_value() && *sa.default_value == value) return;
+  kwargs.push_back(Kwarg{name, value});
+}
+
+// Replaces node references in `a` by their values in `val_map` (a node or a
+// literal), rebuilding lists iteratively.
+Argument Substitute(const Argument& a,
+                    const absl::flat_hash_map<const Node*, Argument>& val_map) {
+  if (a.is_node()) return val_map.at(a.node());
+  if (!a.is_list()) return a;
+  // Post-order rebuild with an explicit stack.
+  struct Frame {
+    const std::vector<Argument>* src;
+    size_t next;
+    std::vector<Argument> out;
+  };
+  std::vector<Frame> stack;
+  stack.push_back({&a.as_list(), 0, {}});
+  while (true) {
+    Frame& f = stack.back();
+    if (f.next == f.src->size()) {
+      Argument built = Argument::List(std::move(f.out));
+      stack.pop_back();
+      if (stack.empty()) return built;
+      stack.back().out.push_back(std::move(built));
+      continue;
+    }
+    const Argument& item = (*f.src)[f.next++];
+    if (item.is_list()) {
+      stack.push_back({&item.as_list(), 0, {}});
+    } else if (item.is_node()) {
+      f.out.push_back(val_map.at(item.node()));
+    } else {
+      f.out.push_back(item);
+    }
+  }
+}
+
+struct ReplacementShape {
+  std::vector<const Node*> placeholders;
+  std::vector<const Node*> compute;
+  std::vector<const Node*> outputs;  // output operands, by slot
+};
+
+absl::StatusOr<ReplacementShape> Analyze(const Graph& replacement) {
+  ReplacementShape s;
+  if (replacement.output() == nullptr) {
+    return absl::InvalidArgumentError("replacement graph has no output node");
+  }
+  for (const Node* n : replacement) {
+    if (n->is_placeholder()) {
+      s.placeholders.push_back(n);
+    } else if (!n->is_output()) {
+      s.compute.push_back(n);
+    }
+  }
+  for (size_t i = 0; i < replacement.output()->num_operands(); ++i) {
+    s.outputs.push_back(replacement.output()->operand(i));
+  }
+  return s;
+}
+
+struct Plan {
+  const InternalMatch* match;
+  const Graph* replacement;
+  std::unique_ptr<Graph> owned;
+  ReplacementShape shape;
+  std::vector<const Node*> corr;  // by shape.compute index
+};
+
+std::string BindingText(const Argument& a) {
+  return a.is_node() ? a.node()->name() : a.DebugString();
+}
+
+absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
+                                  const Graph* fixed, const ReplacementFn* fn,
+                                  const ReplaceOptions& options) {
+  MatcherOptions mopts;
+  mopts.ignore_literals = options.ignore_literals;
+  mopts.max_steps = options.max_steps;
+  ASSIGN_OR_RETURN(std::unique_ptr<SubgraphMatcher> matcher,
+                   SubgraphMatcher::Create(pattern, mopts));
+  ReplaceResult result;
+  ASSIGN_OR_RETURN(
+      MatchResult mr,
+      matcher->MatchFiltered(graph, [&](const InternalMatch& m) {
+        for (const MatchFilter& f : options.filters) {
+          if (!f(m, graph, pattern)) {
+            ++result.rejected_by_filters;
+            return false;
+          }
+        }
+        return true;
+      }));
+  result.limit_reached = mr.limit_reached;
+
+  std::vector<const Node*> pattern_compute;
+  for (const Node* n : pattern) {
+    if (n->is_call() || n->is_get_attr()) pattern_compute.push_back(n);
+  }
+  const std::vector<const Node*>& returning = matcher->returning_nodes();
+
+  // Phase 1: everything that can fail on input, before any change.
+  std::vector<Plan> plans;
+  plans.reserve(mr.matches.size());
+  std::unique_ptr<ReplacementShape> fixed_shape;
+  std::vector<const Node*> fixed_corr;
+  if (fixed != nullptr) {
+    ASSIGN_OR_RETURN(ReplacementShape s, Analyze(*fixed));
+    fixed_shape = std::make_unique<ReplacementShape>(std::move(s));
+    fixed_corr = Correspond(pattern_compute, returning, fixed_shape->compute,
+                            fixed_shape->outputs);
+  }
+  for (const InternalMatch& m : mr.matches) {
+    Plan plan;
+    plan.match = &m;
+    if (fixed != nullptr) {
+      plan.replacement = fixed;
+      plan.shape = *fixed_shape;
+      plan.corr = fixed_corr;
+    } else {
+      absl::StatusOr<std::unique_ptr<Graph>> made = (*fn)(m, graph);
+      if (!made.ok()) {
+        return absl::Status(
+            made.status().code(),
+            absl::StrCat("building the replacement for the match at %",
+                         m.GraphAnchor()->name(), ": ",
+                         made.status().message()));
+      }
+      plan.owned = std::move(*made);
+      plan.replacement = plan.owned.get();
+      ASSIGN_OR_RETURN(plan.shape, Analyze(*plan.replacement));
+      plan.corr = Correspond(pattern_compute, returning, plan.shape.compute,
+                             plan.shape.outputs);
+    }
+    const ReplacementShape& s = plan.shape;
+    if (s.placeholders.size() > m.placeholder_bindings.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replacement has ", s.placeholders.size(),
+          " placeholders but the pattern binds only ",
+          m.placeholder_bindings.size()));
+    }
+    if (s.outputs.size() != m.returning_nodes.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replacement returns ", s.outputs.size(), " values but the pattern ",
+          "returns ", m.returning_nodes.size()));
+    }
+    for (const Node* o : s.outputs) {
+      auto it = std::find(s.placeholders.begin(), s.placeholders.end(), o);
+      if (it != s.placeholders.end() &&
+          !m.placeholder_bindings[it - s.placeholders.begin()].is_node()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "replacement output %", o->name(),
+            " is a placeholder bound to a literal; it cannot take over uses"));
+      }
+    }
+    for (const LiteralBinding& b : options.literal_bindings) {
+      const Node* rn = plan.replacement->FindNode(b.replacement_node);
+      if (rn == nullptr || !rn->is_call() || rn->target().schema == nullptr ||
+          rn->target().schema->ArgumentIndex(b.replacement_arg) < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "literal binding: replacement has no call %", b.replacement_node,
+            " with an argument '", b.replacement_arg, "'"));
+      }
+      if (m.FindLiteral(b.pattern_node, b.pattern_arg) == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "literal binding: pattern node %", b.pattern_node,
+            " has no literal argument '", b.pattern_arg, "'"));
+      }
+    }
+    plans.push_back(std::move(plan));
+  }
+
+  // Phase 2: apply. Only internal invariants can fail from here on.
+  absl::flat_hash_map<const Node*, Node*> replaced_by;
+  auto remap = [&](Node* n) {
+    for (int guard = 0; guard < 1 << 20; ++guard) {
+      auto it = replaced_by.find(n);
+      if (it == replaced_by.end()) return n;
+      n = it->second;
+    }
+    REWIRE_CHECK(false);
+    return n;
+  };
+  for (Plan& plan : plans) {
+    const InternalMatch& m = *plan.match;
+    const ReplacementShape& s = plan.shape;
+    ReplacedPattern record;
+    record.anchor = m.GraphAnchor()->name();
+    for (const auto& [pn, value] : m.nodes_map) {
+      record.nodes_map.emplace_back(pn->name(), BindingText(value));
+    }
+    std::sort(record.nodes_map.begin(), record.nodes_map.end());
+
+    std::vector<Argument> bindings;
+    for (size_t i = 0; i < s.placeholders.size(); ++i) {
+      Argument b = m.placeholder_bindings[i];
+      b.MapNodes(remap);
+      bindings.push_back(std::move(b));
+    }
+    std::vector<Node*> returning_now;
+    for (Node* r : m.returning_nodes) returning_now.push_back(r);
+    // Insertion point: before the first user of any returning node, else
+    // right after the last returning node.
+    Node* insert = nullptr;
+    for (Node* r : returning_now) {
+      for (const Use& u : r->uses()) {
+        if (insert == nullptr || u.user->IsBefore(insert)) insert = u.user;
+      }
+    }
+    if (insert == nullptr) {
+      Node* last = returning_now.front();
+      for (Node* r : returning_now) {
+        if (last->IsBefore(r)) last = r;
+      }
+      insert = last->next();
+    }
+    std::string undefined;
+    for (const Argument& b : bindings) {
+      b.ForEachNode([&](Node* n) {
+        if (undefined.empty() && insert != nullptr && !n->IsBefore(insert)) {
+          undefined = n->name();
+        }
+      });
+    }
+    if (!undefined.empty()) {
+      result.skipped.push_back(SkippedMatch{
+          record.anchor,
+          absl::StrCat("the replacement would be inserted before its input %",
+                       undefined, " is defined")});
+      continue;
+    }
+
+    absl::flat_hash_map<const Node*, Argument> val_map;
+    for (size_t i = 0; i < s.placeholders.size(); ++i) {
+      val_map.emplace(s.placeholders[i], bindings[i]);
+    }
+    std::vector<std::pair<Node*, std::string>> renames;
+    for (size_t ci = 0; ci < s.compute.size(); ++ci) {
+      const Node* r = s.compute[ci];
+      const Node* p = plan.corr[ci];
+      Node* g = p != nullptr ? m.GraphNode(p) : nullptr;
+      Graph::NodeSpec spec;
+      spec.op = r->op();
+      spec.target = r->target().qualified;
+      for (const Argument& a : r->args()) spec.args.push_back(Substitute(a, val_map));
+      for (const Kwarg& kw : r->kwargs()) {
+        spec.kwargs.push_back(Kwarg{kw.name, Substitute(kw.value, val_map)});
+      }
+      const OpSchema* schema = r->is_call() ? r->target().schema : nullptr;
+      if (schema != nullptr && p != nullptr && options.preserve_literals) {
+        for (const MatchedLiteral& lit : m.literals) {
+          if (lit.pattern_node != p || lit.arg_name.empty() ||
+              !IsPureLiteral(lit.graph_value) ||
+              std::find(options.preserve_except.begin(),
+                        options.preserve_except.end(),
+                        lit.arg_name) != options.preserve_except.end()) {
+            continue;
+          }
+          SetLiteralArg(*schema, spec.args, spec.kwargs, lit.arg_name,
+                        lit.graph_value);
+        }
+      }
+      if (schema != nullptr) {
+        for (const LiteralBinding& b : options.literal_bindings) {
+          if (b.replacement_node != r->name()) continue;
+          const MatchedLiteral* lit = m.FindLiteral(b.pattern_node, b.pattern_arg);
+          if (lit != nullptr && IsPureLiteral(lit->graph_value)) {
+            SetLiteralArg(*schema, spec.args, spec.kwargs, b.replacement_arg,
+                          lit->graph_value);
+          }
+        }
+      }
+      if (g != nullptr) {
+        spec.meta = g->meta();
+        const MetaValue* rv = r->meta().val();
+        const MetaValue* gv = g->meta().val();
+        if (rv != nullptr && gv != nullptr && !SameValStructure(*rv, *gv)) {
+          spec.meta.Set("val", *rv);
+        }
+      } else {
+        spec.meta = r->meta();
+      }
+      spec.name = graph.UniqueName(g != nullptr ? g->name() : r->name());
+      absl::StatusOr<Node*> made = insert != nullptr
+                                       ? graph.InsertBefore(insert, std::move(spec))
+                                       : graph.Append(std::move(spec));
+      if (!made.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "rewrite left the graph inconsistent: ", made.status().message()));
+      }
+      val_map.emplace(r, Argument::Ref(*made));
+      record.replacements.push_back(*made);
+      if (g != nullptr && p->target().qualified == r->target().qualified) {
+        renames.emplace_back(*made, g->name());
+      }
+    }
+    for (size_t i = 0; i < s.outputs.size(); ++i) {
+      Node* old = returning_now[i];
+      Node* now = val_map.at(s.outputs[i]).node();
+      if (old == now) continue;
+      absl::Status st = graph.ReplaceAllUsesWith(old, now);
+      if (!st.ok()) return absl::InternalError(st.message());
+      replaced_by[old] = now;
+    }
+    // Erase matched nodes, last pattern node first, so users go before
+    // their producers.
+    for (auto it = pattern_compute.rbegin(); it != pattern_compute.rend(); ++it) {
+      Node* g = m.GraphNode(*it);
+      if (g == nullptr) continue;
+      bool reused = false;
+      for (const auto& [r, value] : val_map) {
+        if (value.is_node() && value.node() == g) reused = true;
+      }
+      if (reused) continue;
+      absl::Status st = graph.Erase(g);
+      if (!st.ok()) return absl::InternalError(st.message());
+    }
+    for (auto& [node, name] : renames) {
+      if (graph.FindNode(name) == nullptr) {
+        absl::Status st = graph.Rename(node, name);
+        if (!st.ok()) return absl::InternalError(st.message());
+      }
+    }
+    result.replaced.push_back(std::move(record));
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<ReplaceResult> ReplacePatternWithFilters(
+    Graph& graph, const Graph& pattern, const Graph& replacement,
+    const ReplaceOptions& options) {
+  return Run(graph, pattern, &replacement, nullptr, options);
+}
+
+absl::StatusOr<ReplaceResult> ReplacePatternWithFilters(
+    Graph& graph, const Graph& pattern, const ReplacementFn& replacement,
+    const ReplaceOptions& options) {
+  return Run(graph, pattern, nullptr, &replacement, options);
+}
+
+}  // namespace rewire
