@@ -171,6 +171,9 @@ struct Plan {
   std::unique_ptr<Graph> owned;
   ReplacementShape shape;
   std::vector<const Node*> corr;  // by shape.compute index
+  // Names recorded before any change: later replacements erase nodes that
+  // earlier matches refer to.
+  ReplacedPattern record;
 };
 
 std::string BindingText(const Argument& a) {
@@ -273,29 +276,28 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
             " has no literal argument '", b.pattern_arg, "'"));
       }
     }
+    plan.record.anchor = m.GraphAnchor()->name();
+    for (const auto& [pn, value] : m.nodes_map) {
+      plan.record.nodes_map.emplace_back(pn->name(), BindingText(value));
+    }
+    std::sort(plan.record.nodes_map.begin(), plan.record.nodes_map.end());
     plans.push_back(std::move(plan));
   }
 
   // Phase 2: apply. Only internal invariants can fail from here on.
   absl::flat_hash_map<const Node*, Node*> replaced_by;
+  // Bindings hold nodes of the original graph, and matches never involve
+  // nodes made by earlier replacements, so one lookup suffices. (Chasing a
+  // chain would be wrong: an erased node's address may be reused by a new
+  // node.)
   auto remap = [&](Node* n) {
-    for (int guard = 0; guard < 1 << 20; ++guard) {
-      auto it = replaced_by.find(n);
-      if (it == replaced_by.end()) return n;
-      n = it->second;
-    }
-    REWIRE_CHECK(false);
-    return n;
+    auto it = replaced_by.find(n);
+    return it == replaced_by.end() ? n : it->second;
   };
   for (Plan& plan : plans) {
     const InternalMatch& m = *plan.match;
     const ReplacementShape& s = plan.shape;
-    ReplacedPattern record;
-    record.anchor = m.GraphAnchor()->name();
-    for (const auto& [pn, value] : m.nodes_map) {
-      record.nodes_map.emplace_back(pn->name(), BindingText(value));
-    }
-    std::sort(record.nodes_map.begin(), record.nodes_map.end());
+    ReplacedPattern& record = plan.record;
 
     std::vector<Argument> bindings;
     for (size_t i = 0; i < s.placeholders.size(); ++i) {
