@@ -44,9 +44,23 @@ bool operator==(const StateTensor& a, const StateTensor& b) {
          a.placeholder == b.placeholder && a.data == b.data;
 }
 
-// Tensors are few (hundreds to a few thousand) and mutable_tensors() hands
-// out the vector itself, so a side index could go stale: scan linearly.
+void ExportedModule::ReindexTensors() {
+  by_name_.clear();
+  by_placeholder_.clear();
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    by_name_.emplace(tensors_[i].name, i);
+    if (!tensors_[i].placeholder.empty()) {
+      by_placeholder_.emplace(tensors_[i].placeholder, i);
+    }
+  }
+  index_valid_ = true;
+}
+
 const StateTensor* ExportedModule::FindTensor(absl::string_view name) const {
+  if (index_valid_) {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : &tensors_[it->second];
+  }
   for (const StateTensor& t : tensors_) {
     if (t.name == name) return &t;
   }
@@ -54,15 +68,17 @@ const StateTensor* ExportedModule::FindTensor(absl::string_view name) const {
 }
 
 StateTensor* ExportedModule::FindMutableTensor(absl::string_view name) {
-  for (StateTensor& t : tensors_) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
+  return const_cast<StateTensor*>(
+      static_cast<const ExportedModule*>(this)->FindTensor(name));
 }
 
 const StateTensor* ExportedModule::TensorForPlaceholder(
     absl::string_view placeholder) const {
   if (placeholder.empty()) return nullptr;
+  if (index_valid_) {
+    auto it = by_placeholder_.find(placeholder);
+    return it == by_placeholder_.end() ? nullptr : &tensors_[it->second];
+  }
   for (const StateTensor& t : tensors_) {
     if (t.placeholder == placeholder) return &t;
   }
@@ -85,6 +101,9 @@ absl::Status ExportedModule::AddTensor(StateTensor t) {
         ScalarTypeName(t.dtype), " shape [", absl::StrJoin(t.shape, ", "),
         "] needs ", *expected));
   }
+  if (!index_valid_) ReindexTensors();
+  by_name_.emplace(t.name, tensors_.size());
+  if (!t.placeholder.empty()) by_placeholder_.emplace(t.placeholder, tensors_.size());
   tensors_.push_back(std::move(t));
   return absl::OkStatus();
 }
@@ -104,6 +123,7 @@ std::vector<Node*> ExportedModule::InputPlaceholders() const {
 ExportedModule ExportedModule::Clone() const {
   ExportedModule copy(graph_->Clone());
   copy.tensors_ = tensors_;
+  copy.ReindexTensors();
   copy.mode_ = mode_;
   copy.train_eval_allowed_ = train_eval_allowed_;
   return copy;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -62,7 +63,13 @@ class ExportedModule {
   void set_graph(std::unique_ptr<Graph> g) { graph_ = std::move(g); }
 
   const std::vector<StateTensor>& tensors() const { return tensors_; }
-  std::vector<StateTensor>& mutable_tensors() { return tensors_; }
+  // Direct access; invalidates the name index until the next AddTensor or
+  // ReindexTensors (lookups fall back to a scan meanwhile).
+  std::vector<StateTensor>& mutable_tensors() {
+    index_valid_ = false;
+    return tensors_;
+  }
+  void ReindexTensors();
   const StateTensor* FindTensor(absl::string_view name) const;
   StateTensor* FindMutableTensor(absl::string_view name);
   // The state tensor bound to placeholder `placeholder`, or nullptr.
@@ -90,6 +97,11 @@ class ExportedModule {
  private:
   std::unique_ptr<Graph> graph_;
   std::vector<StateTensor> tensors_;
+  // Name and placeholder -> position in tensors_, so binding a model with
+  // hundreds of thousands of lifted tensors stays linear.
+  absl::flat_hash_map<std::string, size_t> by_name_;
+  absl::flat_hash_map<std::string, size_t> by_placeholder_;
+  bool index_valid_ = true;
   ModuleMode mode_ = ModuleMode::kTrain;
   bool train_eval_allowed_ = false;
 };

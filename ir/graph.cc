@@ -23,20 +23,6 @@ namespace {
 // for ~20 successive midpoint insertions between two neighbours.
 constexpr uint64_t kOrderGap = uint64_t{1} << 20;
 
-char OpKindTag(OpKind op) {
-  switch (op) {
-    case OpKind::kPlaceholder:
-      return 'p';
-    case OpKind::kGetAttr:
-      return 'g';
-    case OpKind::kCallFunction:
-      return 'c';
-    case OpKind::kOutput:
-      return 'o';
-  }
-  return '?';
-}
-
 // Visits every node-reference Argument of (args, kwargs) in slot order with a
 // mutable pointer; stops early when f returns false.
 template <typename F>
@@ -190,12 +176,12 @@ Graph& Graph::operator=(Graph&& other) noexcept {
   output_ = std::exchange(other.output_, nullptr);
   size_ = std::exchange(other.size_, 0);
   by_name_ = std::move(other.by_name_);
-  targets_ = std::move(other.targets_);
+  for (int k = 0; k < 4; ++k) targets_[k] = std::move(other.targets_[k]);
   index_ = std::move(other.index_);
   name_counters_ = std::move(other.name_counters_);
   order_valid_ = other.order_valid_;
   other.by_name_.clear();
-  other.targets_.clear();
+  for (auto& t : other.targets_) t.clear();
   other.index_.clear();
   other.name_counters_.clear();
   other.order_valid_ = true;
@@ -219,8 +205,9 @@ std::vector<Node*> Graph::Placeholders() const {
 }
 
 std::vector<Node*> Graph::NodesWithTarget(absl::string_view qualified) const {
-  auto t = targets_.find(absl::StrCat("c", qualified));
-  if (t == targets_.end()) return {};
+  const auto& calls = targets_[static_cast<int>(OpKind::kCallFunction)];
+  auto t = calls.find(qualified);
+  if (t == calls.end()) return {};
   auto it = index_.find(t->second.get());
   if (it == index_.end()) return {};
   std::vector<Node*> out = it->second;
@@ -231,8 +218,9 @@ std::vector<Node*> Graph::NodesWithTarget(absl::string_view qualified) const {
 }
 
 size_t Graph::CountTarget(absl::string_view qualified) const {
-  auto t = targets_.find(absl::StrCat("c", qualified));
-  if (t == targets_.end()) return 0;
+  const auto& calls = targets_[static_cast<int>(OpKind::kCallFunction)];
+  auto t = calls.find(qualified);
+  if (t == calls.end()) return 0;
   auto it = index_.find(t->second.get());
   return it == index_.end() ? 0 : it->second.size();
 }
@@ -254,9 +242,9 @@ const TargetInfo* Graph::InternTarget(OpKind op, absl::string_view target) {
       canonical = "getitem";
     }
   }
-  std::string key = absl::StrCat(std::string(1, OpKindTag(op)), canonical);
-  auto it = targets_.find(key);
-  if (it != targets_.end()) return it->second.get();
+  auto& table = targets_[static_cast<int>(op)];
+  auto it = table.find(canonical);
+  if (it != table.end()) return it->second.get();
   auto info = std::make_unique<TargetInfo>();
   info->qualified = std::string(canonical);
   info->schema = nullptr;
@@ -280,7 +268,7 @@ const TargetInfo* Graph::InternTarget(OpKind op, absl::string_view target) {
     info->name = std::string(canonical);
   }
   const TargetInfo* raw = info.get();
-  targets_.emplace(std::move(key), std::move(info));
+  table.emplace(std::string(canonical), std::move(info));
   return raw;
 }
 
@@ -318,6 +306,7 @@ void Graph::RenumberOrder() const {
 
 void Graph::LinkBefore(Node* node, Node* before) {
   node->graph_ = this;
+  bool keys_exhausted = false;
   if (before == nullptr) {
     node->prev_ = tail_;
     node->next_ = nullptr;
@@ -330,7 +319,7 @@ void Graph::LinkBefore(Node* node, Node* before) {
     if (order_valid_) {
       uint64_t prev_key = node->prev_ ? node->prev_->order_ : 0;
       if (prev_key > UINT64_MAX - 2 * kOrderGap) {
-        order_valid_ = false;
+        keys_exhausted = true;
       } else {
         node->order_ = prev_key + kOrderGap;
       }
@@ -350,11 +339,16 @@ void Graph::LinkBefore(Node* node, Node* before) {
       if (hi - lo >= 2) {
         node->order_ = lo + (hi - lo) / 2;
       } else {
-        order_valid_ = false;
+        keys_exhausted = true;
       }
     }
   }
   ++size_;
+  // Renumber now, not on the next IsBefore: IsBefore is const and a lazy
+  // renumber from it would make concurrent const access to one graph a data
+  // race. Eager costs nothing extra in practice, because every insertion
+  // with node operands queries the order right away (CheckOperands).
+  if (keys_exhausted) RenumberOrder();
 }
 
 void Graph::Unlink(Node* node) {
@@ -418,17 +412,20 @@ void Graph::IndexRemove(Node* node) {
 absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
                                   const std::vector<Kwarg>& kwargs,
                                   const Node* position,
-                                  absl::string_view what) const {
+                                  absl::string_view what_prefix,
+                                  absl::string_view what_name) const {
+  // The message is built only on error: this runs for every node created.
+  auto what = [&] { return absl::StrCat(what_prefix, what_name, "'"); };
   absl::Status status;
   auto check = [&](Node* n) {
     if (!status.ok()) return;
     if (n == nullptr || n->graph_ != this) {
       status = absl::InvalidArgumentError(absl::StrCat(
-          what, ": argument refers to a node of another graph"));
+          what(), ": argument refers to a node of another graph"));
     } else if (position != nullptr &&
                (n == position || !n->IsBefore(position))) {
       status = absl::InvalidArgumentError(
-          absl::StrCat(what, ": argument %", n->name_,
+          absl::StrCat(what(), ": argument %", n->name_,
                        " is not defined before the node"));
     }
   };
@@ -438,16 +435,18 @@ absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
 }
 
 absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
-  std::string what = absl::StrCat(
-      "creating node '", spec.name.empty() ? spec.target : spec.name, "'");
+  auto what = [&] {
+    return absl::StrCat("creating node '",
+                        spec.name.empty() ? spec.target : spec.name, "'");
+  };
   if (spec.op == OpKind::kOutput) {
     if (output_ != nullptr) {
       return absl::FailedPreconditionError(
-          absl::StrCat(what, ": the graph already has an output node"));
+          absl::StrCat(what(), ": the graph already has an output node"));
     }
     if (before != nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat(what, ": the output node must be last"));
+          absl::StrCat(what(), ": the output node must be last"));
     }
   } else if (before == nullptr && output_ != nullptr) {
     before = output_;
@@ -455,16 +454,18 @@ absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
   if (spec.op != OpKind::kCallFunction && spec.op != OpKind::kOutput &&
       spec.target.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": ", OpKindName(spec.op), " needs a target"));
+        absl::StrCat(what(), ": ", OpKindName(spec.op), " needs a target"));
   }
   if (spec.op == OpKind::kCallFunction && spec.target.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": call_function needs a target"));
+        absl::StrCat(what(), ": call_function needs a target"));
   }
   if (spec.op == OpKind::kOutput && spec.target.empty()) spec.target = "output";
   // A node placed before `before` may use anything already before it; when
   // appending at the very end, any existing node qualifies.
-  RETURN_IF_ERROR(CheckOperands(spec.args, spec.kwargs, before, what));
+  RETURN_IF_ERROR(CheckOperands(spec.args, spec.kwargs, before,
+                                "creating node '",
+                                spec.name.empty() ? spec.target : spec.name));
   std::string name;
   if (!spec.name.empty()) {
     if (by_name_.contains(spec.name)) {
@@ -472,13 +473,14 @@ absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
           absl::StrCat("duplicate node name '", spec.name, "'"));
     }
     name = std::move(spec.name);
-  } else {
-    const TargetInfo* t = InternTarget(spec.op, spec.target);
-    name = UniqueName(spec.op == OpKind::kOutput ? "output" : t->name);
+  }
+  const TargetInfo* target = InternTarget(spec.op, spec.target);
+  if (name.empty()) {
+    name = UniqueName(spec.op == OpKind::kOutput ? "output" : target->name);
   }
   auto* node = new Node();
   node->op_ = spec.op;
-  node->target_ = InternTarget(spec.op, spec.target);
+  node->target_ = target;
   node->name_ = std::move(name);
   node->args_ = std::move(spec.args);
   node->kwargs_ = std::move(spec.kwargs);
@@ -517,7 +519,11 @@ absl::StatusOr<Node*> Graph::AddPlaceholder(absl::string_view name,
   spec.target = std::string(name);
   spec.name = std::string(name);
   spec.meta = std::move(meta);
-  // Placeholders go after the last placeholder so they stay first.
+  // Placeholders go after the last placeholder so they stay first. Graphs
+  // are usually built placeholders-first, so appending is the fast path.
+  if (tail_ == nullptr || tail_->is_placeholder()) {
+    return CreateNode(std::move(spec), nullptr);
+  }
   Node* pos = head_;
   while (pos != nullptr && pos->is_placeholder()) pos = pos->next_;
   if (pos == nullptr) return CreateNode(std::move(spec), nullptr);
@@ -556,8 +562,8 @@ absl::StatusOr<Node*> Graph::AddOutput(std::vector<Argument> args) {
 absl::Status Graph::SetArguments(Node* node, std::vector<Argument> args,
                                  std::vector<Kwarg> kwargs) {
   REWIRE_CHECK(node != nullptr && node->graph_ == this);
-  RETURN_IF_ERROR(CheckOperands(args, kwargs, node,
-                                absl::StrCat("setting arguments of %", node->name_)));
+  RETURN_IF_ERROR(CheckOperands(args, kwargs, node, "setting arguments of '",
+                                node->name_));
   RemoveUses(node);
   node->args_ = std::move(args);
   node->kwargs_ = std::move(kwargs);

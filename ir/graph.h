@@ -16,8 +16,11 @@
 // Note [Order keys]
 // Each node carries an order key that increases along the node list, so
 // "does a come before b" is O(1). Inserting between two nodes takes the
-// midpoint key; when keys run out, the graph renumbers lazily on the next
-// query (amortized O(1) per insertion).
+// midpoint key; when keys run out, the insertion renumbers the whole list
+// at once (amortized O(1) per insertion). Renumbering is eager, never
+// deferred to a const query such as IsBefore, so const methods never write
+// order keys and a graph that is not being mutated may be read from several
+// threads (docs/RELIABILITY.md, "Thread safety").
 #ifndef REWIRE_IR_GRAPH_H_
 #define REWIRE_IR_GRAPH_H_
 
@@ -239,13 +242,16 @@ class Graph {
   // Deep copy; node names, order, args and metadata identical.
   std::unique_ptr<Graph> Clone() const;
 
-  // Makes a unique node name from `hint` (does not reserve it).
+  // Makes a unique node name from `hint` (does not reserve it). Although
+  // const, it advances a per-stem suffix cache (name_counters_), so it must
+  // not run concurrently with any other access to the graph.
   std::string UniqueName(absl::string_view hint) const;
 
   // Interns a target string for this graph.
   const TargetInfo* InternTarget(OpKind op, absl::string_view target);
 
-  // Renumbers order keys now (Note [Order keys]); called lazily otherwise.
+  // Renumbers order keys now (Note [Order keys]); insertions call it when
+  // keys run out, so callers never need to.
   void RenumberOrder() const;
 
  private:
@@ -259,7 +265,8 @@ class Graph {
   void RemoveUse(Node* node, size_t operand_index);
   absl::Status CheckOperands(const std::vector<Argument>& args,
                              const std::vector<Kwarg>& kwargs,
-                             const Node* position, absl::string_view what) const;
+                             const Node* position, absl::string_view what_prefix,
+                             absl::string_view what_name) const;
   void IndexAdd(Node* node);
   void IndexRemove(Node* node);
   void EnsureOrder() const;
@@ -269,8 +276,9 @@ class Graph {
   Node* output_ = nullptr;
   size_t size_ = 0;
   absl::flat_hash_map<std::string, Node*> by_name_;
-  // Interned targets; unique_ptr keeps TargetInfo addresses stable.
-  absl::flat_hash_map<std::string, std::unique_ptr<TargetInfo>> targets_;
+  // Interned targets per op kind; unique_ptr keeps TargetInfo addresses
+  // stable. Keyed by string with string_view lookup: no allocation on a hit.
+  absl::flat_hash_map<std::string, std::unique_ptr<TargetInfo>> targets_[4];
   absl::flat_hash_map<const TargetInfo*, std::vector<Node*>> index_;
   // Next numeric suffix to try per name stem, so generating many "add_<k>"
   // names stays O(1) each.

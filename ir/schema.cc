@@ -246,7 +246,10 @@ bool AcceptsScalar(SchemaType::Base base, const Argument& v) {
   if (v.is_node()) return true;  // a computed value (tensor or SymInt)
   switch (base) {
     case B::kTensor:
-      return false;
+      // Exported graphs pass Python numbers where the schema says Tensor
+      // (`aten.add_.Tensor(%num_batches_tracked, 1)`); PyTorch wraps them.
+      return v.kind() == K::kInt || v.kind() == K::kDouble ||
+             v.kind() == K::kBool;
     case B::kInt:
       return v.kind() == K::kInt;
     case B::kFloat:

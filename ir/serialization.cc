@@ -26,6 +26,7 @@
 #include "google/protobuf/text_format.h"
 #include "ir/schema.h"
 #include "ir/status_macros.h"
+#include "ir/verifier.h"
 
 namespace rewire {
 namespace {
@@ -773,6 +774,13 @@ absl::StatusOr<ExportedModule> FromProtoImpl(const proto::GraphModule& p,
     nodes[i] = *made;
     if ((*made)->is_call()) RETURN_IF_ERROR(CheckCall(**made, where));
   }
+  // The checks above are the cheap, proto-side ones; the verifier owns the
+  // rest (getitem ranges, "val" tuple sizes, empty metadata keys, ...). Run
+  // it too so that a loaded module always passes Verify: fuzzing found
+  // modules the loader accepted and the verifier refused.
+  VerifyOptions verify_options;
+  verify_options.max_problems = 1;
+  RETURN_IF_ERROR(Verify(*graph, verify_options));
 
   ExportedModule module(std::move(graph));
   module.set_mode(mode);

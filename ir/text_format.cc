@@ -1149,7 +1149,7 @@ absl::Status Parser::ParseNodeStatement(Graph* graph) {
   if (IsKindKeyword(word)) {
     ASSIGN_OR_RETURN(spec.op, ParseOpKind(word));
     bool has_target = false;
-    if (Cur() == '[') {  // No space allowed: `output [` is not a target.
+    if (Peek() == '[') {
       Open();
       ++pos_;
       if (ReadIdent() != "target") return Error("expected 'target='");

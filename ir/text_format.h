@@ -31,13 +31,16 @@
 //               becomes the node's "val" metadata (printed here only when
 //               "val" is the node's first metadata entry).
 //   rhs      := TARGET '(' arglist ')'                    a call_function
-//             | KIND ['[' 'target' '=' (TARGET | STRING) ']'] ['(' arglist ')']
+//             | KIND ['[' 'target' '=' (RAW | STRING) ']'] ['(' arglist ')']
 //             | KIND '[' 'target' '=' ... ']' '(' 'args' '=' tuple ','
 //                   'kwargs' '=' '{' [key ':' value {',' key ':' value}] '}' ')'
 //                                                          fx's spelling
 //   KIND     := 'placeholder' | 'get_attr' | 'call_function' | 'output'
 //               A placeholder's target defaults to its name, an output's to
-//               "output"; get_attr and call_function need one.
+//               "output"; get_attr and call_function need one. RAW is any
+//               run of characters other than blanks, ']' and '#'
+//               (`bn.weight`); the printer quotes anything outside
+//               [A-Za-z0-9_.].
 //   TARGET   := [A-Za-z_][A-Za-z0-9_]* ('.' [A-Za-z0-9_]+)*   (not a KIND)
 //               e.g. aten.add.Tensor, getitem, operator.getitem,
 //               torch.ops.aten.add.Tensor (canonicalized by the graph)
@@ -49,7 +52,8 @@
 //             | '[' [value {',' value}] [','] ']'     a list
 //             | '(' [value {',' value}] [','] ')'     a tuple, held as a list
 //   INT      := ['-'] digits                         (int64; overflow is an error)
-//   FLOAT    := digits with '.' or exponent, 'inf', '-inf', 'nan'
+//   FLOAT    := ['-'] digits with '.' and/or exponent (`0.1`, `1e-05`, `.5`),
+//               'inf', '-inf', 'nan'
 //               Floats always print with '.' or an exponent, in the shortest
 //               spelling that reads back to the same double: `1` is an int,
 //               `1.0` a float, `True` a bool, and they stay so.
@@ -62,6 +66,8 @@
 //   tensor   := DTYPE '[' [dim {',' dim}] ']' suffix*
 //   DTYPE    := f32 f64 f16 bf16 i64 i32 i16 i8 u8 b8 c64 c128 (or torch names)
 //   dim      := INT | symbolic expression (`s0`, `2*s1 + 1`) | STRING
+//               (a symbolic Dim's `value` is meaningless, not printed, and
+//               reads back as 0)
 //   suffix   := '/' '[' [INT {',' INT}] ']'   strides, when they differ from
 //                                             the default (row-major strides
 //                                             when every dim is concrete,
@@ -76,8 +82,12 @@
 //               An output node not named "output" or with kwargs prints as
 //               `%name = output[target=...](args)`; nothing may follow it.
 //
-// References must name nodes defined on earlier lines. Errors are
-// InvalidArgument statuses "line N, column M: <what was expected>".
+// References must name nodes defined on earlier lines; names are unique; at
+// most one output node, and only comments may follow it. Other invariants
+// (placeholders first, schema arity and types, getitem ranges) are the
+// verifier's (ir/verifier.h), so tests can write invalid graphs on purpose.
+// Errors are InvalidArgument statuses "line N, column M: <what was expected>"
+// (1-based; columns count bytes).
 #ifndef REWIRE_IR_TEXT_FORMAT_H_
 #define REWIRE_IR_TEXT_FORMAT_H_
 

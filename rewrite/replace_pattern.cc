@@ -70,6 +70,36 @@ std::vector<const Node*> Correspond(
   return corr;
 }
 
+// Whether the replacement has the pattern's exact node set (every node paired
+// with a pattern node of the same op and target, outputs paired with the
+// returning nodes). Such a replacement — the train/eval flips of a training
+// flag — is applied by rewriting the matched nodes' arguments in place,
+// which keeps names, metadata and node identity and allocates nothing.
+bool InPlaceEligible(const std::vector<const Node*>& pattern_compute,
+                     const std::vector<const Node*>& returning,
+                     const std::vector<const Node*>& repl_compute,
+                     const std::vector<const Node*>& repl_outputs,
+                     const std::vector<const Node*>& corr) {
+  if (repl_compute.size() != pattern_compute.size() ||
+      repl_outputs.size() != returning.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < repl_compute.size(); ++i) {
+    const Node* p = corr[i];
+    if (p == nullptr || p->op() != repl_compute[i]->op() ||
+        p->target().qualified != repl_compute[i]->target().qualified) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < repl_outputs.size(); ++i) {
+    auto it = std::find(repl_compute.begin(), repl_compute.end(), repl_outputs[i]);
+    if (it == repl_compute.end() || corr[it - repl_compute.begin()] != returning[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool SameValStructure(const MetaValue& a, const MetaValue& b) {
   if (a.is_tensor() && b.is_tensor()) return true;
   if (a.is_tensor_list() && b.is_tensor_list()) {
@@ -88,7 +118,7 @@ bool IsPureLiteral(const Argument& a) {
 // Sets schema argument `name` of a call to `value` if the current value is a
 // literal; appends it as a keyword when it was left to its default.
 void SetLiteralArg(const OpSchema& schema, std::vector<Argument>& args,
-                   std::vector<Kwarg>& kwargs, const std::string& name,
+                   std::vector<Kwarg>& kwargs, absl::string_view name,
                    const Argument& value) {
   int idx = schema.ArgumentIndex(name);
   if (idx < 0) return;
@@ -104,13 +134,37 @@ void SetLiteralArg(const OpSchema& schema, std::vector<Argument>& args,
   }
   const SchemaArgument& sa = schema.arguments[idx];
   if (sa.default_value.has_value() && *sa.default_value == value) return;
-  kwargs.push_back(Kwarg{name, value});
+  kwargs.push_back(Kwarg{std::string(name), value});
 }
+
+// Replacement node -> its value in the graph (a node, or the literal a
+// placeholder bound). A vector: replacements have a handful of nodes.
+class ValMap {
+ public:
+  void emplace(const Node* key, Argument value) {
+    entries_.emplace_back(key, std::move(value));
+  }
+  const Argument& at(const Node* key) const {
+    for (const auto& e : entries_) {
+      if (e.first == key) return e.second;
+    }
+    REWIRE_CHECK(false);  // every replacement node precedes its users
+    return entries_.front().second;
+  }
+  bool HasNodeValue(const Node* n) const {
+    for (const auto& e : entries_) {
+      if (e.second.is_node() && e.second.node() == n) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<std::pair<const Node*, Argument>> entries_;
+};
 
 // Replaces node references in `a` by their values in `val_map` (a node or a
 // literal), rebuilding lists iteratively.
-Argument Substitute(const Argument& a,
-                    const absl::flat_hash_map<const Node*, Argument>& val_map) {
+Argument Substitute(const Argument& a, const ValMap& val_map) {
   if (a.is_node()) return val_map.at(a.node());
   if (!a.is_list()) return a;
   // Post-order rebuild with an explicit stack.
@@ -145,6 +199,7 @@ struct ReplacementShape {
   std::vector<const Node*> placeholders;
   std::vector<const Node*> compute;
   std::vector<const Node*> outputs;  // output operands, by slot
+  bool in_place = false;             // see InPlaceEligible
 };
 
 absl::StatusOr<ReplacementShape> Analyze(const Graph& replacement) {
@@ -165,12 +220,50 @@ absl::StatusOr<ReplacementShape> Analyze(const Graph& replacement) {
   return s;
 }
 
+// The arguments replacement node `r` gets in the graph: its own, with
+// placeholders and replacement nodes substituted, then the literals carried
+// over from pattern node `p`'s match (preserve_literals, literal_bindings).
+void BuildArguments(const Node* r, const Node* p, const InternalMatch& m,
+                    const ReplaceOptions& options, const ValMap& val_map,
+                    std::vector<Argument>* args, std::vector<Kwarg>* kwargs) {
+  for (const Argument& a : r->args()) args->push_back(Substitute(a, val_map));
+  for (const Kwarg& kw : r->kwargs()) {
+    kwargs->push_back(Kwarg{kw.name, Substitute(kw.value, val_map)});
+  }
+  const OpSchema* schema = r->is_call() ? r->target().schema : nullptr;
+  if (schema == nullptr) return;
+  if (p != nullptr && options.preserve_literals) {
+    for (const MatchedLiteral& lit : m.literals) {
+      if (lit.pattern_node != p || lit.arg_name.empty() ||
+          !IsPureLiteral(lit.graph_value) ||
+          std::find(options.preserve_except.begin(),
+                    options.preserve_except.end(),
+                    lit.arg_name) != options.preserve_except.end()) {
+        continue;
+      }
+      SetLiteralArg(*schema, *args, *kwargs, lit.arg_name, lit.graph_value);
+    }
+  }
+  for (const LiteralBinding& b : options.literal_bindings) {
+    if (b.replacement_node != r->name()) continue;
+    const MatchedLiteral* lit = m.FindLiteral(b.pattern_node, b.pattern_arg);
+    if (lit != nullptr && IsPureLiteral(lit->graph_value)) {
+      SetLiteralArg(*schema, *args, *kwargs, b.replacement_arg,
+                    lit->graph_value);
+    }
+  }
+}
+
 struct Plan {
   const InternalMatch* match;
   const Graph* replacement;
   std::unique_ptr<Graph> owned;
-  ReplacementShape shape;
-  std::vector<const Node*> corr;  // by shape.compute index
+  // Shape and correspondence of the replacement: shared by every plan for a
+  // fixed replacement, owned here for a per-match one.
+  const ReplacementShape* shape;
+  const std::vector<const Node*>* corr;  // by shape->compute index
+  std::unique_ptr<ReplacementShape> owned_shape;
+  std::vector<const Node*> owned_corr;
   // Names recorded before any change: later replacements erase nodes that
   // earlier matches refer to.
   ReplacedPattern record;
@@ -218,14 +311,17 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
     fixed_shape = std::make_unique<ReplacementShape>(std::move(s));
     fixed_corr = Correspond(pattern_compute, returning, fixed_shape->compute,
                             fixed_shape->outputs);
+    fixed_shape->in_place =
+        InPlaceEligible(pattern_compute, returning, fixed_shape->compute,
+                        fixed_shape->outputs, fixed_corr);
   }
   for (const InternalMatch& m : mr.matches) {
     Plan plan;
     plan.match = &m;
     if (fixed != nullptr) {
       plan.replacement = fixed;
-      plan.shape = *fixed_shape;
-      plan.corr = fixed_corr;
+      plan.shape = fixed_shape.get();
+      plan.corr = &fixed_corr;
     } else {
       absl::StatusOr<std::unique_ptr<Graph>> made = (*fn)(m, graph);
       if (!made.ok()) {
@@ -237,11 +333,18 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       }
       plan.owned = std::move(*made);
       plan.replacement = plan.owned.get();
-      ASSIGN_OR_RETURN(plan.shape, Analyze(*plan.replacement));
-      plan.corr = Correspond(pattern_compute, returning, plan.shape.compute,
-                             plan.shape.outputs);
+      ASSIGN_OR_RETURN(ReplacementShape shape, Analyze(*plan.replacement));
+      plan.owned_shape = std::make_unique<ReplacementShape>(std::move(shape));
+      plan.owned_corr = Correspond(pattern_compute, returning,
+                                   plan.owned_shape->compute,
+                                   plan.owned_shape->outputs);
+      plan.owned_shape->in_place = InPlaceEligible(
+          pattern_compute, returning, plan.owned_shape->compute,
+          plan.owned_shape->outputs, plan.owned_corr);
+      plan.shape = plan.owned_shape.get();
+      plan.corr = &plan.owned_corr;
     }
-    const ReplacementShape& s = plan.shape;
+    const ReplacementShape& s = *plan.shape;
     if (s.placeholders.size() > m.placeholder_bindings.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "replacement has ", s.placeholders.size(),
@@ -277,11 +380,17 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       }
     }
     plan.record.anchor = m.GraphAnchor()->name();
-    for (const auto& [pn, value] : m.nodes_map) {
-      plan.record.nodes_map.emplace_back(pn->name(), BindingText(value));
+    if (options.record_node_maps) {
+      for (const auto& [pn, value] : m.nodes_map) {
+        plan.record.nodes_map.emplace_back(pn->name(), BindingText(value));
+      }
     }
-    std::sort(plan.record.nodes_map.begin(), plan.record.nodes_map.end());
     plans.push_back(std::move(plan));
+    // `corr` of a per-match replacement points into the Plan itself; the
+    // move above left it pointing at the destroyed local.
+    if (plans.back().owned != nullptr) {
+      plans.back().corr = &plans.back().owned_corr;
+    }
   }
 
   // Phase 2: apply. Only internal invariants can fail from here on.
@@ -296,7 +405,7 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
   };
   for (Plan& plan : plans) {
     const InternalMatch& m = *plan.match;
-    const ReplacementShape& s = plan.shape;
+    const ReplacementShape& s = *plan.shape;
     ReplacedPattern& record = plan.record;
 
     std::vector<Argument> bindings;
@@ -305,6 +414,55 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       b.MapNodes(remap);
       bindings.push_back(std::move(b));
     }
+    if (s.in_place) {
+      ValMap vm;
+      for (size_t i = 0; i < s.placeholders.size(); ++i) {
+        vm.emplace(s.placeholders[i], bindings[i]);
+      }
+      for (size_t ci = 0; ci < s.compute.size(); ++ci) {
+        vm.emplace(s.compute[ci], Argument::Ref(m.GraphNode((*plan.corr)[ci])));
+      }
+      std::vector<std::pair<std::vector<Argument>, std::vector<Kwarg>>> new_args(
+          s.compute.size());
+      std::string undefined;
+      for (size_t ci = 0; ci < s.compute.size(); ++ci) {
+        const Node* p = (*plan.corr)[ci];
+        Node* g = m.GraphNode(p);
+        BuildArguments(s.compute[ci], p, m, options, vm, &new_args[ci].first,
+                       &new_args[ci].second);
+        auto check = [&](Node* n) {
+          if (undefined.empty() && (n == g || !n->IsBefore(g))) {
+            undefined = n->name();
+          }
+        };
+        for (const Argument& a : new_args[ci].first) a.ForEachNode(check);
+        for (const Kwarg& kw : new_args[ci].second) kw.value.ForEachNode(check);
+      }
+      if (!undefined.empty()) {
+        result.skipped.push_back(SkippedMatch{
+            record.anchor, absl::StrCat("the rewritten node would use %",
+                                        undefined, " before it is defined")});
+        continue;
+      }
+      for (size_t ci = 0; ci < s.compute.size(); ++ci) {
+        const Node* r = s.compute[ci];
+        Node* g = m.GraphNode((*plan.corr)[ci]);
+        if (new_args[ci].first != g->args() || new_args[ci].second != g->kwargs()) {
+          absl::Status st = graph.SetArguments(g, std::move(new_args[ci].first),
+                                               std::move(new_args[ci].second));
+          if (!st.ok()) return absl::InternalError(st.message());
+        }
+        const MetaValue* rv = r->meta().val();
+        const MetaValue* gv = g->meta().val();
+        if (rv != nullptr && gv != nullptr && !SameValStructure(*rv, *gv)) {
+          g->mutable_meta().Set("val", *rv);
+        }
+        record.replacements.push_back(g);
+      }
+      result.replaced.push_back(std::move(record));
+      continue;
+    }
+
     std::vector<Node*> returning_now;
     for (Node* r : m.returning_nodes) returning_now.push_back(r);
     // Insertion point: before the first user of any returning node, else
@@ -338,53 +496,28 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       continue;
     }
 
-    absl::flat_hash_map<const Node*, Argument> val_map;
+    ValMap val_map;
     for (size_t i = 0; i < s.placeholders.size(); ++i) {
       val_map.emplace(s.placeholders[i], bindings[i]);
     }
     std::vector<std::pair<Node*, std::string>> renames;
     for (size_t ci = 0; ci < s.compute.size(); ++ci) {
       const Node* r = s.compute[ci];
-      const Node* p = plan.corr[ci];
+      const Node* p = (*plan.corr)[ci];
       Node* g = p != nullptr ? m.GraphNode(p) : nullptr;
       Graph::NodeSpec spec;
       spec.op = r->op();
       spec.target = r->target().qualified;
-      for (const Argument& a : r->args()) spec.args.push_back(Substitute(a, val_map));
-      for (const Kwarg& kw : r->kwargs()) {
-        spec.kwargs.push_back(Kwarg{kw.name, Substitute(kw.value, val_map)});
-      }
-      const OpSchema* schema = r->is_call() ? r->target().schema : nullptr;
-      if (schema != nullptr && p != nullptr && options.preserve_literals) {
-        for (const MatchedLiteral& lit : m.literals) {
-          if (lit.pattern_node != p || lit.arg_name.empty() ||
-              !IsPureLiteral(lit.graph_value) ||
-              std::find(options.preserve_except.begin(),
-                        options.preserve_except.end(),
-                        lit.arg_name) != options.preserve_except.end()) {
-            continue;
-          }
-          SetLiteralArg(*schema, spec.args, spec.kwargs, lit.arg_name,
-                        lit.graph_value);
-        }
-      }
-      if (schema != nullptr) {
-        for (const LiteralBinding& b : options.literal_bindings) {
-          if (b.replacement_node != r->name()) continue;
-          const MatchedLiteral* lit = m.FindLiteral(b.pattern_node, b.pattern_arg);
-          if (lit != nullptr && IsPureLiteral(lit->graph_value)) {
-            SetLiteralArg(*schema, spec.args, spec.kwargs, b.replacement_arg,
-                          lit->graph_value);
-          }
-        }
-      }
+      BuildArguments(r, p, m, options, val_map, &spec.args, &spec.kwargs);
       if (g != nullptr) {
-        spec.meta = g->meta();
         const MetaValue* rv = r->meta().val();
         const MetaValue* gv = g->meta().val();
-        if (rv != nullptr && gv != nullptr && !SameValStructure(*rv, *gv)) {
-          spec.meta.Set("val", *rv);
-        }
+        const bool keep_replacement_val =
+            rv != nullptr && gv != nullptr && !SameValStructure(*rv, *gv);
+        // The matched node is erased below and corresponds to this node
+        // only, so its metadata can be moved rather than copied.
+        spec.meta = std::move(g->mutable_meta());
+        if (keep_replacement_val) spec.meta.Set("val", *rv);
       } else {
         spec.meta = r->meta();
       }
@@ -415,11 +548,7 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
     for (auto it = pattern_compute.rbegin(); it != pattern_compute.rend(); ++it) {
       Node* g = m.GraphNode(*it);
       if (g == nullptr) continue;
-      bool reused = false;
-      for (const auto& [r, value] : val_map) {
-        if (value.is_node() && value.node() == g) reused = true;
-      }
-      if (reused) continue;
+      if (val_map.HasNodeValue(g)) continue;
       absl::Status st = graph.Erase(g);
       if (!st.ok()) return absl::InternalError(st.message());
     }

@@ -68,6 +68,9 @@ struct ReplaceOptions {
   std::vector<std::string> preserve_except;
   std::vector<LiteralBinding> literal_bindings;
   int64_t max_steps = 0;  // matcher search bound (0: unlimited)
+  // Fill ReplacedPattern::nodes_map (names of every matched node). Costs a
+  // few string copies per match; callers that only count can turn it off.
+  bool record_node_maps = true;
 };
 
 struct ReplacedPattern {

@@ -18,10 +18,16 @@
 
 namespace rewire {
 
+const Argument* InternalMatch::Binding(const Node* pattern_node) const {
+  for (const auto& [pn, value] : nodes_map) {
+    if (pn == pattern_node) return &value;
+  }
+  return nullptr;
+}
+
 Node* InternalMatch::GraphNode(const Node* pattern_node) const {
-  auto it = nodes_map.find(pattern_node);
-  if (it == nodes_map.end() || !it->second.is_node()) return nullptr;
-  return it->second.node();
+  const Argument* b = Binding(pattern_node);
+  return b != nullptr && b->is_node() ? b->node() : nullptr;
 }
 
 Node* InternalMatch::GraphAnchor() const {
@@ -102,7 +108,7 @@ class Binder {
         }
       }
     }
-    static const std::string kNoName;
+    static const std::string* const kNoName = new std::string();
     if (same_shape) {
       const OpSchema* schema = p->is_call() ? p->target().schema : nullptr;
       for (size_t i = 0; i < p->args().size(); ++i) {
@@ -110,7 +116,7 @@ class Binder {
         ptrs_g_.push_back(&g->args()[i]);
         names_.push_back(schema != nullptr && i < schema->arguments.size()
                              ? &schema->arguments[i].name
-                             : &kNoName);
+                             : kNoName);
       }
       for (size_t i = 0; i < p->kwargs().size(); ++i) {
         ptrs_p_.push_back(&p->kwargs()[i].value);
@@ -125,7 +131,7 @@ class Binder {
       for (size_t i = 0; i < pn.norm_args.size(); ++i) {
         ptrs_p_.push_back(&pn.norm_args[i]);
         ptrs_g_.push_back(&norm_g_[i]);
-        names_.push_back(&pn.norm_names[i]);
+        names_.push_back(pn.norm_names[i]);
       }
     } else {
       return false;
@@ -208,20 +214,32 @@ class Binder {
     return std::find(used_.begin(), used_.end(), n) != used_.end();
   }
 
-  bool MatchRef(const Node* pnode, const Argument& ga) {
+  int IndexOf(const Node* pnode) const {
+    // Patterns are small: a scan beats hashing.
+    if (nodes_.size() <= 32) {
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (nodes_[i].node == pnode) return static_cast<int>(i);
+      }
+      REWIRE_CHECK(false);
+    }
     auto it = node_index_.find(pnode);
     REWIRE_CHECK(it != node_index_.end());
-    const PatternNode& target = nodes_[it->second];
+    return it->second;
+  }
+
+  bool MatchRef(const Node* pnode, const Argument& ga) {
+    const int index = IndexOf(pnode);
+    const PatternNode& target = nodes_[index];
     if (target.search_id < 0) {
       // Wildcard placeholder: binds anything, consistently.
-      std::optional<Argument>& slot = bound_[it->second];
+      std::optional<Argument>& slot = bound_[index];
       if (slot.has_value()) return *slot == ga;
       if (ga.is_node()) {
         if (IsUsed(ga.node())) return false;  // injectivity
         used_.push_back(ga.node());
       }
       slot = ga;
-      bound_indices_.push_back(it->second);
+      bound_indices_.push_back(index);
       return true;
     }
     // A searched node: never matches a graph literal (rewire: upstream
@@ -255,11 +273,13 @@ class IrAdapter {
             const std::vector<const Node*>& search_nodes,
             const absl::flat_hash_map<const Node*, int>& node_index,
             const std::vector<std::vector<Node*>>& candidates,
+            const std::vector<const TargetInfo*>& graph_targets,
             bool ignore_literals)
       : nodes_(nodes),
         search_nodes_(search_nodes),
         node_index_(node_index),
         candidates_(candidates),
+        graph_targets_(graph_targets),
         binder_(nodes, node_index, ignore_literals) {
     for (int s = 0; s < static_cast<int>(search_nodes_.size()); ++s) {
       const Node* p = search_nodes_[s];
@@ -300,7 +320,9 @@ class IrAdapter {
   bool NodeCompatible(int p, Node* t) const {
     const Node* pn = search_nodes_[p];
     if (pn->op() != t->op()) return false;
-    if (pn->is_call()) return pn->target().qualified == t->target().qualified;
+    // The graph's interned target for this pattern op (nullptr when the
+    // graph has none): a pointer comparison.
+    if (pn->is_call()) return t->target_key() == graph_targets_[p];
     return true;  // get_attr by kind; placeholder/output by op
   }
   bool EdgeCompatible(int, int) const { return true; }
@@ -310,9 +332,13 @@ class IrAdapter {
   // as early as possible.
   bool ExtraPairCheck(int p, Node* t,
                       const vf2::PartialMapping<Node*>& mapping) const {
+    int mapped = 1;
     for (int s = 0; s < PatternSize(); ++s) {
       images_[s] = s == p ? t : (mapping.IsMapped(s) ? mapping.TargetOf(s) : nullptr);
+      if (s != p && images_[s] != nullptr) ++mapped;
     }
+    // A complete mapping is verified in full by the match callback.
+    if (mapped == PatternSize()) return true;
     binder_.Reset(&images_);
     for (int s = 0; s < PatternSize(); ++s) {
       if (images_[s] == nullptr) continue;
@@ -329,6 +355,7 @@ class IrAdapter {
   const std::vector<const Node*>& search_nodes_;
   const absl::flat_hash_map<const Node*, int>& node_index_;
   const std::vector<std::vector<Node*>>& candidates_;
+  const std::vector<const TargetInfo*>& graph_targets_;
   std::vector<vf2::PatternEdge<int>> edges_;
   std::vector<int> pattern_node_index_;
   mutable std::vector<Node*> images_;
@@ -435,7 +462,7 @@ absl::StatusOr<std::unique_ptr<SubgraphMatcher>> SubgraphMatcher::Create(
       pn.normalized = true;
       pn.norm_args = std::move(norm->values);
       for (const SchemaArgument& a : n->target().schema->arguments) {
-        pn.norm_names.push_back(a.name);
+        pn.norm_names.push_back(&a.name);
       }
     }
     m->node_index_.emplace(n, static_cast<int>(m->nodes_.size()));
@@ -472,11 +499,21 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
     candidates[s] = by_kind[static_cast<int>(p->op())];
   }
 
+  std::vector<const TargetInfo*> graph_targets(search_nodes_.size(), nullptr);
+  for (size_t s = 0; s < search_nodes_.size(); ++s) {
+    if (search_nodes_[s]->is_call() && !candidates[s].empty()) {
+      graph_targets[s] = candidates[s].front()->target_key();
+    }
+  }
   IrAdapter adapter(nodes_, search_nodes_, node_index_, candidates,
-                    options_.ignore_literals);
+                    graph_targets, options_.ignore_literals);
   Binder binder(nodes_, node_index_, options_.ignore_literals);
   std::vector<Node*> images(search_nodes_.size());
   std::vector<InternalMatch> found;
+  size_t expected_literals = 0;
+  for (const PatternNode& pn : nodes_) {
+    expected_literals += pn.normalized ? pn.norm_args.size() : pn.node->args().size();
+  }
   vf2::SearchOptions vopts;
   vopts.mode = vf2::MatchMode::kMonomorphism;
   vopts.max_steps = options_.max_steps;
@@ -486,6 +523,8 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
         for (size_t s = 0; s < mapping.size(); ++s) images[s] = mapping[s];
         binder.Reset(&images);
         InternalMatch match;
+        match.nodes_map.reserve(nodes_.size());
+        match.literals.reserve(expected_literals);
         for (size_t i = 0; i < nodes_.size(); ++i) {
           const PatternNode& pn = nodes_[i];
           if (pn.search_id < 0) continue;
@@ -537,12 +576,13 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
           } else {
             continue;
           }
-          match.nodes_map.emplace(pn.node, std::move(value));
+          match.nodes_map.emplace_back(pn.node, std::move(value));
         }
+        match.placeholder_bindings.reserve(placeholders_.size());
         for (const Node* ph : placeholders_) {
-          auto it = match.nodes_map.find(ph);
-          match.placeholder_bindings.push_back(
-              it == match.nodes_map.end() ? Argument::None() : it->second);
+          const Argument* b = match.Binding(ph);
+          match.placeholder_bindings.push_back(b == nullptr ? Argument::None()
+                                                            : *b);
         }
         for (const Node* r : returning_) {
           match.returning_nodes.push_back(match.GraphNode(r));
@@ -564,7 +604,10 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
     }
     return false;
   };
-  std::sort(found.begin(), found.end(), anchor_less);
+  // Usually already sorted: root candidates come in graph order.
+  if (!std::is_sorted(found.begin(), found.end(), anchor_less)) {
+    std::sort(found.begin(), found.end(), anchor_less);
+  }
 
   if (keep) {
     std::vector<InternalMatch> kept;
@@ -576,11 +619,14 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
   if (options_.remove_overlapping_matches) {
     absl::flat_hash_set<const Node*> taken;
     std::vector<InternalMatch> kept;
+    auto is_compute = [](const std::pair<const Node*, Argument>& e) {
+      return !e.first->is_placeholder() && !e.first->is_output() &&
+             e.second.is_node();
+    };
     for (InternalMatch& m : found) {
-      std::vector<Node*> nodes = m.MatchedComputeNodes();
       bool overlap = false;
-      for (Node* n : nodes) {
-        if (taken.contains(n)) {
+      for (const auto& e : m.nodes_map) {
+        if (is_compute(e) && taken.contains(e.second.node())) {
           overlap = true;
           break;
         }
@@ -589,7 +635,9 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
         ++result.rejected_overlap;
         continue;
       }
-      taken.insert(nodes.begin(), nodes.end());
+      for (const auto& e : m.nodes_map) {
+        if (is_compute(e)) taken.insert(e.second.node());
+      }
       kept.push_back(std::move(m));
     }
     found = std::move(kept);

@@ -56,7 +56,9 @@ struct MatcherOptions {
 struct MatchedLiteral {
   const Node* pattern_node;
   // Schema argument name when the op has a schema, else "" (use `index`).
-  std::string arg_name;
+  // Views a string owned by the schema registry or by the pattern graph (a
+  // kwarg name), so it is valid while the pattern lives.
+  absl::string_view arg_name;
   int index;           // Normalized argument position.
   Argument pattern_value;
   Argument graph_value;  // A literal, or a node under ignore_literals.
@@ -68,8 +70,11 @@ struct InternalMatch {
   std::vector<const Node*> anchors;
   // Pattern node -> bound value: Argument::Ref(graph node) for matched
   // nodes and placeholders bound to nodes, or the literal/list a placeholder
-  // bound. Indexed through Binding().
-  absl::flat_hash_map<const Node*, Argument> nodes_map;
+  // bound; in pattern order. A small vector: patterns have a handful of
+  // nodes and matches can number in the hundreds of thousands.
+  std::vector<std::pair<const Node*, Argument>> nodes_map;
+  // The value bound to `pattern_node`, or nullptr.
+  const Argument* Binding(const Node* pattern_node) const;
   // Placeholder bindings in pattern placeholder order.
   std::vector<Argument> placeholder_bindings;
   // Graph nodes matched to the pattern's returning nodes, in output order.
@@ -133,7 +138,7 @@ class SubgraphMatcher {
     // Normalized arguments (schema order) when the op has a schema.
     bool normalized = false;
     std::vector<Argument> norm_args;
-    std::vector<std::string> norm_names;
+    std::vector<const std::string*> norm_names;  // into the schema registry
   };
 
  private:

@@ -441,7 +441,7 @@ TEST(TextFormatTest, HandWrittenConveniences) {
 # A pattern, written by hand.
 
   %x = placeholder          # target defaults to the name
-  %y : f32[2] = placeholder
+  %y : f32[2] = placeholder [target=y]
   %add = aten.add.Tensor(
       %x,
       %y,   # trailing comments inside brackets

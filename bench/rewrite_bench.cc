@@ -1,0 +1,134 @@
+// Rewrite throughput on the synthetic exported model (tools/synthetic_model.h):
+// replacing the training-IR dropout and batch norm train patterns with their
+// eval forms, from 1e3 to 1e6 nodes. The argument is the node count; the
+// counter nodes_per_second is graph nodes / rewrite time (building the model
+// is excluded). Linear scaling shows as a flat nodes_per_second.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "benchmark/benchmark.h"
+#include "ir/graph.h"
+#include "ir/text_format.h"
+#include "rewrite/replace_pattern.h"
+#include "tools/synthetic_model.h"
+
+namespace rewire {
+namespace {
+
+std::unique_ptr<Graph> Parse(const char* text) {
+  auto g = ParseGraph(text);
+  if (!g.ok()) std::abort();
+  return std::move(*g);
+}
+
+constexpr char kDropoutTrain[] = R"(
+  %x = placeholder
+  %d = aten.dropout.default(%x, 0.5, True)
+  return (%d,)
+)";
+constexpr char kDropoutEval[] = R"(
+  %x = placeholder
+  %d = aten.dropout.default(%x, 0.5, False)
+  return (%d,)
+)";
+constexpr char kBnTrain[] = R"(
+  %x = placeholder
+  %w = placeholder
+  %b = placeholder
+  %rm = placeholder
+  %rv = placeholder
+  %bn = aten.batch_norm.default(%x, %w, %b, %rm, %rv, True, 0.1, 1e-05, True)
+  return (%bn,)
+)";
+constexpr char kBnEval[] = R"(
+  %x = placeholder
+  %w = placeholder
+  %b = placeholder
+  %rm = placeholder
+  %rv = placeholder
+  %bn = aten.batch_norm.default(%x, %w, %b, %rm, %rv, False, 0.1, 1e-05, True)
+  return (%bn,)
+)";
+
+void BM_ReplaceTrainToEval(benchmark::State& state) {
+  const int64_t target_nodes = state.range(0);
+  SyntheticModelOptions o;
+  o.blocks = target_nodes / 12;
+  o.channels = 2;  // small tensors: the graph is what is measured
+  auto dropout_train = Parse(kDropoutTrain);
+  auto dropout_eval = Parse(kDropoutEval);
+  auto bn_train = Parse(kBnTrain);
+  auto bn_eval = Parse(kBnEval);
+  ReplaceOptions options;
+  options.ignore_literals = true;
+  options.preserve_literals = true;
+  options.preserve_except = {"train", "training"};
+  options.record_node_maps = false;  // as the train/eval switch runs it
+  int64_t nodes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto module = BuildSyntheticModel(o);
+    if (!module.ok()) {
+      state.SkipWithError("model build failed");
+      return;
+    }
+    Graph& g = module->graph();
+    nodes = static_cast<int64_t>(g.size());
+    state.ResumeTiming();
+    auto a = ReplacePatternWithFilters(g, *dropout_train, *dropout_eval, options);
+    auto b = ReplacePatternWithFilters(g, *bn_train, *bn_eval, options);
+    if (!a.ok() || !b.ok() ||
+        static_cast<int64_t>(a->replaced.size()) != o.blocks ||
+        static_cast<int64_t>(b->replaced.size()) != o.blocks) {
+      state.SkipWithError("rewrite did not replace every block");
+      return;
+    }
+    state.PauseTiming();
+    // Free the model outside the timed region.
+    { ExportedModule drop = std::move(*module); }
+    state.ResumeTiming();
+  }
+  state.counters["nodes"] = static_cast<double>(nodes);
+  state.counters["nodes_per_second"] = benchmark::Counter(
+      static_cast<double>(nodes), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ReplaceTrainToEval)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The matcher alone (no graph mutation), to split the cost.
+void BM_MatchOnly(benchmark::State& state) {
+  SyntheticModelOptions o;
+  o.blocks = state.range(0) / 12;
+  o.channels = 2;
+  auto module = BuildSyntheticModel(o);
+  if (!module.ok()) {
+    state.SkipWithError("model build failed");
+    return;
+  }
+  auto bn_train = Parse(kBnTrain);
+  MatcherOptions mo;
+  mo.ignore_literals = true;
+  auto matcher = SubgraphMatcher::Create(*bn_train, mo);
+  for (auto _ : state) {
+    auto r = (*matcher)->Match(module->graph());
+    if (!r.ok() || static_cast<int64_t>(r->matches.size()) != o.blocks) {
+      state.SkipWithError("match count");
+      return;
+    }
+  }
+  state.counters["nodes_per_second"] = benchmark::Counter(
+      static_cast<double>(module->graph().size()),
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MatchOnly)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace rewire
+
+BENCHMARK_MAIN();

@@ -1,0 +1,1270 @@
+// Straightforward CPU loops for the common ops (see common_ops.h). Values go
+// through double via per-dtype load/store functions so one loop serves every
+// dtype; the compute-heavy ops (convolution, matrix products, pooling) are
+// templated on float/double instead.
+#include "kernels/common_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <type_traits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ir/status_macros.h"
+
+namespace rewire {
+namespace ops {
+namespace {
+
+using LoadFn = double (*)(const void*, int64_t);
+using StoreFn = void (*)(void*, int64_t, double);
+
+template <typename T>
+double LoadT(const void* p, int64_t i) {
+  const T v = static_cast<const T*>(p)[i];
+  if constexpr (std::is_same_v<T, Half>) {
+    return HalfToFloat(v);
+  } else if constexpr (std::is_same_v<T, BFloat16>) {
+    return BFloat16ToFloat(v);
+  } else {
+    return static_cast<double>(v);
+  }
+}
+
+template <typename T>
+void StoreT(void* p, int64_t i, double v) {
+  T* d = static_cast<T*>(p);
+  if constexpr (std::is_same_v<T, Half>) {
+    d[i] = FloatToHalf(static_cast<float>(v));
+  } else if constexpr (std::is_same_v<T, BFloat16>) {
+    d[i] = FloatToBFloat16(static_cast<float>(v));
+  } else if constexpr (std::is_same_v<T, bool>) {
+    d[i] = v != 0;
+  } else if constexpr (std::is_integral_v<T>) {
+    // Truncation as in PyTorch's casts; NaN and out-of-range become 0 rather
+    // than undefined behaviour.
+    d[i] = (std::isfinite(v) && std::fabs(v) < 9.2e18) ? static_cast<T>(v) : 0;
+  } else {
+    d[i] = static_cast<T>(v);
+  }
+}
+
+absl::StatusOr<std::pair<LoadFn, StoreFn>> Io(ScalarType t) {
+  switch (t) {
+    case ScalarType::kFloat32: return std::make_pair(&LoadT<float>, &StoreT<float>);
+    case ScalarType::kFloat64: return std::make_pair(&LoadT<double>, &StoreT<double>);
+    case ScalarType::kFloat16: return std::make_pair(&LoadT<Half>, &StoreT<Half>);
+    case ScalarType::kBFloat16: return std::make_pair(&LoadT<BFloat16>, &StoreT<BFloat16>);
+    case ScalarType::kInt64: return std::make_pair(&LoadT<int64_t>, &StoreT<int64_t>);
+    case ScalarType::kInt32: return std::make_pair(&LoadT<int32_t>, &StoreT<int32_t>);
+    case ScalarType::kInt16: return std::make_pair(&LoadT<int16_t>, &StoreT<int16_t>);
+    case ScalarType::kInt8: return std::make_pair(&LoadT<int8_t>, &StoreT<int8_t>);
+    case ScalarType::kUInt8: return std::make_pair(&LoadT<uint8_t>, &StoreT<uint8_t>);
+    case ScalarType::kBool: return std::make_pair(&LoadT<bool>, &StoreT<bool>);
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("dtype ", ScalarTypeName(t), " has no CPU kernel"));
+  }
+}
+
+absl::Status CheckCpu(const Tensor& t, absl::string_view what) {
+  if (!t.defined()) return absl::InvalidArgumentError(absl::StrCat(what, " is undefined"));
+  if (!t.is_cpu()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " is on ", t.device().ToString(), "; these kernels need cpu"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFloat(const Tensor& t, absl::string_view op) {
+  RETURN_IF_ERROR(CheckCpu(t, op));
+  if (t.dtype() != ScalarType::kFloat32 && t.dtype() != ScalarType::kFloat64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": dtype ", ScalarTypeName(t.dtype()),
+                     " is not supported (float32, float64)"));
+  }
+  return absl::OkStatus();
+}
+
+// Calls f(T{}) for float32/float64.
+template <typename F>
+void VisitFloat(ScalarType t, F&& f) {
+  if (t == ScalarType::kFloat64) {
+    f(double{});
+  } else {
+    f(float{});
+  }
+}
+
+bool IsIntegral(ScalarType t) { return !IsFloatingPoint(t) && t != ScalarType::kComplex64 && t != ScalarType::kComplex128; }
+
+// Row-major strides of `shape`, with 0 for dims broadcast into `out` (which
+// has rank >= shape's; leading dims align right).
+std::vector<int64_t> BroadcastStrides(absl::Span<const int64_t> shape,
+                                      absl::Span<const int64_t> out) {
+  std::vector<int64_t> s(out.size(), 0);
+  int64_t stride = 1;
+  const size_t off = out.size() - shape.size();
+  for (size_t i = shape.size(); i-- > 0;) {
+    s[off + i] = shape[i] == 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return s;
+}
+
+// Calls f(out_index, offset_a, offset_b) over `out` in row-major order with
+// an odometer, so no division per element.
+template <typename F>
+void ForEachBroadcast(absl::Span<const int64_t> out,
+                      const std::vector<int64_t>& sa,
+                      const std::vector<int64_t>& sb, F&& f) {
+  int64_t n = 1;
+  for (int64_t d : out) n *= d;
+  if (n == 0) return;
+  const int rank = static_cast<int>(out.size());
+  std::vector<int64_t> idx(rank, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    f(i, oa, ob);
+    for (int d = rank - 1; d >= 0; --d) {
+      if (++idx[d] < out[d]) {
+        oa += sa[d];
+        ob += sb[d];
+        break;
+      }
+      oa -= sa[d] * (out[d] - 1);
+      ob -= sb[d] * (out[d] - 1);
+      idx[d] = 0;
+    }
+  }
+}
+
+ScalarType PromoteTypes(const Tensor& a, const Tensor& b) {
+  const ScalarType x = a.dtype(), y = b.dtype();
+  if (x == y) return x;
+  const bool fx = IsFloatingPoint(x), fy = IsFloatingPoint(y);
+  // A 0-dim tensor only decides the result when its category is higher.
+  if (fx == fy) {
+    if (a.dim() == 0 && b.dim() != 0) return y;
+    if (b.dim() == 0 && a.dim() != 0) return x;
+  }
+  if (fx && !fy) return x;
+  if (fy && !fx) return y;
+  if (fx) {
+    if (x == ScalarType::kFloat64 || y == ScalarType::kFloat64) return ScalarType::kFloat64;
+    return ScalarType::kFloat32;
+  }
+  if (x == ScalarType::kBool) return y;
+  if (y == ScalarType::kBool) return x;
+  return ScalarType::kInt64;
+}
+
+double Apply(BinaryKind k, double a, double b, double alpha) {
+  switch (k) {
+    case BinaryKind::kAdd: return a + alpha * b;
+    case BinaryKind::kSub: return a - alpha * b;
+    case BinaryKind::kMul: return a * b;
+    case BinaryKind::kDiv: return a / b;
+  }
+  return 0;
+}
+
+const char* BinaryName(BinaryKind k) {
+  switch (k) {
+    case BinaryKind::kAdd: return "add";
+    case BinaryKind::kSub: return "sub";
+    case BinaryKind::kMul: return "mul";
+    case BinaryKind::kDiv: return "div";
+  }
+  return "?";
+}
+
+// out = a op b with broadcasting into out's (already checked) shape.
+absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
+                        Scalar alpha, Tensor& out) {
+  const auto sa = BroadcastStrides(a.shape(), out.shape());
+  const auto sb = BroadcastStrides(b.shape(), out.shape());
+  if (a.dtype() == ScalarType::kInt64 && b.dtype() == ScalarType::kInt64 &&
+      out.dtype() == ScalarType::kInt64 && kind != BinaryKind::kDiv &&
+      alpha.integral) {
+    // Exact integer path (num_batches_tracked += 1 must not round).
+    const int64_t* x = a.data<int64_t>();
+    const int64_t* y = b.data<int64_t>();
+    int64_t* z = out.data<int64_t>();
+    const int64_t al = static_cast<int64_t>(alpha.value);
+    ForEachBroadcast(out.shape(), sa, sb, [&](int64_t i, int64_t ia, int64_t ib) {
+      switch (kind) {
+        case BinaryKind::kAdd: z[i] = x[ia] + al * y[ib]; break;
+        case BinaryKind::kSub: z[i] = x[ia] - al * y[ib]; break;
+        default: z[i] = x[ia] * y[ib]; break;
+      }
+    });
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(auto ia, Io(a.dtype()));
+  ASSIGN_OR_RETURN(auto ib, Io(b.dtype()));
+  ASSIGN_OR_RETURN(auto io, Io(out.dtype()));
+  const void* pa = a.raw_data();
+  const void* pb = b.raw_data();
+  void* po = out.raw_data();
+  ForEachBroadcast(out.shape(), sa, sb, [&](int64_t i, int64_t oa, int64_t ob) {
+    io.second(po, i, Apply(kind, ia.first(pa, oa), ib.first(pb, ob), alpha.value));
+  });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> ScalarTensor(Scalar s, ScalarType dtype) {
+  return Full({}, s.value, dtype);
+}
+
+template <typename F>
+absl::Status MapInto(const Tensor& x, Tensor& out, F&& f) {
+  ASSIGN_OR_RETURN(auto ix, Io(x.dtype()));
+  ASSIGN_OR_RETURN(auto io, Io(out.dtype()));
+  const void* px = x.raw_data();
+  void* po = out.raw_data();
+  for (int64_t i = 0; i < x.numel(); ++i) io.second(po, i, f(ix.first(px, i)));
+  return absl::OkStatus();
+}
+
+double UnaryValue(UnaryKind k, double v) {
+  switch (k) {
+    case UnaryKind::kRelu: return v > 0 ? v : (std::isnan(v) ? v : 0.0);
+    case UnaryKind::kSigmoid: return 1.0 / (1.0 + std::exp(-v));
+    case UnaryKind::kTanh: return std::tanh(v);
+    case UnaryKind::kSilu: return v / (1.0 + std::exp(-v));
+    case UnaryKind::kGelu: return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    case UnaryKind::kGeluTanh: {
+      const double c = std::sqrt(2.0 / M_PI);
+      return 0.5 * v * (1.0 + std::tanh(c * (v + 0.044715 * v * v * v)));
+    }
+    case UnaryKind::kNeg: return -v;
+    case UnaryKind::kExp: return std::exp(v);
+    case UnaryKind::kSqrt: return std::sqrt(v);
+    case UnaryKind::kRsqrt: return 1.0 / std::sqrt(v);
+    case UnaryKind::kHardswish: return v * std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
+    case UnaryKind::kHardsigmoid: return std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
+  }
+  return v;
+}
+
+absl::Status CheckUnaryDtype(UnaryKind k, const Tensor& x) {
+  RETURN_IF_ERROR(CheckCpu(x, "unary op input"));
+  if (IsFloatingPoint(x.dtype())) return absl::OkStatus();
+  if ((k == UnaryKind::kRelu || k == UnaryKind::kNeg) && IsIntegral(x.dtype()) &&
+      x.dtype() != ScalarType::kBool) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "dtype ", ScalarTypeName(x.dtype()), " is not supported by this activation"));
+}
+
+absl::StatusOr<std::vector<int64_t>> ReducedShape(
+    const Tensor& x, absl::Span<const int64_t> dims, bool keepdim,
+    std::vector<bool>* reduced) {
+  reduced->assign(x.dim(), dims.empty());
+  for (int64_t d : dims) {
+    ASSIGN_OR_RETURN(int nd, NormalizeDim(d, x.dim()));
+    if ((*reduced)[nd]) {
+      return absl::InvalidArgumentError(absl::StrCat("dim ", d, " appears twice"));
+    }
+    (*reduced)[nd] = true;
+  }
+  std::vector<int64_t> out;
+  for (int i = 0; i < x.dim(); ++i) {
+    if (!(*reduced)[i]) {
+      out.push_back(x.size(i));
+    } else if (keepdim) {
+      out.push_back(1);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Tensor> Reduce(const Tensor& x, absl::Span<const int64_t> dims,
+                              bool keepdim, ScalarType dtype, bool mean) {
+  RETURN_IF_ERROR(CheckCpu(x, mean ? "mean" : "sum"));
+  std::vector<bool> reduced;
+  ASSIGN_OR_RETURN(std::vector<int64_t> out_shape,
+                   ReducedShape(x, dims, keepdim, &reduced));
+  // Output index of each input element: strides of the kept dims.
+  std::vector<int64_t> kept_shape(x.dim());
+  for (int i = 0; i < x.dim(); ++i) kept_shape[i] = reduced[i] ? 1 : x.size(i);
+  ASSIGN_OR_RETURN(int64_t out_n, CheckedNumel(kept_shape));
+  std::vector<double> acc(out_n, 0.0);
+  const auto so = BroadcastStrides(kept_shape, x.shape());
+  ASSIGN_OR_RETURN(auto ix, Io(x.dtype()));
+  const void* px = x.raw_data();
+  ForEachBroadcast(x.shape(), so, so, [&](int64_t i, int64_t o, int64_t) {
+    acc[o] += ix.first(px, i);
+  });
+  const int64_t count = out_n == 0 ? 0 : x.numel() / std::max<int64_t>(out_n, 1);
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, out_shape));
+  ASSIGN_OR_RETURN(auto io, Io(dtype));
+  for (int64_t i = 0; i < out_n; ++i) {
+    io.second(out.raw_data(), i,
+              mean ? acc[i] / static_cast<double>(count) : acc[i]);
+  }
+  return out;
+}
+
+// Copies x into a new tensor laid out with dims permuted.
+absl::StatusOr<Tensor> PermuteCopy(const Tensor& x, const std::vector<int>& perm) {
+  std::vector<int64_t> out_shape(perm.size());
+  std::vector<int64_t> in_strides(x.dim());
+  int64_t s = 1;
+  for (int i = x.dim() - 1; i >= 0; --i) {
+    in_strides[i] = s;
+    s *= x.size(i);
+  }
+  std::vector<int64_t> src_strides(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) {
+    out_shape[i] = x.size(perm[i]);
+    src_strides[i] = in_strides[perm[i]];
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), out_shape));
+  const int64_t item = x.itemsize();
+  const char* src = static_cast<const char*>(x.raw_data());
+  char* dst = static_cast<char*>(out.raw_data());
+  ForEachBroadcast(out_shape, src_strides, src_strides,
+                   [&](int64_t i, int64_t o, int64_t) {
+                     std::memcpy(dst + i * item, src + o * item, item);
+                   });
+  return out;
+}
+
+absl::StatusOr<int64_t> CheckedProduct(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) {
+    return absl::InvalidArgumentError("size overflows int64");
+  }
+  return r;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ shape helpers
+
+absl::StatusOr<int> NormalizeDim(int64_t dim, int rank) {
+  const int64_t r = std::max(rank, 1);
+  if (dim < -r || dim >= r) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dimension ", dim, " out of range for a ", rank, "-D tensor"));
+  }
+  return static_cast<int>(dim < 0 ? dim + r : dim);
+}
+
+absl::StatusOr<std::vector<int64_t>> BroadcastShapes(
+    absl::Span<const int64_t> a, absl::Span<const int64_t> b) {
+  const size_t n = std::max(a.size(), b.size());
+  std::vector<int64_t> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (x != y && x != 1 && y != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("shapes ", ShapeToString(a), " and ", ShapeToString(b),
+                       " do not broadcast (dim ", i, ")"));
+    }
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> InferShape(absl::Span<const int64_t> sizes,
+                                                int64_t numel) {
+  std::vector<int64_t> out(sizes.begin(), sizes.end());
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == -1) {
+      if (infer >= 0) return absl::InvalidArgumentError("only one dimension can be -1");
+      infer = static_cast<int>(i);
+    } else if (out[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid size ", out[i]));
+    } else {
+      ASSIGN_OR_RETURN(known, CheckedProduct(known, out[i]));
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel % known != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shape ", ShapeToString(sizes), " is invalid for input of size ", numel));
+    }
+    out[infer] = numel / known;
+  } else if (known != numel) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shape ", ShapeToString(sizes), " is invalid for input of size ", numel));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------- elementwise
+
+absl::StatusOr<Tensor> Binary(BinaryKind kind, const Tensor& a, const Tensor& b,
+                              Scalar alpha) {
+  RETURN_IF_ERROR(CheckCpu(a, BinaryName(kind)));
+  RETURN_IF_ERROR(CheckCpu(b, BinaryName(kind)));
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape, BroadcastShapes(a.shape(), b.shape()));
+  ScalarType dtype = PromoteTypes(a, b);
+  if (kind == BinaryKind::kDiv && !IsFloatingPoint(dtype)) dtype = ScalarType::kFloat32;
+  if (!IsFloatingPoint(dtype) && !alpha.integral) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(BinaryName(kind), ": a float alpha needs a floating result"));
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, shape));
+  RETURN_IF_ERROR(BinaryInto(kind, a, b, alpha, out));
+  return out;
+}
+
+absl::StatusOr<Tensor> BinaryScalar(BinaryKind kind, const Tensor& a, Scalar b,
+                                    Scalar alpha) {
+  RETURN_IF_ERROR(CheckCpu(a, BinaryName(kind)));
+  ScalarType dtype = a.dtype();
+  if (!IsFloatingPoint(dtype) && (!b.integral || kind == BinaryKind::kDiv)) {
+    dtype = ScalarType::kFloat32;
+  }
+  ASSIGN_OR_RETURN(Tensor bt, ScalarTensor(b, IsFloatingPoint(dtype) ? ScalarType::kFloat64 : ScalarType::kInt64));
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, a.shape()));
+  RETURN_IF_ERROR(BinaryInto(kind, a, bt, alpha, out));
+  return out;
+}
+
+absl::Status BinaryInPlace(BinaryKind kind, Tensor& self, const Tensor& other,
+                           Scalar alpha) {
+  RETURN_IF_ERROR(CheckCpu(self, BinaryName(kind)));
+  RETURN_IF_ERROR(CheckCpu(other, BinaryName(kind)));
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape,
+                   BroadcastShapes(self.shape(), other.shape()));
+  if (shape != self.shape()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        BinaryName(kind), "_: output with shape ", ShapeToString(self.shape()),
+        " doesn't match the broadcast shape ", ShapeToString(shape)));
+  }
+  const bool float_result = IsFloatingPoint(other.dtype()) ||
+                            kind == BinaryKind::kDiv || !alpha.integral;
+  if (!IsFloatingPoint(self.dtype()) && float_result) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        BinaryName(kind), "_: result type float can't be cast to ",
+        ScalarTypeName(self.dtype())));
+  }
+  return BinaryInto(kind, self, other, alpha, self);
+}
+
+absl::Status BinaryScalarInPlace(BinaryKind kind, Tensor& self, Scalar other,
+                                 Scalar alpha) {
+  ASSIGN_OR_RETURN(Tensor bt, ScalarTensor(other, other.integral ? ScalarType::kInt64
+                                                                 : ScalarType::kFloat64));
+  return BinaryInPlace(kind, self, bt, alpha);
+}
+
+absl::StatusOr<Tensor> RsubScalar(const Tensor& self, Scalar other, Scalar alpha) {
+  RETURN_IF_ERROR(CheckCpu(self, "rsub"));
+  ScalarType dtype = self.dtype();
+  if (!IsFloatingPoint(dtype) && !(other.integral && alpha.integral)) dtype = ScalarType::kFloat32;
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, self.shape()));
+  RETURN_IF_ERROR(MapInto(self, out, [&](double v) { return other.value - alpha.value * v; }));
+  return out;
+}
+
+absl::StatusOr<Tensor> Unary(UnaryKind kind, const Tensor& x) {
+  RETURN_IF_ERROR(CheckUnaryDtype(kind, x));
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), x.shape()));
+  RETURN_IF_ERROR(MapInto(x, out, [kind](double v) { return UnaryValue(kind, v); }));
+  return out;
+}
+
+absl::Status UnaryInPlace(UnaryKind kind, Tensor& x) {
+  RETURN_IF_ERROR(CheckUnaryDtype(kind, x));
+  return MapInto(x, x, [kind](double v) { return UnaryValue(kind, v); });
+}
+
+absl::StatusOr<Tensor> Hardtanh(const Tensor& x, double lo, double hi) {
+  ASSIGN_OR_RETURN(Tensor out, x.Clone());
+  RETURN_IF_ERROR(Hardtanh_(out, lo, hi));
+  return out;
+}
+
+absl::Status Hardtanh_(Tensor& x, double lo, double hi) {
+  RETURN_IF_ERROR(CheckCpu(x, "hardtanh"));
+  if (x.dtype() == ScalarType::kBool) {
+    return absl::InvalidArgumentError("hardtanh: bool is not supported");
+  }
+  return MapInto(x, x, [lo, hi](double v) {
+    return std::isnan(v) ? v : std::min(std::max(v, lo), hi);
+  });
+}
+
+absl::StatusOr<Tensor> PowScalar(const Tensor& x, double e) {
+  RETURN_IF_ERROR(CheckCpu(x, "pow"));
+  if (!IsFloatingPoint(x.dtype())) {
+    return absl::InvalidArgumentError("pow: floating input required");
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), x.shape()));
+  RETURN_IF_ERROR(MapInto(x, out, [e](double v) { return std::pow(v, e); }));
+  return out;
+}
+
+// ----------------------------------------------------- creation and copies
+
+absl::StatusOr<Tensor> Full(std::vector<int64_t> shape, double value,
+                            ScalarType dtype) {
+  ASSIGN_OR_RETURN(auto io, Io(dtype));
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, std::move(shape)));
+  if (value == 0.0 && !std::signbit(value)) {
+    std::memset(out.raw_data(), 0, out.nbytes());
+  } else {
+    for (int64_t i = 0; i < out.numel(); ++i) io.second(out.raw_data(), i, value);
+  }
+  return out;
+}
+
+absl::StatusOr<Tensor> Cast(const Tensor& x, ScalarType dtype) {
+  RETURN_IF_ERROR(CheckCpu(x, "cast"));
+  if (dtype == x.dtype()) return x.Clone();
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, x.shape()));
+  RETURN_IF_ERROR(MapInto(x, out, [](double v) { return v; }));
+  return out;
+}
+
+absl::Status CopyInto(Tensor& dst, const Tensor& src) {
+  RETURN_IF_ERROR(CheckCpu(dst, "copy_ self"));
+  RETURN_IF_ERROR(CheckCpu(src, "copy_ src"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape, BroadcastShapes(dst.shape(), src.shape()));
+  if (shape != dst.shape()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "copy_: src of shape ", ShapeToString(src.shape()),
+        " does not broadcast to self's shape ", ShapeToString(dst.shape())));
+  }
+  if (src.dtype() == dst.dtype() && src.shape() == dst.shape()) {
+    if (!src.SharesStorageWith(dst) || src.raw_data() != dst.raw_data()) {
+      std::memmove(dst.raw_data(), src.raw_data(), dst.nbytes());
+    }
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(auto is, Io(src.dtype()));
+  ASSIGN_OR_RETURN(auto io, Io(dst.dtype()));
+  const auto ss = BroadcastStrides(src.shape(), dst.shape());
+  const void* ps = src.raw_data();
+  void* pd = dst.raw_data();
+  ForEachBroadcast(dst.shape(), ss, ss, [&](int64_t i, int64_t o, int64_t) {
+    io.second(pd, i, is.first(ps, o));
+  });
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- shapes
+
+absl::StatusOr<Tensor> View(const Tensor& x, absl::Span<const int64_t> sizes) {
+  RETURN_IF_ERROR(CheckCpu(x, "view"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape, InferShape(sizes, x.numel()));
+  return x.Reshape(std::move(shape));
+}
+
+absl::StatusOr<Tensor> Flatten(const Tensor& x, int64_t start, int64_t end) {
+  if (x.dim() == 0) return x.Reshape({1});
+  ASSIGN_OR_RETURN(int s, NormalizeDim(start, x.dim()));
+  ASSIGN_OR_RETURN(int e, NormalizeDim(end, x.dim()));
+  if (s > e) return absl::InvalidArgumentError("flatten: start_dim after end_dim");
+  std::vector<int64_t> shape;
+  for (int i = 0; i < s; ++i) shape.push_back(x.size(i));
+  int64_t m = 1;
+  for (int i = s; i <= e; ++i) m *= x.size(i);
+  shape.push_back(m);
+  for (int i = e + 1; i < x.dim(); ++i) shape.push_back(x.size(i));
+  return x.Reshape(std::move(shape));
+}
+
+absl::StatusOr<Tensor> Unsqueeze(const Tensor& x, int64_t dim) {
+  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim() + 1));
+  std::vector<int64_t> shape = x.shape();
+  shape.insert(shape.begin() + d, 1);
+  return x.Reshape(std::move(shape));
+}
+
+absl::StatusOr<Tensor> SqueezeDim(const Tensor& x, int64_t dim) {
+  if (x.dim() == 0) return x;
+  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
+  if (x.size(d) != 1) return x;
+  std::vector<int64_t> shape = x.shape();
+  shape.erase(shape.begin() + d);
+  return x.Reshape(std::move(shape));
+}
+
+absl::StatusOr<Tensor> Permute(const Tensor& x, absl::Span<const int64_t> dims) {
+  RETURN_IF_ERROR(CheckCpu(x, "permute"));
+  if (static_cast<int>(dims.size()) != x.dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "permute: ", dims.size(), " dims for a ", x.dim(), "-D tensor"));
+  }
+  std::vector<int> perm(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    ASSIGN_OR_RETURN(perm[i], NormalizeDim(dims[i], x.dim()));
+    if (seen[perm[i]]) return absl::InvalidArgumentError("permute: repeated dim");
+    seen[perm[i]] = true;
+  }
+  return PermuteCopy(x, perm);
+}
+
+absl::StatusOr<Tensor> Transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  RETURN_IF_ERROR(CheckCpu(x, "transpose"));
+  if (x.dim() == 0) return x;
+  ASSIGN_OR_RETURN(int a, NormalizeDim(d0, x.dim()));
+  ASSIGN_OR_RETURN(int b, NormalizeDim(d1, x.dim()));
+  std::vector<int> perm(x.dim());
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[a], perm[b]);
+  return PermuteCopy(x, perm);
+}
+
+absl::StatusOr<Tensor> T(const Tensor& x) {
+  if (x.dim() > 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("t() expects a tensor with <= 2 dims, got ", x.dim()));
+  }
+  if (x.dim() < 2) return x;
+  return Transpose(x, 0, 1);
+}
+
+absl::StatusOr<Tensor> Expand(const Tensor& x, absl::Span<const int64_t> sizes) {
+  RETURN_IF_ERROR(CheckCpu(x, "expand"));
+  if (static_cast<int>(sizes.size()) < x.dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expand: ", sizes.size(), " sizes for a ", x.dim(), "-D tensor"));
+  }
+  std::vector<int64_t> shape(sizes.begin(), sizes.end());
+  const size_t off = sizes.size() - x.dim();
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const int64_t have = i < off ? 1 : x.size(static_cast<int>(i - off));
+    if (shape[i] == -1) {
+      if (i < off) return absl::InvalidArgumentError("expand: -1 in a new leading dim");
+      shape[i] = have;
+    } else if (have != 1 && have != shape[i]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "expand: size ", have, " of dim ", i - off, " cannot expand to ", shape[i]));
+    } else if (shape[i] < 0) {
+      return absl::InvalidArgumentError("expand: negative size");
+    }
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), shape));
+  const auto ss = BroadcastStrides(x.shape(), shape);
+  const int64_t item = x.itemsize();
+  const char* src = static_cast<const char*>(x.raw_data());
+  char* dst = static_cast<char*>(out.raw_data());
+  ForEachBroadcast(shape, ss, ss, [&](int64_t i, int64_t o, int64_t) {
+    std::memcpy(dst + i * item, src + o * item, item);
+  });
+  return out;
+}
+
+absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim) {
+  if (tensors.empty()) return absl::InvalidArgumentError("cat: no tensors");
+  // Legacy: 1-D empty tensors are skipped.
+  std::vector<const Tensor*> parts;
+  for (const Tensor& t : tensors) {
+    RETURN_IF_ERROR(CheckCpu(t, "cat input"));
+    if (t.dim() == 1 && t.numel() == 0) continue;
+    parts.push_back(&t);
+  }
+  if (parts.empty()) return tensors[0].Clone();
+  const Tensor& first = *parts[0];
+  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, first.dim()));
+  std::vector<int64_t> shape = first.shape();
+  shape[d] = 0;
+  for (const Tensor* t : parts) {
+    if (t->dim() != first.dim() || t->dtype() != first.dtype()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cat: tensors must share rank and dtype: ", first.DebugString(), " vs ",
+          t->DebugString()));
+    }
+    for (int i = 0; i < first.dim(); ++i) {
+      if (i != d && t->size(i) != first.size(i)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cat: sizes must match except in dim ", d, ": ",
+            ShapeToString(first.shape()), " vs ", ShapeToString(t->shape())));
+      }
+    }
+    shape[d] += t->size(d);
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(first.dtype(), shape));
+  int64_t outer = 1, inner = first.itemsize();
+  for (int i = 0; i < d; ++i) outer *= shape[i];
+  for (int i = d + 1; i < first.dim(); ++i) inner *= shape[i];
+  char* dst = static_cast<char*>(out.raw_data());
+  const int64_t row = shape[d] * inner;
+  int64_t col = 0;
+  for (const Tensor* t : parts) {
+    const int64_t chunk = t->size(d) * inner;
+    const char* src = static_cast<const char*>(t->raw_data());
+    for (int64_t o = 0; o < outer; ++o) {
+      std::memcpy(dst + o * row + col, src + o * chunk, chunk);
+    }
+    col += chunk;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Tensor>> Split(const Tensor& x, int64_t split_size,
+                                          int64_t dim) {
+  RETURN_IF_ERROR(CheckCpu(x, "split"));
+  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
+  if (x.dim() == 0) return absl::InvalidArgumentError("split: 0-D tensor");
+  const int64_t len = x.size(d);
+  if (split_size < 0 || (split_size == 0 && len != 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("split: invalid split_size ", split_size));
+  }
+  int64_t outer = 1, inner = x.itemsize();
+  for (int i = 0; i < d; ++i) outer *= x.size(i);
+  for (int i = d + 1; i < x.dim(); ++i) inner *= x.size(i);
+  std::vector<Tensor> out;
+  const int64_t pieces = len == 0 ? 1 : (len + split_size - 1) / split_size;
+  const char* src = static_cast<const char*>(x.raw_data());
+  for (int64_t p = 0; p < pieces; ++p) {
+    const int64_t start = p * split_size;
+    const int64_t n = std::min(split_size, len - start);
+    std::vector<int64_t> shape = x.shape();
+    shape[d] = n;
+    ASSIGN_OR_RETURN(Tensor t, Tensor::Empty(x.dtype(), shape));
+    char* dst = static_cast<char*>(t.raw_data());
+    for (int64_t o = 0; o < outer; ++o) {
+      std::memcpy(dst + o * n * inner, src + (o * len + start) * inner, n * inner);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// ------------------------------------------------------ linear algebra
+
+absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
+                              const Tensor* bias, std::array<int64_t, 2> stride,
+                              std::array<int64_t, 2> padding,
+                              std::array<int64_t, 2> dilation, int64_t groups) {
+  RETURN_IF_ERROR(CheckFloat(input_in, "conv2d"));
+  RETURN_IF_ERROR(CheckFloat(weight, "conv2d weight"));
+  const bool unbatched = input_in.dim() == 3;
+  if (input_in.dim() != 4 && !unbatched) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "conv2d: expected 3-D or 4-D input, got ", ShapeToString(input_in.shape())));
+  }
+  Tensor input = input_in;
+  if (unbatched) {
+    ASSIGN_OR_RETURN(input, Unsqueeze(input_in, 0));
+  }
+  if (weight.dim() != 4 || weight.dtype() != input.dtype()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "conv2d: weight must be 4-D of the input's dtype, got ", weight.DebugString()));
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (stride[i] < 1 || padding[i] < 0 || dilation[i] < 1) {
+      return absl::InvalidArgumentError("conv2d: stride and dilation must be >= 1, padding >= 0");
+    }
+  }
+  const int64_t n = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
+  const int64_t o = weight.size(0), kh = weight.size(2), kw = weight.size(3);
+  if (groups < 1 || c % groups != 0 || o % groups != 0 || weight.size(1) * groups != c) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "conv2d: input ", ShapeToString(input.shape()), ", weight ",
+        ShapeToString(weight.shape()), " and groups=", groups, " do not agree"));
+  }
+  if (bias != nullptr && bias->defined() &&
+      (bias->dim() != 1 || bias->size(0) != o || bias->dtype() != input.dtype())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "conv2d: bias must be [", o, "] of the input's dtype, got ", bias->DebugString()));
+  }
+  const int64_t oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1;
+  const int64_t ow = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1;
+  if (oh <= 0 || ow <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "conv2d: kernel larger than padded input ", ShapeToString(input.shape())));
+  }
+  std::vector<int64_t> out_shape = {n, o, oh, ow};
+  if (unbatched) out_shape.erase(out_shape.begin());
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(input.dtype(), out_shape));
+  const int64_t cg = c / groups, og = o / groups;
+  VisitFloat(input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = input.data<T>();
+    const T* k = weight.data<T>();
+    const T* b = (bias != nullptr && bias->defined()) ? bias->data<T>() : nullptr;
+    T* y = out.data<T>();
+    for (int64_t ni = 0; ni < n; ++ni) {
+      for (int64_t oc = 0; oc < o; ++oc) {
+        const int64_t g = oc / og;
+        for (int64_t y0 = 0; y0 < oh; ++y0) {
+          for (int64_t x0 = 0; x0 < ow; ++x0) {
+            double acc = b ? static_cast<double>(b[oc]) : 0.0;
+            for (int64_t ic = 0; ic < cg; ++ic) {
+              const T* plane = x + ((ni * c) + g * cg + ic) * h * w;
+              const T* kern = k + ((oc * cg) + ic) * kh * kw;
+              for (int64_t i = 0; i < kh; ++i) {
+                const int64_t yy = y0 * stride[0] - padding[0] + i * dilation[0];
+                if (yy < 0 || yy >= h) continue;
+                for (int64_t j = 0; j < kw; ++j) {
+                  const int64_t xx = x0 * stride[1] - padding[1] + j * dilation[1];
+                  if (xx < 0 || xx >= w) continue;
+                  acc += static_cast<double>(plane[yy * w + xx]) * kern[i * kw + j];
+                }
+              }
+            }
+            y[((ni * o + oc) * oh + y0) * ow + x0] = static_cast<T>(acc);
+          }
+        }
+      }
+    }
+  });
+  return out;
+}
+
+namespace {
+// c[m, n] = alpha * a[m, k] @ b[k, n] (+ beta * c0 broadcast) into out.
+template <typename T>
+void Gemm(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n,
+          bool b_transposed) {
+  std::vector<double> row(n);
+  for (int64_t i = 0; i < m; ++i) {
+    std::fill(row.begin(), row.end(), 0.0);
+    for (int64_t p = 0; p < k; ++p) {
+      const double av = a[i * k + p];
+      if (b_transposed) {
+        for (int64_t j = 0; j < n; ++j) row[j] += av * b[j * k + p];
+      } else {
+        const T* br = b + p * n;
+        for (int64_t j = 0; j < n; ++j) row[j] += av * br[j];
+      }
+    }
+    for (int64_t j = 0; j < n; ++j) c[i * n + j] = static_cast<T>(row[j]);
+  }
+}
+
+absl::Status CheckMatmulPair(const Tensor& a, const Tensor& b, const char* op) {
+  RETURN_IF_ERROR(CheckFloat(a, op));
+  RETURN_IF_ERROR(CheckFloat(b, op));
+  if (a.dtype() != b.dtype()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": dtypes differ: ", ScalarTypeName(a.dtype()), " vs ",
+        ScalarTypeName(b.dtype())));
+  }
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::StatusOr<Tensor> Mm(const Tensor& a, const Tensor& b) {
+  RETURN_IF_ERROR(CheckMatmulPair(a, b, "mm"));
+  if (a.dim() != 2 || b.dim() != 2 || a.size(1) != b.size(0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mm: shapes ", ShapeToString(a.shape()), " and ", ShapeToString(b.shape()),
+        " cannot be multiplied"));
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(a.dtype(), {a.size(0), b.size(1)}));
+  VisitFloat(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    Gemm<T>(a.data<T>(), b.data<T>(), out.data<T>(), a.size(0), a.size(1), b.size(1), false);
+  });
+  return out;
+}
+
+absl::StatusOr<Tensor> Bmm(const Tensor& a, const Tensor& b) {
+  RETURN_IF_ERROR(CheckMatmulPair(a, b, "bmm"));
+  if (a.dim() != 3 || b.dim() != 3 || a.size(0) != b.size(0) || a.size(2) != b.size(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bmm: shapes ", ShapeToString(a.shape()), " and ", ShapeToString(b.shape()),
+        " cannot be multiplied"));
+  }
+  const int64_t bs = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(a.dtype(), {bs, m, n}));
+  VisitFloat(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (int64_t i = 0; i < bs; ++i) {
+      Gemm<T>(a.data<T>() + i * m * k, b.data<T>() + i * k * n,
+              out.data<T>() + i * m * n, m, k, n, false);
+    }
+  });
+  return out;
+}
+
+absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
+                              const Tensor* bias) {
+  RETURN_IF_ERROR(CheckMatmulPair(input, weight, "linear"));
+  if (input.dim() < 1 || weight.dim() != 2 ||
+      input.size(input.dim() - 1) != weight.size(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "linear: input ", ShapeToString(input.shape()), " and weight ",
+        ShapeToString(weight.shape()), " do not agree (in_features)"));
+  }
+  const int64_t k = weight.size(1), n = weight.size(0);
+  const int64_t m = k == 0 ? 0 : input.numel() / k;
+  const bool has_bias = bias != nullptr && bias->defined();
+  if (has_bias && (bias->dtype() != input.dtype() || bias->numel() != n)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "linear: bias must have ", n, " elements of the input's dtype, got ",
+        bias->DebugString()));
+  }
+  std::vector<int64_t> shape = input.shape();
+  shape.back() = n;
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(input.dtype(), shape));
+  VisitFloat(input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.data<T>();
+    Gemm<T>(input.data<T>(), weight.data<T>(), y, m, k, n, true);
+    if (has_bias) {
+      const T* b = bias->data<T>();
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) y[i * n + j] += b[j];
+      }
+    }
+  });
+  return out;
+}
+
+absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
+                             const Tensor& m2, double beta, double alpha) {
+  ASSIGN_OR_RETURN(Tensor prod, Mm(m1, m2));
+  RETURN_IF_ERROR(CheckFloat(self, "addmm"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape, BroadcastShapes(self.shape(), prod.shape()));
+  if (shape != prod.shape()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "addmm: self ", ShapeToString(self.shape()), " does not broadcast to ",
+        ShapeToString(prod.shape())));
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(prod.dtype(), prod.shape()));
+  const auto ss = BroadcastStrides(self.shape(), shape);
+  const auto sp = BroadcastStrides(shape, shape);
+  ASSIGN_OR_RETURN(auto is, Io(self.dtype()));
+  ASSIGN_OR_RETURN(auto io, Io(prod.dtype()));
+  ForEachBroadcast(shape, ss, sp, [&](int64_t i, int64_t os, int64_t op) {
+    // beta == 0 ignores self entirely (NaN included), as in PyTorch.
+    const double s = beta == 0.0 ? 0.0 : beta * is.first(self.raw_data(), os);
+    io.second(out.raw_data(), i, s + alpha * io.first(prod.raw_data(), op));
+  });
+  return out;
+}
+
+absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b) {
+  if (a.dim() == 2 && b.dim() == 2) return Mm(a, b);
+  if (a.dim() == 1 && b.dim() == 1) {
+    ASSIGN_OR_RETURN(Tensor a2, a.Reshape({1, a.numel()}));
+    ASSIGN_OR_RETURN(Tensor b2, b.Reshape({b.numel(), 1}));
+    ASSIGN_OR_RETURN(Tensor r, Mm(a2, b2));
+    return r.Reshape({});
+  }
+  if (a.dim() == 1 && b.dim() == 2) {
+    ASSIGN_OR_RETURN(Tensor a2, a.Reshape({1, a.numel()}));
+    ASSIGN_OR_RETURN(Tensor r, Mm(a2, b));
+    return r.Reshape({b.size(1)});
+  }
+  if (a.dim() == 2 && b.dim() == 1) {
+    ASSIGN_OR_RETURN(Tensor b2, b.Reshape({b.numel(), 1}));
+    ASSIGN_OR_RETURN(Tensor r, Mm(a, b2));
+    return r.Reshape({a.size(0)});
+  }
+  if (a.dim() == 3 && b.dim() == 3) return Bmm(a, b);
+  if (a.dim() >= 3 && b.dim() == 2) {
+    // Folding the batch dims into rows is exact for a shared right operand.
+    const int64_t k = a.size(a.dim() - 1);
+    ASSIGN_OR_RETURN(Tensor a2, a.Reshape({k == 0 ? 0 : a.numel() / k, k}));
+    ASSIGN_OR_RETURN(Tensor r, Mm(a2, b));
+    std::vector<int64_t> shape = a.shape();
+    shape.back() = b.size(1);
+    return r.Reshape(shape);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "matmul: operand shapes ", ShapeToString(a.shape()), " and ",
+      ShapeToString(b.shape()), " are not supported (1-D, 2-D, 3-D batches, N-D @ 2-D)"));
+}
+
+// -------------------------------------------------------------- pooling
+
+int64_t PoolOutputSize(int64_t in, int64_t k, int64_t pad, int64_t s,
+                       int64_t d, bool ceil_mode) {
+  const int64_t num = in + 2 * pad - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+  // Floor division (num may be negative for too-small inputs).
+  int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+  if (ceil_mode && (out - 1) * s >= in + pad) --out;
+  return out;
+}
+
+namespace {
+struct PoolGeom {
+  int64_t planes, h, w, oh, ow;
+  std::vector<int64_t> out_shape;
+};
+
+absl::StatusOr<PoolGeom> PoolSetup(const Tensor& x, const Pool2dParams& p,
+                                   const char* op) {
+  RETURN_IF_ERROR(CheckFloat(x, op));
+  if (x.dim() != 3 && x.dim() != 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": expected 3-D or 4-D input, got ", ShapeToString(x.shape())));
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (p.kernel[i] < 1 || p.stride[i] < 1 || p.dilation[i] < 1 || p.padding[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": kernel, stride and dilation must be positive, padding >= 0"));
+    }
+    if (p.padding[i] * 2 > p.kernel[i]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": pad should be at most half of the effective kernel size"));
+    }
+  }
+  PoolGeom g;
+  g.h = x.size(x.dim() - 2);
+  g.w = x.size(x.dim() - 1);
+  g.planes = g.h * g.w == 0 ? 0 : x.numel() / (g.h * g.w);
+  g.oh = PoolOutputSize(g.h, p.kernel[0], p.padding[0], p.stride[0], p.dilation[0], p.ceil_mode);
+  g.ow = PoolOutputSize(g.w, p.kernel[1], p.padding[1], p.stride[1], p.dilation[1], p.ceil_mode);
+  if (g.oh <= 0 || g.ow <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": output size is too small for input ", ShapeToString(x.shape())));
+  }
+  g.out_shape = x.shape();
+  g.out_shape[x.dim() - 2] = g.oh;
+  g.out_shape[x.dim() - 1] = g.ow;
+  return g;
+}
+}  // namespace
+
+absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p) {
+  ASSIGN_OR_RETURN(PoolGeom g, PoolSetup(x, p, "max_pool2d"));
+  MaxPoolResult r;
+  ASSIGN_OR_RETURN(r.output, Tensor::Empty(x.dtype(), g.out_shape));
+  ASSIGN_OR_RETURN(r.indices, Tensor::Empty(ScalarType::kInt64, g.out_shape));
+  VisitFloat(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* out = r.output.data<T>();
+    int64_t* idx = r.indices.data<int64_t>();
+    for (int64_t pl = 0; pl < g.planes; ++pl) {
+      const T* plane = in + pl * g.h * g.w;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          double best = -std::numeric_limits<double>::infinity();
+          int64_t best_i = -1;
+          for (int64_t i = 0; i < p.kernel[0]; ++i) {
+            const int64_t yy = oy * p.stride[0] - p.padding[0] + i * p.dilation[0];
+            if (yy < 0 || yy >= g.h) continue;
+            for (int64_t j = 0; j < p.kernel[1]; ++j) {
+              const int64_t xx = ox * p.stride[1] - p.padding[1] + j * p.dilation[1];
+              if (xx < 0 || xx >= g.w) continue;
+              const double v = plane[yy * g.w + xx];
+              // NaN propagates, as in PyTorch.
+              if (v > best || std::isnan(v) || best_i < 0) {
+                best = v;
+                best_i = yy * g.w + xx;
+                if (std::isnan(v)) break;
+              }
+            }
+          }
+          const int64_t o = (pl * g.oh + oy) * g.ow + ox;
+          out[o] = static_cast<T>(best);
+          idx[o] = best_i;
+        }
+      }
+    }
+  });
+  return r;
+}
+
+absl::StatusOr<Tensor> AvgPool2d(const Tensor& x, const Pool2dParams& p,
+                                 bool count_include_pad,
+                                 std::optional<int64_t> divisor_override) {
+  ASSIGN_OR_RETURN(PoolGeom g, PoolSetup(x, p, "avg_pool2d"));
+  if (divisor_override.has_value() && *divisor_override == 0) {
+    return absl::InvalidArgumentError("avg_pool2d: divisor must be non-zero");
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), g.out_shape));
+  VisitFloat(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* y = out.data<T>();
+    for (int64_t pl = 0; pl < g.planes; ++pl) {
+      const T* plane = in + pl * g.h * g.w;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          int64_t hs = oy * p.stride[0] - p.padding[0];
+          int64_t ws = ox * p.stride[1] - p.padding[1];
+          int64_t he = std::min(hs + p.kernel[0], g.h + p.padding[0]);
+          int64_t we = std::min(ws + p.kernel[1], g.w + p.padding[1]);
+          const int64_t pool = (he - hs) * (we - ws);
+          hs = std::max<int64_t>(hs, 0);
+          ws = std::max<int64_t>(ws, 0);
+          he = std::min(he, g.h);
+          we = std::min(we, g.w);
+          double acc = 0;
+          for (int64_t yy = hs; yy < he; ++yy) {
+            for (int64_t xx = ws; xx < we; ++xx) acc += plane[yy * g.w + xx];
+          }
+          const double div = divisor_override.has_value()
+                                 ? static_cast<double>(*divisor_override)
+                                 : static_cast<double>(count_include_pad
+                                                           ? pool
+                                                           : (he - hs) * (we - ws));
+          y[(pl * g.oh + oy) * g.ow + ox] = static_cast<T>(acc / div);
+        }
+      }
+    }
+  });
+  return out;
+}
+
+absl::StatusOr<Tensor> AdaptiveAvgPool2d(const Tensor& x,
+                                         std::array<int64_t, 2> os) {
+  RETURN_IF_ERROR(CheckFloat(x, "adaptive_avg_pool2d"));
+  if ((x.dim() != 3 && x.dim() != 4) || os[0] < 0 || os[1] < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "adaptive_avg_pool2d: expected 3-D or 4-D input and output_size >= 0, got ",
+        ShapeToString(x.shape())));
+  }
+  const int64_t h = x.size(x.dim() - 2), w = x.size(x.dim() - 1);
+  if ((h == 0 || w == 0) && x.numel() != 0) {
+    return absl::InvalidArgumentError("adaptive_avg_pool2d: empty spatial dims");
+  }
+  const int64_t planes = h * w == 0 ? 0 : x.numel() / (h * w);
+  std::vector<int64_t> shape = x.shape();
+  shape[x.dim() - 2] = os[0];
+  shape[x.dim() - 1] = os[1];
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), shape));
+  VisitFloat(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* y = out.data<T>();
+    for (int64_t pl = 0; pl < planes; ++pl) {
+      for (int64_t oy = 0; oy < os[0]; ++oy) {
+        const int64_t hs = (oy * h) / os[0];
+        const int64_t he = ((oy + 1) * h + os[0] - 1) / os[0];
+        for (int64_t ox = 0; ox < os[1]; ++ox) {
+          const int64_t ws = (ox * w) / os[1];
+          const int64_t we = ((ox + 1) * w + os[1] - 1) / os[1];
+          double acc = 0;
+          for (int64_t yy = hs; yy < he; ++yy) {
+            for (int64_t xx = ws; xx < we; ++xx) acc += in[(pl * h + yy) * w + xx];
+          }
+          y[(pl * os[0] + oy) * os[1] + ox] =
+              static_cast<T>(acc / static_cast<double>((he - hs) * (we - ws)));
+        }
+      }
+    }
+  });
+  return out;
+}
+
+// ----------------------------------------------------------- reductions
+
+absl::StatusOr<Tensor> Sum(const Tensor& x, absl::Span<const int64_t> dims,
+                           bool keepdim, std::optional<ScalarType> dtype) {
+  ScalarType t = dtype.value_or(IsFloatingPoint(x.dtype()) ? x.dtype() : ScalarType::kInt64);
+  return Reduce(x, dims, keepdim, t, /*mean=*/false);
+}
+
+absl::StatusOr<Tensor> Mean(const Tensor& x, absl::Span<const int64_t> dims,
+                            bool keepdim, std::optional<ScalarType> dtype) {
+  ScalarType t = dtype.value_or(x.dtype());
+  if (!IsFloatingPoint(t)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mean: could not infer output dtype; input dtype ",
+        ScalarTypeName(x.dtype()), " is not floating"));
+  }
+  return Reduce(x, dims, keepdim, t, /*mean=*/true);
+}
+
+absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log) {
+  RETURN_IF_ERROR(CheckFloat(x, log ? "log_softmax" : "softmax"));
+  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), x.shape()));
+  int64_t outer = 1, inner = 1;
+  const int64_t len = x.dim() == 0 ? 1 : x.size(d);
+  for (int i = 0; i < d; ++i) outer *= x.size(i);
+  for (int i = d + 1; i < x.dim(); ++i) inner *= x.size(i);
+  VisitFloat(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* y = out.data<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        const int64_t base = o * len * inner + i;
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t k = 0; k < len; ++k) mx = std::max<double>(mx, in[base + k * inner]);
+        double sum = 0;
+        for (int64_t k = 0; k < len; ++k) sum += std::exp(in[base + k * inner] - mx);
+        for (int64_t k = 0; k < len; ++k) {
+          const double v = in[base + k * inner] - mx;
+          y[base + k * inner] = static_cast<T>(log ? v - std::log(sum) : std::exp(v) / sum);
+        }
+      }
+    }
+  });
+  return out;
+}
+
+absl::StatusOr<LayerNormResult> LayerNorm(const Tensor& input,
+                                          absl::Span<const int64_t> normalized_shape,
+                                          const Tensor* weight, const Tensor* bias,
+                                          double eps) {
+  RETURN_IF_ERROR(CheckFloat(input, "layer_norm"));
+  const int nd = static_cast<int>(normalized_shape.size());
+  if (nd < 1 || nd > input.dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "layer_norm: normalized_shape ", ShapeToString(normalized_shape),
+        " does not fit input ", ShapeToString(input.shape())));
+  }
+  const int axis = input.dim() - nd;
+  int64_t inner = 1;
+  for (int i = 0; i < nd; ++i) {
+    if (input.size(axis + i) != normalized_shape[i]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "layer_norm: normalized_shape ", ShapeToString(normalized_shape),
+          " does not match the trailing dims of input ", ShapeToString(input.shape())));
+    }
+    inner *= normalized_shape[i];
+  }
+  for (const Tensor* p : {weight, bias}) {
+    if (p != nullptr && p->defined() &&
+        (p->numel() != inner || p->dtype() != input.dtype())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "layer_norm: weight/bias must have ", inner,
+          " elements of the input's dtype, got ", p->DebugString()));
+    }
+  }
+  const int64_t outer = inner == 0 ? 0 : input.numel() / inner;
+  std::vector<int64_t> stat_shape = input.shape();
+  for (int i = axis; i < input.dim(); ++i) stat_shape[i] = 1;
+  LayerNormResult r;
+  ASSIGN_OR_RETURN(r.output, Tensor::Empty(input.dtype(), input.shape()));
+  ASSIGN_OR_RETURN(r.mean, Tensor::Empty(input.dtype(), stat_shape));
+  ASSIGN_OR_RETURN(r.rstd, Tensor::Empty(input.dtype(), stat_shape));
+  VisitFloat(input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = input.data<T>();
+    const T* w = (weight != nullptr && weight->defined()) ? weight->data<T>() : nullptr;
+    const T* b = (bias != nullptr && bias->defined()) ? bias->data<T>() : nullptr;
+    T* y = r.output.data<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* row = x + o * inner;
+      double mean = 0;
+      for (int64_t i = 0; i < inner; ++i) mean += row[i];
+      mean /= static_cast<double>(inner);
+      double var = 0;
+      for (int64_t i = 0; i < inner; ++i) var += (row[i] - mean) * (row[i] - mean);
+      var /= static_cast<double>(inner);
+      const double rstd = 1.0 / std::sqrt(var + eps);
+      for (int64_t i = 0; i < inner; ++i) {
+        double v = (row[i] - mean) * rstd;
+        if (w) v *= w[i];
+        if (b) v += b[i];
+        y[o * inner + i] = static_cast<T>(v);
+      }
+      r.mean.data<T>()[o] = static_cast<T>(mean);
+      r.rstd.data<T>()[o] = static_cast<T>(rstd);
+    }
+  });
+  return r;
+}
+
+}  // namespace ops
+}  // namespace rewire

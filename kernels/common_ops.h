@@ -1,0 +1,182 @@
+// Plain CPU implementations of the non-dropout, non-batch-norm ops that real
+// image and MLP models put around those two: convolution, matrix products,
+// elementwise arithmetic with numpy broadcasting and PyTorch's type
+// promotion, activations, shape ops, pooling, reductions, softmax and layer
+// norm.
+//
+// These exist so an exported model runs end to end in the executor
+// (kernels/executor.h); only dropout and batch norm are performance-critical
+// (kernels/cpu_kernels.h), so everything here is a straightforward loop that
+// accumulates in double and is easy to check against hand-computed values.
+// Every function validates shapes and dtypes before allocating and returns an
+// absl::Status (InvalidArgument for bad shapes or dtypes) instead of
+// crashing, because graphs and inputs come from outside. Tensors are always
+// contiguous (kernels/tensor.h): reshape-like ops share storage, permute,
+// transpose and expand copy.
+#ifndef REWIRE_KERNELS_COMMON_OPS_H_
+#define REWIRE_KERNELS_COMMON_OPS_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "kernels/tensor.h"
+
+namespace rewire {
+namespace ops {
+
+// ------------------------------------------------------------ shape helpers
+// `dim` in [-rank, rank) -> [0, rank); InvalidArgument otherwise.
+absl::StatusOr<int> NormalizeDim(int64_t dim, int rank);
+// numpy broadcasting of two shapes.
+absl::StatusOr<std::vector<int64_t>> BroadcastShapes(
+    absl::Span<const int64_t> a, absl::Span<const int64_t> b);
+// Resolves one -1 in `sizes` against `numel` (view/reshape semantics).
+absl::StatusOr<std::vector<int64_t>> InferShape(
+    absl::Span<const int64_t> sizes, int64_t numel);
+
+// A Python number argument of an aten call (`Scalar`): its value and whether
+// it was written as an integer (or bool), which decides type promotion.
+struct Scalar {
+  double value = 0;
+  bool integral = false;
+  static Scalar Int(int64_t v) { return {static_cast<double>(v), true}; }
+  static Scalar Float(double v) { return {v, false}; }
+};
+
+// ------------------------------------------------------------- elementwise
+enum class BinaryKind { kAdd, kSub, kMul, kDiv };
+
+// out = a (op) alpha * b for add/sub, a * b, a / b (true division), with
+// broadcasting. Result dtype: the common dtype of a and b where a 0-dim
+// tensor does not promote a non-0-dim one of the same category; integer
+// division gives float32.
+absl::StatusOr<Tensor> Binary(BinaryKind kind, const Tensor& a,
+                              const Tensor& b, Scalar alpha = Scalar::Int(1));
+absl::StatusOr<Tensor> BinaryScalar(BinaryKind kind, const Tensor& a,
+                                    Scalar b, Scalar alpha = Scalar::Int(1));
+// In place into `self`: the broadcast shape must be self's shape; the result
+// is cast to self's dtype (an integer self with a float result is an error,
+// as in PyTorch).
+absl::Status BinaryInPlace(BinaryKind kind, Tensor& self, const Tensor& other,
+                           Scalar alpha = Scalar::Int(1));
+absl::Status BinaryScalarInPlace(BinaryKind kind, Tensor& self, Scalar other,
+                                 Scalar alpha = Scalar::Int(1));
+// other - alpha * self.
+absl::StatusOr<Tensor> RsubScalar(const Tensor& self, Scalar other,
+                                  Scalar alpha);
+
+enum class UnaryKind {
+  kRelu,
+  kSigmoid,
+  kTanh,
+  kSilu,
+  kGelu,      // exact (erf)
+  kGeluTanh,  // approximate='tanh'
+  kNeg,
+  kExp,
+  kSqrt,
+  kRsqrt,
+  kHardswish,
+  kHardsigmoid,
+};
+// Floating dtypes (relu and neg also integers).
+absl::StatusOr<Tensor> Unary(UnaryKind kind, const Tensor& x);
+absl::Status UnaryInPlace(UnaryKind kind, Tensor& x);
+absl::StatusOr<Tensor> Hardtanh(const Tensor& x, double min_val,
+                                double max_val);
+absl::Status Hardtanh_(Tensor& x, double min_val, double max_val);
+absl::StatusOr<Tensor> PowScalar(const Tensor& x, double exponent);
+
+// ----------------------------------------------------- creation and copies
+// A tensor of `shape` filled with `value` (cast to dtype).
+absl::StatusOr<Tensor> Full(std::vector<int64_t> shape, double value,
+                            ScalarType dtype);
+// A deep copy converted to `dtype`.
+absl::StatusOr<Tensor> Cast(const Tensor& x, ScalarType dtype);
+// dst[...] = src broadcast to dst's shape, converted to dst's dtype.
+absl::Status CopyInto(Tensor& dst, const Tensor& src);
+
+// ---------------------------------------------------------------- shapes
+absl::StatusOr<Tensor> View(const Tensor& x, absl::Span<const int64_t> sizes);
+absl::StatusOr<Tensor> Flatten(const Tensor& x, int64_t start, int64_t end);
+absl::StatusOr<Tensor> Unsqueeze(const Tensor& x, int64_t dim);
+absl::StatusOr<Tensor> SqueezeDim(const Tensor& x, int64_t dim);
+absl::StatusOr<Tensor> Permute(const Tensor& x, absl::Span<const int64_t> dims);
+absl::StatusOr<Tensor> Transpose(const Tensor& x, int64_t d0, int64_t d1);
+// t(): 0-D and 1-D unchanged, 2-D transposed, more is an error.
+absl::StatusOr<Tensor> T(const Tensor& x);
+// -1 keeps a size; new leading dims allowed.
+absl::StatusOr<Tensor> Expand(const Tensor& x, absl::Span<const int64_t> sizes);
+absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim);
+absl::StatusOr<std::vector<Tensor>> Split(const Tensor& x, int64_t split_size,
+                                          int64_t dim);
+
+// ------------------------------------------------------ linear algebra
+// 2-D convolution: input (N, C, H, W) or (C, H, W), weight
+// (O, C / groups, kH, kW), bias (O) or undefined.
+absl::StatusOr<Tensor> Conv2d(const Tensor& input, const Tensor& weight,
+                              const Tensor* bias, std::array<int64_t, 2> stride,
+                              std::array<int64_t, 2> padding,
+                              std::array<int64_t, 2> dilation, int64_t groups);
+// input (..., in), weight (out, in), bias (out) or undefined.
+absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
+                              const Tensor* bias);
+absl::StatusOr<Tensor> Mm(const Tensor& a, const Tensor& b);
+absl::StatusOr<Tensor> Bmm(const Tensor& a, const Tensor& b);
+// beta * self (broadcast to (n, m)) + alpha * (m1 @ m2).
+absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
+                             const Tensor& m2, double beta, double alpha);
+// 1-D and 2-D operands, and 3-D batches of equal batch size.
+absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b);
+
+// -------------------------------------------------------------- pooling
+struct Pool2dParams {
+  std::array<int64_t, 2> kernel{1, 1};
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  bool ceil_mode = false;
+};
+struct MaxPoolResult {
+  Tensor output;
+  Tensor indices;  // int64, flat h * W + w into each input plane
+};
+// Input (N, C, H, W) or (C, H, W).
+absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& input,
+                                        const Pool2dParams& p);
+absl::StatusOr<Tensor> AvgPool2d(const Tensor& input, const Pool2dParams& p,
+                                 bool count_include_pad,
+                                 std::optional<int64_t> divisor_override);
+absl::StatusOr<Tensor> AdaptiveAvgPool2d(const Tensor& input,
+                                         std::array<int64_t, 2> output_size);
+// PyTorch's pooling_output_shape.
+int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad, int64_t stride,
+                       int64_t dilation, bool ceil_mode);
+
+// ----------------------------------------------------------- reductions
+// Over `dims` (empty: all), keeping reduced dims as 1 when keepdim. `dtype`
+// defaults to the input's (integers: float32 for mean, int64 for sum).
+absl::StatusOr<Tensor> Sum(const Tensor& x, absl::Span<const int64_t> dims,
+                           bool keepdim, std::optional<ScalarType> dtype);
+absl::StatusOr<Tensor> Mean(const Tensor& x, absl::Span<const int64_t> dims,
+                            bool keepdim, std::optional<ScalarType> dtype);
+absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log);
+
+struct LayerNormResult {
+  Tensor output;
+  Tensor mean;  // input shape with the normalized dims set to 1
+  Tensor rstd;
+};
+absl::StatusOr<LayerNormResult> LayerNorm(
+    const Tensor& input, absl::Span<const int64_t> normalized_shape,
+    const Tensor* weight, const Tensor* bias, double eps);
+
+}  // namespace ops
+}  // namespace rewire
+
+#endif  // REWIRE_KERNELS_COMMON_OPS_H_

@@ -1,0 +1,1400 @@
+// Graph interpretation: binding, the op table, liveness and state write-back
+// (see executor.h). Each op is a small adapter from normalized schema
+// arguments to a kernel in cpu_kernels.h (through DeviceOps) or common_ops.h.
+#include "kernels/executor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "ir/metadata.h"
+#include "ir/schema.h"
+#include "ir/status_macros.h"
+#include "kernels/common_ops.h"
+
+namespace rewire {
+namespace {
+
+std::atomic<const DeviceOps*> g_cuda_ops{nullptr};
+
+// ------------------------------------------------------------------ args
+// Schema-ordered argument values with typed accessors by name.
+class Args {
+ public:
+  Args(const OpSchema& schema, std::vector<Value>& values)
+      : schema_(schema), values_(values) {}
+
+  absl::StatusOr<Value*> Get(absl::string_view name) {
+    const int i = schema_.ArgumentIndex(name);
+    if (i < 0) {
+      return absl::InternalError(absl::StrCat("schema ", schema_.QualifiedName(),
+                                              " has no argument ", name));
+    }
+    return &values_[i];
+  }
+  absl::StatusOr<Tensor*> T(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    if (!v->is_tensor() || !v->tensor.defined()) {
+      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor"));
+    }
+    return &v->tensor;
+  }
+  // nullptr for None.
+  absl::StatusOr<Tensor*> OptT(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    if (v->is_none()) return nullptr;
+    if (!v->is_tensor()) {
+      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor or None"));
+    }
+    return &v->tensor;
+  }
+  absl::StatusOr<double> D(absl::string_view name) {
+    ASSIGN_OR_RETURN(ops::Scalar s, S(name));
+    return s.value;
+  }
+  absl::StatusOr<ops::Scalar> S(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    return ScalarOf(*v, name);
+  }
+  absl::StatusOr<int64_t> I(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    return IntOf(*v, name);
+  }
+  absl::StatusOr<std::optional<int64_t>> OptI(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    if (v->is_none()) return std::optional<int64_t>();
+    ASSIGN_OR_RETURN(int64_t i, IntOf(*v, name));
+    return std::optional<int64_t>(i);
+  }
+  absl::StatusOr<bool> B(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    if (v->kind != Value::Kind::kLiteral || v->literal.kind() != Argument::Kind::kBool) {
+      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a bool"));
+    }
+    return v->literal.as_bool();
+  }
+  // An int list; a single int broadcasts to `n` entries when n > 0.
+  absl::StatusOr<std::vector<int64_t>> Ints(absl::string_view name, int n = 0) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    std::vector<int64_t> out;
+    if (v->is_list()) {
+      for (const Value& e : v->list) {
+        ASSIGN_OR_RETURN(int64_t i, IntOf(e, name));
+        out.push_back(i);
+      }
+      if (n > 0 && out.size() == 1) out.assign(n, out[0]);
+    } else if (!v->is_none()) {
+      ASSIGN_OR_RETURN(int64_t i, IntOf(*v, name));
+      out.assign(n > 0 ? n : 1, i);
+    }
+    if (n > 0 && !out.empty() && static_cast<int>(out.size()) != n) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "argument '", name, "' needs ", n, " ints, got ", out.size()));
+    }
+    return out;
+  }
+  absl::StatusOr<std::array<int64_t, 2>> Pair(absl::string_view name) {
+    ASSIGN_OR_RETURN(std::vector<int64_t> v, Ints(name, 2));
+    if (v.size() != 2) {
+      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' needs 2 ints"));
+    }
+    return std::array<int64_t, 2>{v[0], v[1]};
+  }
+  absl::StatusOr<std::optional<ScalarType>> Dtype(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    if (v->is_none()) return std::optional<ScalarType>();
+    if (v->kind == Value::Kind::kLiteral && v->literal.kind() == Argument::Kind::kDtype) {
+      return std::optional<ScalarType>(v->literal.as_dtype());
+    }
+    return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a dtype"));
+  }
+  absl::StatusOr<std::vector<Tensor>> Tensors(absl::string_view name) {
+    ASSIGN_OR_RETURN(Value * v, Get(name));
+    if (!v->is_list()) {
+      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor list"));
+    }
+    std::vector<Tensor> out;
+    for (const Value& e : v->list) {
+      if (!e.is_tensor()) {
+        return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor list"));
+      }
+      out.push_back(e.tensor);
+    }
+    return out;
+  }
+  bool Has(absl::string_view name) const { return schema_.ArgumentIndex(name) >= 0; }
+
+  static absl::StatusOr<int64_t> IntOf(const Value& v, absl::string_view name) {
+    if (v.kind == Value::Kind::kLiteral) {
+      if (v.literal.kind() == Argument::Kind::kInt) return v.literal.as_int();
+      if (v.literal.kind() == Argument::Kind::kBool) return v.literal.as_bool() ? 1 : 0;
+    }
+    return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be an int"));
+  }
+  static absl::StatusOr<ops::Scalar> ScalarOf(const Value& v, absl::string_view name) {
+    if (v.kind == Value::Kind::kLiteral) {
+      switch (v.literal.kind()) {
+        case Argument::Kind::kInt: return ops::Scalar::Int(v.literal.as_int());
+        case Argument::Kind::kBool: return ops::Scalar::Int(v.literal.as_bool() ? 1 : 0);
+        case Argument::Kind::kDouble: return ops::Scalar::Float(v.literal.as_double());
+        default: break;
+      }
+    }
+    return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a number"));
+  }
+
+ private:
+  const OpSchema& schema_;
+  std::vector<Value>& values_;
+};
+
+struct Ctx {
+  const DeviceOps* dev;
+  PhiloxGenerator* gen;
+};
+
+using OpFn = absl::StatusOr<Value> (*)(Ctx&, Args&);
+
+Value Tup(std::vector<Tensor> ts) {
+  std::vector<Value> vs;
+  for (Tensor& t : ts) vs.push_back(Value::FromTensor(std::move(t)));
+  return Value::List(std::move(vs));
+}
+Value V(Tensor t) { return Value::FromTensor(std::move(t)); }
+const Tensor* Ptr(Tensor* t) { return t; }
+
+// ------------------------------------------------------ dropout family
+
+absl::StatusOr<Value> OpDropout(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
+  ASSIGN_OR_RETURN(double p, a.D("p"));
+  ASSIGN_OR_RETURN(bool train, a.B("train"));
+  ASSIGN_OR_RETURN(Tensor y, c.dev->dropout(*x, p, train, *c.gen));
+  return V(std::move(y));
+}
+
+absl::StatusOr<Value> OpDropout_(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(double p, a.D("p"));
+  ASSIGN_OR_RETURN(bool train, a.B("train"));
+  RETURN_IF_ERROR(c.dev->dropout_(*x, p, train, *c.gen));
+  return V(*x);
+}
+
+absl::StatusOr<Value> OpNativeDropout(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
+  ASSIGN_OR_RETURN(double p, a.D("p"));
+  ASSIGN_OR_RETURN(Value * tv, a.Get("train"));
+  // train=None means training (ATen only skips dropout for an explicit False).
+  bool train = true;
+  if (!tv->is_none()) {
+    ASSIGN_OR_RETURN(train, a.B("train"));
+  }
+  ASSIGN_OR_RETURN(NativeDropoutResult r, c.dev->native_dropout(*x, p, train, *c.gen));
+  return Tup({std::move(r.output), std::move(r.mask)});
+}
+
+absl::StatusOr<Value> OpBernoulliFloat_(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(double p, a.D("p"));
+  RETURN_IF_ERROR(c.dev->bernoulli_(*x, p, *c.gen));
+  return V(*x);
+}
+
+absl::StatusOr<Value> OpBernoulliP(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(double p, a.D("p"));
+  ASSIGN_OR_RETURN(Tensor y, x->Clone());
+  RETURN_IF_ERROR(c.dev->bernoulli_(y, p, *c.gen));
+  return V(std::move(y));
+}
+
+// feature_dropout / alpha_dropout and their feature and in-place variants.
+// Noise is drawn per element, or per (N, C) feature map for the feature
+// forms, from the same Philox stream as dropout.
+absl::StatusOr<Value> AlphaOrFeatureDropout(Ctx& c, Args& a, bool feature,
+                                            bool alpha, bool inplace) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T(inplace ? "self" : "input"));
+  ASSIGN_OR_RETURN(double p, a.D("p"));
+  ASSIGN_OR_RETURN(bool train, a.B("train"));
+  if (!(p >= 0 && p <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("dropout probability must be in [0, 1], got ", p));
+  }
+  if (!train || p == 0) return V(*x);
+  if (!IsFloatingPoint(x->dtype())) {
+    return absl::InvalidArgumentError("dropout needs a floating input");
+  }
+  std::vector<int64_t> noise_shape = x->shape();
+  if (feature) {
+    if (x->dim() < 2) {
+      return absl::InvalidArgumentError(
+          "feature dropout needs at least 2 dims (N, C, ...)");
+    }
+    for (int i = 2; i < x->dim(); ++i) noise_shape[i] = 1;
+  }
+  ASSIGN_OR_RETURN(Tensor noise, ops::Full(noise_shape, 0.0, x->dtype()));
+  RETURN_IF_ERROR(c.dev->bernoulli_(noise, 1.0 - p, *c.gen));
+  Tensor out;
+  if (!alpha) {
+    if (p == 1) {
+      ASSIGN_OR_RETURN(out, ops::Full(x->shape(), 0.0, x->dtype()));
+    } else {
+      ASSIGN_OR_RETURN(Tensor scaled, ops::BinaryScalar(ops::BinaryKind::kDiv, noise,
+                                                         ops::Scalar::Float(1.0 - p)));
+      ASSIGN_OR_RETURN(out, ops::Binary(ops::BinaryKind::kMul, *x, scaled));
+    }
+  } else {
+    // PyTorch's _dropout_impl: a = 1 / sqrt((alpha^2 p + 1)(1 - p)),
+    // b = (noise - 1) * alpha * a + alpha * a * p, out = x * noise * a + b.
+    constexpr double kAlpha = 1.7580993408473766;
+    const double av = 1.0 / std::sqrt((kAlpha * kAlpha * p + 1) * (1 - p));
+    ASSIGN_OR_RETURN(Tensor b, ops::BinaryScalar(ops::BinaryKind::kSub, noise, ops::Scalar::Int(1)));
+    ASSIGN_OR_RETURN(b, ops::BinaryScalar(ops::BinaryKind::kMul, b, ops::Scalar::Float(kAlpha * av)));
+    ASSIGN_OR_RETURN(b, ops::BinaryScalar(ops::BinaryKind::kAdd, b, ops::Scalar::Float(kAlpha * av * p)));
+    ASSIGN_OR_RETURN(Tensor n2, ops::BinaryScalar(ops::BinaryKind::kMul, noise, ops::Scalar::Float(av)));
+    ASSIGN_OR_RETURN(out, ops::Binary(ops::BinaryKind::kMul, *x, n2));
+    ASSIGN_OR_RETURN(out, ops::Binary(ops::BinaryKind::kAdd, out, b));
+  }
+  if (inplace) {
+    RETURN_IF_ERROR(ops::CopyInto(*x, out));
+    return V(*x);
+  }
+  return V(std::move(out));
+}
+absl::StatusOr<Value> OpFeatureDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, false, false); }
+absl::StatusOr<Value> OpFeatureDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, false, true); }
+absl::StatusOr<Value> OpAlphaDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, false, true, false); }
+absl::StatusOr<Value> OpAlphaDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, false, true, true); }
+absl::StatusOr<Value> OpFeatureAlphaDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, true, false); }
+absl::StatusOr<Value> OpFeatureAlphaDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, true, true); }
+
+// --------------------------------------------------- batch norm family
+
+struct BnIn {
+  Tensor* x;
+  Tensor* w;
+  Tensor* b;
+  Tensor* rm;
+  Tensor* rv;
+  bool training;
+  double momentum;
+  double eps;
+};
+
+absl::StatusOr<BnIn> ReadBn(Args& a, const char* train_name, const char* mom,
+                            const char* eps, bool has_stats) {
+  BnIn in{};
+  ASSIGN_OR_RETURN(in.x, a.T("input"));
+  ASSIGN_OR_RETURN(in.w, a.OptT("weight"));
+  ASSIGN_OR_RETURN(in.b, a.OptT("bias"));
+  if (has_stats) {
+    ASSIGN_OR_RETURN(in.rm, a.OptT("running_mean"));
+    ASSIGN_OR_RETURN(in.rv, a.OptT("running_var"));
+  }
+  in.training = false;
+  if (train_name != nullptr) {
+    ASSIGN_OR_RETURN(in.training, a.B(train_name));
+  }
+  ASSIGN_OR_RETURN(in.momentum, a.D(mom));
+  ASSIGN_OR_RETURN(in.eps, a.D(eps));
+  return in;
+}
+
+absl::StatusOr<Value> OpBatchNorm(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", true));
+  ASSIGN_OR_RETURN(BatchNormResult r,
+                   c.dev->native_batch_norm(*in.x, in.w, in.b, in.rm, in.rv,
+                                            in.training, in.momentum, in.eps));
+  return V(std::move(r.output));
+}
+
+absl::StatusOr<Value> OpNativeBatchNorm(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", true));
+  ASSIGN_OR_RETURN(BatchNormResult r,
+                   c.dev->native_batch_norm(*in.x, in.w, in.b, in.rm, in.rv,
+                                            in.training, in.momentum, in.eps));
+  return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd)});
+}
+
+absl::StatusOr<Value> OpBnLegitNoStats(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", false));
+  ASSIGN_OR_RETURN(BatchNormResult r,
+                   c.dev->native_batch_norm(*in.x, in.w, in.b, nullptr, nullptr,
+                                            in.training, in.momentum, in.eps));
+  return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd)});
+}
+
+absl::StatusOr<Value> OpBnLegitNoTraining(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(BnIn in, ReadBn(a, nullptr, "momentum", "eps", true));
+  if (in.rm == nullptr || in.rv == nullptr) {
+    return absl::InvalidArgumentError("running_mean and running_var are required");
+  }
+  ASSIGN_OR_RETURN(BatchNormResult r,
+                   c.dev->native_batch_norm(*in.x, in.w, in.b, in.rm, in.rv,
+                                            false, in.momentum, in.eps));
+  return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd)});
+}
+
+absl::StatusOr<Value> OpBnFunctional(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", true));
+  if (in.rm == nullptr || in.rv == nullptr) {
+    return absl::InvalidArgumentError("running_mean and running_var are required");
+  }
+  ASSIGN_OR_RETURN(BatchNormFunctionalResult r,
+                   c.dev->batch_norm_functional(*in.x, in.w, in.b, *in.rm, *in.rv,
+                                                in.training, in.momentum, in.eps));
+  return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd),
+              std::move(r.running_mean), std::move(r.running_var)});
+}
+
+absl::StatusOr<Value> OpCudnnBatchNorm(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "exponential_average_factor",
+                                   "epsilon", true));
+  ASSIGN_OR_RETURN(BatchNormResult r,
+                   c.dev->native_batch_norm(*in.x, in.w, in.b, in.rm, in.rv,
+                                            in.training, in.momentum, in.eps));
+  // The 4th output is cuDNN's reserve space; nothing reads it in a forward
+  // graph, so an empty byte tensor stands in.
+  ASSIGN_OR_RETURN(Tensor reserve, Tensor::Empty(ScalarType::kUInt8, {0}, in.x->device()));
+  return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd),
+              std::move(reserve)});
+}
+
+// ------------------------------------------------------------ common ops
+
+template <ops::BinaryKind K>
+absl::StatusOr<Value> OpBinTensor(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Value * o, a.Get("other"));
+  ops::Scalar alpha = ops::Scalar::Int(1);
+  if (a.Has("alpha")) {
+    ASSIGN_OR_RETURN(alpha, a.S("alpha"));
+  }
+  if (!o->is_tensor()) {
+    // torch.export can pass a Python number where the schema says Tensor.
+    ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*o, "other"));
+    ASSIGN_OR_RETURN(Tensor y, ops::BinaryScalar(K, *x, s, alpha));
+    return V(std::move(y));
+  }
+  ASSIGN_OR_RETURN(Tensor y, ops::Binary(K, *x, o->tensor, alpha));
+  return V(std::move(y));
+}
+
+template <ops::BinaryKind K>
+absl::StatusOr<Value> OpBinTensor_(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Value * o, a.Get("other"));
+  ops::Scalar alpha = ops::Scalar::Int(1);
+  if (a.Has("alpha")) {
+    ASSIGN_OR_RETURN(alpha, a.S("alpha"));
+  }
+  if (!o->is_tensor()) {
+    ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*o, "other"));
+    RETURN_IF_ERROR(ops::BinaryScalarInPlace(K, *x, s, alpha));
+  } else {
+    RETURN_IF_ERROR(ops::BinaryInPlace(K, *x, o->tensor, alpha));
+  }
+  return V(*x);
+}
+
+template <ops::BinaryKind K>
+absl::StatusOr<Value> OpBinScalar(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(ops::Scalar s, a.S("other"));
+  ops::Scalar alpha = ops::Scalar::Int(1);
+  if (a.Has("alpha")) {
+    ASSIGN_OR_RETURN(alpha, a.S("alpha"));
+  }
+  ASSIGN_OR_RETURN(Tensor y, ops::BinaryScalar(K, *x, s, alpha));
+  return V(std::move(y));
+}
+
+template <ops::BinaryKind K>
+absl::StatusOr<Value> OpBinScalar_(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(ops::Scalar s, a.S("other"));
+  ops::Scalar alpha = ops::Scalar::Int(1);
+  if (a.Has("alpha")) {
+    ASSIGN_OR_RETURN(alpha, a.S("alpha"));
+  }
+  RETURN_IF_ERROR(ops::BinaryScalarInPlace(K, *x, s, alpha));
+  return V(*x);
+}
+
+absl::StatusOr<Value> OpRsub(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(ops::Scalar s, a.S("other"));
+  ASSIGN_OR_RETURN(ops::Scalar alpha, a.S("alpha"));
+  ASSIGN_OR_RETURN(Tensor y, ops::RsubScalar(*x, s, alpha));
+  return V(std::move(y));
+}
+
+template <ops::UnaryKind K>
+absl::StatusOr<Value> OpUnary(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor y, ops::Unary(K, *x));
+  return V(std::move(y));
+}
+
+template <ops::UnaryKind K>
+absl::StatusOr<Value> OpUnary_(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  RETURN_IF_ERROR(ops::UnaryInPlace(K, *x));
+  return V(*x);
+}
+
+absl::StatusOr<Value> OpGelu(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Value * ap, a.Get("approximate"));
+  std::string approx = "none";
+  if (ap->kind == Value::Kind::kLiteral && ap->literal.kind() == Argument::Kind::kString) {
+    approx = ap->literal.as_string();
+  }
+  if (approx != "none" && approx != "tanh") {
+    return absl::InvalidArgumentError(absl::StrCat("gelu: unknown approximate '", approx, "'"));
+  }
+  ASSIGN_OR_RETURN(Tensor y, ops::Unary(approx == "tanh" ? ops::UnaryKind::kGeluTanh
+                                                          : ops::UnaryKind::kGelu, *x));
+  return V(std::move(y));
+}
+
+absl::StatusOr<Value> OpHardtanh(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(double lo, a.D("min_val"));
+  ASSIGN_OR_RETURN(double hi, a.D("max_val"));
+  ASSIGN_OR_RETURN(Tensor y, ops::Hardtanh(*x, lo, hi));
+  return V(std::move(y));
+}
+
+absl::StatusOr<Value> OpHardtanh_(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(double lo, a.D("min_val"));
+  ASSIGN_OR_RETURN(double hi, a.D("max_val"));
+  RETURN_IF_ERROR(ops::Hardtanh_(*x, lo, hi));
+  return V(*x);
+}
+
+absl::StatusOr<Value> OpPow(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(double e, a.D("exponent"));
+  ASSIGN_OR_RETURN(Tensor y, ops::PowScalar(*x, e));
+  return V(std::move(y));
+}
+
+absl::StatusOr<Value> OpSoftmax(Ctx&, Args& a, bool log) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
+  Tensor in = *x;
+  if (a.Has("dtype")) {
+    ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
+    if (dt.has_value() && *dt != in.dtype()) {
+      ASSIGN_OR_RETURN(in, ops::Cast(in, *dt));
+    }
+  }
+  ASSIGN_OR_RETURN(Tensor y, ops::Softmax(in, dim, log));
+  return V(std::move(y));
+}
+absl::StatusOr<Value> OpSoftmaxF(Ctx& c, Args& a) { return OpSoftmax(c, a, false); }
+absl::StatusOr<Value> OpLogSoftmaxF(Ctx& c, Args& a) { return OpSoftmax(c, a, true); }
+
+absl::StatusOr<Value> OpConvolution(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
+  ASSIGN_OR_RETURN(Tensor * w, a.T("weight"));
+  ASSIGN_OR_RETURN(Tensor * b, a.OptT("bias"));
+  if (a.Has("transposed")) {
+    ASSIGN_OR_RETURN(bool transposed, a.B("transposed"));
+    if (transposed) {
+      return absl::UnimplementedError("no kernel for transposed convolution");
+    }
+  }
+  if (w->dim() != 4) {
+    return absl::UnimplementedError(absl::StrCat(
+        "no kernel for ", w->dim() - 2, "-D convolution (only 2-D)"));
+  }
+  ASSIGN_OR_RETURN(auto stride, a.Pair("stride"));
+  ASSIGN_OR_RETURN(auto padding, a.Pair("padding"));
+  ASSIGN_OR_RETURN(auto dilation, a.Pair("dilation"));
+  ASSIGN_OR_RETURN(int64_t groups, a.I("groups"));
+  ASSIGN_OR_RETURN(Tensor y, ops::Conv2d(*x, *w, b, stride, padding, dilation, groups));
+  return V(std::move(y));
+}
+
+absl::StatusOr<Value> OpLinear(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
+  ASSIGN_OR_RETURN(Tensor * w, a.T("weight"));
+  ASSIGN_OR_RETURN(Tensor * b, a.OptT("bias"));
+  ASSIGN_OR_RETURN(Tensor y, ops::Linear(*x, *w, b));
+  return V(std::move(y));
+}
+
+absl::StatusOr<Value> OpAddmm(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * s, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor * m1, a.T("mat1"));
+  ASSIGN_OR_RETURN(Tensor * m2, a.T("mat2"));
+  ASSIGN_OR_RETURN(double beta, a.D("beta"));
+  ASSIGN_OR_RETURN(double alpha, a.D("alpha"));
+  ASSIGN_OR_RETURN(Tensor y, ops::Addmm(*s, *m1, *m2, beta, alpha));
+  return V(std::move(y));
+}
+
+absl::StatusOr<Value> OpMm(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor * y, a.T("mat2"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Mm(*x, *y));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpBmm(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor * y, a.T("mat2"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Bmm(*x, *y));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpMatmul(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor * y, a.T("other"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Matmul(*x, *y));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpT(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor r, ops::T(*x));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpTranspose(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(int64_t d0, a.I("dim0"));
+  ASSIGN_OR_RETURN(int64_t d1, a.I("dim1"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Transpose(*x, d0, d1));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpPermute(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> dims, a.Ints("dims"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Permute(*x, dims));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpViewLike(Ctx&, Args& a, const char* size_name) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> sizes, a.Ints(size_name));
+  ASSIGN_OR_RETURN(Tensor r, ops::View(*x, sizes));
+  return V(std::move(r));
+}
+absl::StatusOr<Value> OpView(Ctx& c, Args& a) { return OpViewLike(c, a, "size"); }
+absl::StatusOr<Value> OpReshape(Ctx& c, Args& a) { return OpViewLike(c, a, "shape"); }
+
+absl::StatusOr<Value> OpReshapeAlias(Ctx& c, Args& a) {
+  // Exporters only emit contiguous strides here; anything else would need a
+  // strided view, which these tensors do not have.
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> size, a.Ints("size"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> stride, a.Ints("stride"));
+  int64_t expect = 1;
+  for (size_t i = size.size(); i-- > 0;) {
+    if (size[i] != 1 && i < stride.size() && stride[i] != expect) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "_reshape_alias with non-contiguous strides ", ShapeToString(stride),
+          " for size ", ShapeToString(size), " is not supported"));
+    }
+    expect *= size[i];
+  }
+  (void)x;
+  return OpViewLike(c, a, "size");
+}
+
+absl::StatusOr<Value> OpFlatten(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(int64_t s, a.I("start_dim"));
+  ASSIGN_OR_RETURN(int64_t e, a.I("end_dim"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Flatten(*x, s, e));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpUnsqueeze(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(int64_t d, a.I("dim"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Unsqueeze(*x, d));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpSqueezeDim(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(int64_t d, a.I("dim"));
+  ASSIGN_OR_RETURN(Tensor r, ops::SqueezeDim(*x, d));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpExpand(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> sizes, a.Ints("size"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Expand(*x, sizes));
+  return V(std::move(r));
+}
+
+// detach, alias, contiguous: the same storage (tensors are always
+// contiguous).
+absl::StatusOr<Value> OpAlias(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  return V(*x);
+}
+
+absl::StatusOr<Value> OpClone(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor r, x->Clone());
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpToCopy(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
+  ASSIGN_OR_RETURN(Value * dv, a.Get("device"));
+  Tensor src = *x;
+  if (dv->kind == Value::Kind::kLiteral && dv->literal.kind() == Argument::Kind::kDevice &&
+      !dv->literal.as_device().is_cpu() && !dv->literal.as_device().is_meta()) {
+    return absl::UnimplementedError(absl::StrCat(
+        "no kernel for _to_copy to ", dv->literal.as_device().ToString(),
+        " (the executor runs a graph on one device)"));
+  }
+  ASSIGN_OR_RETURN(Tensor r, ops::Cast(src, dt.value_or(src.dtype())));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpCopy_(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * self, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor * src, a.T("src"));
+  RETURN_IF_ERROR(ops::CopyInto(*self, *src));
+  return V(*self);
+}
+
+absl::StatusOr<Value> LikeOp(Args& a, std::optional<double> fill) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
+  // empty_like is zero-filled: deterministic, and the values are unspecified
+  // in PyTorch anyway.
+  ASSIGN_OR_RETURN(Tensor r, ops::Full(x->shape(), fill.value_or(0.0), dt.value_or(x->dtype())));
+  return V(std::move(r));
+}
+absl::StatusOr<Value> OpEmptyLike(Ctx&, Args& a) { return LikeOp(a, std::nullopt); }
+absl::StatusOr<Value> OpZerosLike(Ctx&, Args& a) { return LikeOp(a, 0.0); }
+absl::StatusOr<Value> OpOnesLike(Ctx&, Args& a) { return LikeOp(a, 1.0); }
+
+absl::StatusOr<Value> SizedOp(Args& a, const char* size_name, double fill,
+                              ScalarType default_dtype) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> size, a.Ints(size_name));
+  ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Full(size, fill, dt.value_or(default_dtype)));
+  return V(std::move(r));
+}
+absl::StatusOr<Value> OpEmpty(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
+absl::StatusOr<Value> OpZeros(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
+absl::StatusOr<Value> OpOnes(Ctx&, Args& a) { return SizedOp(a, "size", 1.0, ScalarType::kFloat32); }
+absl::StatusOr<Value> OpFull(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Value * fv, a.Get("fill_value"));
+  ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*fv, "fill_value"));
+  ScalarType dflt = s.integral ? ScalarType::kInt64 : ScalarType::kFloat32;
+  if (fv->literal.kind() == Argument::Kind::kBool) dflt = ScalarType::kBool;
+  return SizedOp(a, "size", s.value, dflt);
+}
+
+absl::StatusOr<Value> OpMaxPool(Ctx&, Args& a, bool with_indices) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ops::Pool2dParams p;
+  ASSIGN_OR_RETURN(p.kernel, a.Pair("kernel_size"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> stride, a.Ints("stride", 2));
+  p.stride = stride.empty() ? p.kernel : std::array<int64_t, 2>{stride[0], stride[1]};
+  ASSIGN_OR_RETURN(p.padding, a.Pair("padding"));
+  ASSIGN_OR_RETURN(p.dilation, a.Pair("dilation"));
+  ASSIGN_OR_RETURN(p.ceil_mode, a.B("ceil_mode"));
+  ASSIGN_OR_RETURN(ops::MaxPoolResult r, ops::MaxPool2d(*x, p));
+  if (with_indices) return Tup({std::move(r.output), std::move(r.indices)});
+  return V(std::move(r.output));
+}
+absl::StatusOr<Value> OpMaxPool2d(Ctx& c, Args& a) { return OpMaxPool(c, a, false); }
+absl::StatusOr<Value> OpMaxPool2dIdx(Ctx& c, Args& a) { return OpMaxPool(c, a, true); }
+
+absl::StatusOr<Value> OpAvgPool2d(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ops::Pool2dParams p;
+  ASSIGN_OR_RETURN(p.kernel, a.Pair("kernel_size"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> stride, a.Ints("stride", 2));
+  p.stride = stride.empty() ? p.kernel : std::array<int64_t, 2>{stride[0], stride[1]};
+  ASSIGN_OR_RETURN(p.padding, a.Pair("padding"));
+  ASSIGN_OR_RETURN(p.ceil_mode, a.B("ceil_mode"));
+  ASSIGN_OR_RETURN(bool cip, a.B("count_include_pad"));
+  ASSIGN_OR_RETURN(std::optional<int64_t> div, a.OptI("divisor_override"));
+  ASSIGN_OR_RETURN(Tensor r, ops::AvgPool2d(*x, p, cip, div));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpAdaptiveAvgPool2d(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(auto os, a.Pair("output_size"));
+  ASSIGN_OR_RETURN(Tensor r, ops::AdaptiveAvgPool2d(*x, os));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpReduce(Args& a, bool mean) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  std::vector<int64_t> dims;
+  bool keepdim = false;
+  if (a.Has("dim")) {
+    ASSIGN_OR_RETURN(dims, a.Ints("dim"));
+    ASSIGN_OR_RETURN(keepdim, a.B("keepdim"));
+  }
+  ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
+  ASSIGN_OR_RETURN(Tensor r, mean ? ops::Mean(*x, dims, keepdim, dt)
+                                  : ops::Sum(*x, dims, keepdim, dt));
+  return V(std::move(r));
+}
+absl::StatusOr<Value> OpMean(Ctx&, Args& a) { return OpReduce(a, true); }
+absl::StatusOr<Value> OpSum(Ctx&, Args& a) { return OpReduce(a, false); }
+
+absl::StatusOr<Value> OpCat(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(std::vector<Tensor> ts, a.Tensors("tensors"));
+  ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
+  ASSIGN_OR_RETURN(Tensor r, ops::Cat(ts, dim));
+  return V(std::move(r));
+}
+
+absl::StatusOr<Value> OpSplit(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(int64_t size, a.I("split_size"));
+  ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
+  ASSIGN_OR_RETURN(std::vector<Tensor> parts, ops::Split(*x, size, dim));
+  return Tup(std::move(parts));
+}
+
+absl::StatusOr<Value> OpSymSize(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
+  ASSIGN_OR_RETURN(int d, ops::NormalizeDim(dim, x->dim()));
+  return Value::Literal(Argument::Int(x->dim() == 0 ? 1 : x->size(d)));
+}
+
+absl::StatusOr<Value> OpNativeLayerNorm(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape, a.Ints("normalized_shape"));
+  ASSIGN_OR_RETURN(Tensor * w, a.OptT("weight"));
+  ASSIGN_OR_RETURN(Tensor * b, a.OptT("bias"));
+  ASSIGN_OR_RETURN(double eps, a.D("eps"));
+  ASSIGN_OR_RETURN(ops::LayerNormResult r, ops::LayerNorm(*x, shape, w, b, eps));
+  return Tup({std::move(r.output), std::move(r.mean), std::move(r.rstd)});
+}
+
+absl::StatusOr<Value> OpLayerNorm(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(Value v, OpNativeLayerNorm(c, a));
+  return std::move(v.list[0]);
+}
+
+// The op table. Ops the CPU kernels of cpu_kernels.h serve (through
+// DeviceOps) are marked device-native; the rest are CPU-only.
+struct OpEntry {
+  OpFn fn;
+  bool device_native;
+};
+
+const absl::flat_hash_map<std::string, OpEntry>& OpTable() {
+  static const auto* table = [] {
+    using K = ops::BinaryKind;
+    using U = ops::UnaryKind;
+    auto* t = new absl::flat_hash_map<std::string, OpEntry>;
+    auto dev = [&](const char* name, OpFn fn) { (*t)[name] = OpEntry{fn, true}; };
+    auto cpu = [&](const char* name, OpFn fn) { (*t)[name] = OpEntry{fn, false}; };
+    dev("aten.dropout.default", OpDropout);
+    dev("aten.dropout_.default", OpDropout_);
+    dev("aten.native_dropout.default", OpNativeDropout);
+    dev("aten.bernoulli_.float", OpBernoulliFloat_);
+    dev("aten.bernoulli.p", OpBernoulliP);
+    cpu("aten.feature_dropout.default", OpFeatureDropout);
+    cpu("aten.feature_dropout_.default", OpFeatureDropout_);
+    cpu("aten.alpha_dropout.default", OpAlphaDropout);
+    cpu("aten.alpha_dropout_.default", OpAlphaDropout_);
+    cpu("aten.feature_alpha_dropout.default", OpFeatureAlphaDropout);
+    cpu("aten.feature_alpha_dropout_.default", OpFeatureAlphaDropout_);
+    dev("aten.batch_norm.default", OpBatchNorm);
+    dev("aten.native_batch_norm.default", OpNativeBatchNorm);
+    dev("aten._native_batch_norm_legit.default", OpNativeBatchNorm);
+    dev("aten._native_batch_norm_legit.no_stats", OpBnLegitNoStats);
+    dev("aten._native_batch_norm_legit_no_training.default", OpBnLegitNoTraining);
+    dev("aten._native_batch_norm_legit_functional.default", OpBnFunctional);
+    dev("aten.cudnn_batch_norm.default", OpCudnnBatchNorm);
+    cpu("aten.native_layer_norm.default", OpNativeLayerNorm);
+    cpu("aten.layer_norm.default", OpLayerNorm);
+    cpu("aten.empty_like.default", OpEmptyLike);
+    cpu("aten.zeros_like.default", OpZerosLike);
+    cpu("aten.ones_like.default", OpOnesLike);
+    cpu("aten.empty.memory_format", OpEmpty);
+    cpu("aten.zeros.default", OpZeros);
+    cpu("aten.ones.default", OpOnes);
+    cpu("aten.full.default", OpFull);
+    cpu("aten.copy_.default", OpCopy_);
+    cpu("aten.clone.default", OpClone);
+    cpu("aten.lift_fresh_copy.default", OpClone);
+    cpu("aten.detach.default", OpAlias);
+    cpu("aten.alias.default", OpAlias);
+    cpu("aten.contiguous.default", OpAlias);
+    cpu("aten._to_copy.default", OpToCopy);
+    cpu("aten.add.Tensor", OpBinTensor<K::kAdd>);
+    cpu("aten.add.Scalar", OpBinScalar<K::kAdd>);
+    cpu("aten.add_.Tensor", OpBinTensor_<K::kAdd>);
+    cpu("aten.add_.Scalar", OpBinScalar_<K::kAdd>);
+    cpu("aten.sub.Tensor", OpBinTensor<K::kSub>);
+    cpu("aten.sub.Scalar", OpBinScalar<K::kSub>);
+    cpu("aten.sub_.Tensor", OpBinTensor_<K::kSub>);
+    cpu("aten.rsub.Scalar", OpRsub);
+    cpu("aten.mul.Tensor", OpBinTensor<K::kMul>);
+    cpu("aten.mul.Scalar", OpBinScalar<K::kMul>);
+    cpu("aten.mul_.Tensor", OpBinTensor_<K::kMul>);
+    cpu("aten.mul_.Scalar", OpBinScalar_<K::kMul>);
+    cpu("aten.div.Tensor", OpBinTensor<K::kDiv>);
+    cpu("aten.div.Scalar", OpBinScalar<K::kDiv>);
+    cpu("aten.div_.Tensor", OpBinTensor_<K::kDiv>);
+    cpu("aten.div_.Scalar", OpBinScalar_<K::kDiv>);
+    cpu("aten.neg.default", OpUnary<U::kNeg>);
+    cpu("aten.exp.default", OpUnary<U::kExp>);
+    cpu("aten.sqrt.default", OpUnary<U::kSqrt>);
+    cpu("aten.rsqrt.default", OpUnary<U::kRsqrt>);
+    cpu("aten.pow.Tensor_Scalar", OpPow);
+    cpu("aten.relu.default", OpUnary<U::kRelu>);
+    cpu("aten.relu_.default", OpUnary_<U::kRelu>);
+    cpu("aten.hardtanh.default", OpHardtanh);
+    cpu("aten.hardtanh_.default", OpHardtanh_);
+    cpu("aten.sigmoid.default", OpUnary<U::kSigmoid>);
+    cpu("aten.sigmoid_.default", OpUnary_<U::kSigmoid>);
+    cpu("aten.tanh.default", OpUnary<U::kTanh>);
+    cpu("aten.silu.default", OpUnary<U::kSilu>);
+    cpu("aten.silu_.default", OpUnary_<U::kSilu>);
+    cpu("aten.gelu.default", OpGelu);
+    cpu("aten.hardswish.default", OpUnary<U::kHardswish>);
+    cpu("aten.hardswish_.default", OpUnary_<U::kHardswish>);
+    cpu("aten.hardsigmoid.default", OpUnary<U::kHardsigmoid>);
+    cpu("aten.softmax.int", OpSoftmaxF);
+    cpu("aten._softmax.default", OpSoftmaxF);
+    cpu("aten.log_softmax.int", OpLogSoftmaxF);
+    cpu("aten._log_softmax.default", OpLogSoftmaxF);
+    cpu("aten.conv2d.default", OpConvolution);
+    cpu("aten.convolution.default", OpConvolution);
+    cpu("aten.linear.default", OpLinear);
+    cpu("aten.addmm.default", OpAddmm);
+    cpu("aten.mm.default", OpMm);
+    cpu("aten.bmm.default", OpBmm);
+    cpu("aten.matmul.default", OpMatmul);
+    cpu("aten.t.default", OpT);
+    cpu("aten.transpose.int", OpTranspose);
+    cpu("aten.permute.default", OpPermute);
+    cpu("aten.view.default", OpView);
+    cpu("aten.reshape.default", OpReshape);
+    cpu("aten._reshape_alias.default", OpReshapeAlias);
+    cpu("aten._unsafe_view.default", OpView);
+    cpu("aten.flatten.using_ints", OpFlatten);
+    cpu("aten.unsqueeze.default", OpUnsqueeze);
+    cpu("aten.squeeze.dim", OpSqueezeDim);
+    cpu("aten.expand.default", OpExpand);
+    cpu("aten.cat.default", OpCat);
+    cpu("aten.split.Tensor", OpSplit);
+    cpu("aten.sym_size.int", OpSymSize);
+    cpu("aten.max_pool2d.default", OpMaxPool2d);
+    cpu("aten.max_pool2d_with_indices.default", OpMaxPool2dIdx);
+    cpu("aten.avg_pool2d.default", OpAvgPool2d);
+    cpu("aten.adaptive_avg_pool2d.default", OpAdaptiveAvgPool2d);
+    cpu("aten._adaptive_avg_pool2d.default", OpAdaptiveAvgPool2d);
+    cpu("aten.mean.default", OpMean);
+    cpu("aten.mean.dim", OpMean);
+    cpu("aten.sum.dim_IntList", OpSum);
+    return t;
+  }();
+  return *table;
+}
+
+// ----------------------------------------------------------- execution
+
+absl::Status AtNode(const Node& node, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat("node %", node.name(), " (",
+                                             node.target().qualified, "): ",
+                                             s.message()));
+}
+
+// Resolves an argument to a Value; lists iteratively (explicit stack).
+absl::StatusOr<Value> Resolve(
+    const Argument& arg,
+    const absl::flat_hash_map<const Node*, Value>& env) {
+  auto leaf = [&](const Argument& a) -> absl::StatusOr<Value> {
+    if (a.is_node()) {
+      auto it = env.find(a.node());
+      if (it == env.end()) {
+        return absl::InternalError(absl::StrCat("value of %", a.node()->name(),
+                                                " is not available"));
+      }
+      return it->second;
+    }
+    return Value::Literal(a);
+  };
+  if (!arg.is_list()) return leaf(arg);
+  Value root = Value::List({});
+  struct Frame {
+    const std::vector<Argument>* items;
+    size_t next;
+    Value* out;
+  };
+  std::vector<Frame> stack{{&arg.as_list(), 0, &root}};
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.items->size()) {
+      stack.pop_back();
+      continue;
+    }
+    const Argument& a = (*f.items)[f.next++];
+    if (a.is_list()) {
+      f.out->list.push_back(Value::List({}));
+      Value* child = &f.out->list.back();
+      // Reserve so the pointer stays valid while the child is filled.
+      child->list.reserve(a.as_list().size());
+      stack.push_back({&a.as_list(), 0, child});
+    } else {
+      ASSIGN_OR_RETURN(Value v, leaf(a));
+      f.out->list.push_back(std::move(v));
+    }
+  }
+  return root;
+}
+
+// Byte size a node's "val" promises, for the pre-allocation check; 0 when
+// unknown (symbolic or missing).
+int64_t PromisedBytes(const Node& node) {
+  const MetaValue* val = node.meta().val();
+  if (val == nullptr) return 0;
+  int64_t most = 0;
+  auto one = [&](const TensorMeta& t) {
+    absl::StatusOr<int64_t> n = t.NumElements();
+    if (!n.ok()) return;
+    int64_t bytes;
+    if (__builtin_mul_overflow(*n, static_cast<int64_t>(ScalarTypeSize(t.dtype)), &bytes)) {
+      bytes = INT64_MAX;
+    }
+    most = std::max(most, bytes);
+  };
+  if (val->is_tensor()) one(val->tensor());
+  if (val->is_tensor_list()) {
+    for (const auto& t : val->tensors()) {
+      if (t.has_value()) one(*t);
+    }
+  }
+  return most;
+}
+
+absl::Status CheckInputAgainstMeta(const Node& node, const Tensor& t) {
+  const MetaValue* val = node.meta().val();
+  if (val == nullptr || !val->is_tensor()) return absl::OkStatus();
+  const TensorMeta& m = val->tensor();
+  if (m.dtype != t.dtype()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input for placeholder %", node.name(), " has dtype ",
+        ScalarTypeName(t.dtype()), ", the graph expects ", ScalarTypeName(m.dtype)));
+  }
+  bool match = static_cast<int>(m.shape.size()) == t.dim();
+  for (size_t i = 0; match && i < m.shape.size(); ++i) {
+    if (!m.shape[i].is_symbolic() && m.shape[i].value != t.size(static_cast<int>(i))) {
+      match = false;
+    }
+  }
+  if (!match) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input for placeholder %", node.name(), " has shape ",
+        ShapeToString(t.shape()), ", the graph expects ", m.ShortString()));
+  }
+  return absl::OkStatus();
+}
+
+// CPU staging for ops without a device kernel: copies tensor arguments to
+// the host and remembers the originals so in-place results can be copied back.
+absl::Status StageToHost(Value& v) {
+  std::vector<Value*> stack{&v};
+  while (!stack.empty()) {
+    Value* cur = stack.back();
+    stack.pop_back();
+    if (cur->is_tensor() && cur->tensor.defined() && !cur->tensor.is_cpu()) {
+      ASSIGN_OR_RETURN(cur->tensor, cur->tensor.CopyTo(Device::Cpu()));
+    }
+    for (Value& c : cur->list) stack.push_back(&c);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StageToDevice(Value& v, Device device) {
+  std::vector<Value*> stack{&v};
+  while (!stack.empty()) {
+    Value* cur = stack.back();
+    stack.pop_back();
+    if (cur->is_tensor() && cur->tensor.defined() && cur->tensor.device() != device) {
+      ASSIGN_OR_RETURN(cur->tensor, cur->tensor.CopyTo(device));
+    }
+    for (Value& c : cur->list) stack.push_back(&c);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CopyBytesInto(Tensor& dst, const Tensor& src) {
+  if (dst.nbytes() != src.nbytes()) {
+    return absl::InternalError("staged in-place result changed size");
+  }
+  const CudaBackend* be = GetCudaBackend();
+  if (be == nullptr) return absl::UnavailableError("no CUDA backend");
+  return be->copy(dst.raw_data(), src.raw_data(), dst.nbytes(), /*kind=*/0,
+                  dst.device().index < 0 ? 0 : dst.device().index);
+}
+
+absl::StatusOr<ExecutionResult> Run(
+    ExportedModule& module,
+    const absl::flat_hash_map<std::string, Tensor>& named,
+    const std::vector<Tensor>* positional, const ExecuteOptions& options) {
+  Graph& graph = module.graph();
+  // Device and kernels.
+  Device device = Device::Cpu();
+  if (options.device.has_value()) {
+    device = *options.device;
+  } else {
+    ASSIGN_OR_RETURN(std::optional<Device> d, AssertAndGetUniqueDevice(module));
+    if (d.has_value()) device = *d;
+  }
+  if (device.is_meta()) device = Device::Cpu();
+  const DeviceOps* dev = &CpuDeviceOps();
+  if (device.is_cuda()) {
+    dev = GetCudaDeviceOps();
+    if (dev == nullptr || GetCudaBackend() == nullptr) {
+      return absl::UnavailableError(absl::StrCat(
+          "the module lives on ", device.ToString(),
+          " but this build has no CUDA kernels (build with --config=cuda)"));
+    }
+  }
+
+  // Node order, last uses.
+  std::vector<Node*> order;
+  absl::flat_hash_map<const Node*, int> index;
+  for (Node* n : graph) {
+    index[n] = static_cast<int>(order.size());
+    order.push_back(n);
+  }
+  std::vector<std::vector<const Node*>> release(order.size());
+  {
+    std::vector<int> last(order.size(), -1);
+    for (size_t i = 0; i < order.size(); ++i) {
+      for (Node* op : order[i]->Operands()) last[index[op]] = static_cast<int>(i);
+    }
+    for (size_t i = 0; i < order.size(); ++i) {
+      // A value nobody reads is released right after it is made.
+      release[last[i] < 0 ? i : last[i]].push_back(order[i]);
+    }
+  }
+
+  // State tensors, converted lazily when first bound.
+  const std::vector<StateTensor>& states = module.tensors();
+  std::vector<Tensor> state_values(states.size());
+  auto bind_state = [&](const StateTensor* st) -> absl::StatusOr<Tensor> {
+    const size_t i = static_cast<size_t>(st - states.data());
+    if (!state_values[i].defined()) {
+      ASSIGN_OR_RETURN(Tensor t, StateToTensor(*st));
+      if (!device.is_cpu()) {
+        ASSIGN_OR_RETURN(t, t.CopyTo(device));
+      }
+      state_values[i] = std::move(t);
+    }
+    return state_values[i];
+  };
+
+  std::vector<Node*> inputs = module.InputPlaceholders();
+  if (positional != nullptr && positional->size() != inputs.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the module has ", inputs.size(), " input placeholders, got ",
+        positional->size(), " inputs"));
+  }
+  if (positional == nullptr) {
+    for (const auto& [name, t] : named) {
+      bool found = false;
+      for (Node* n : inputs) found = found || n->name() == name || n->target().qualified == name;
+      if (!found) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input '", name, "' names no input placeholder of the module"));
+      }
+    }
+  }
+
+  PhiloxGenerator gen(options.seed, options.offset);
+  Ctx ctx{dev, &gen};
+  absl::flat_hash_map<const Node*, Value> env;
+  int input_pos = 0;
+  ExecutionResult result;
+
+  for (size_t i = 0; i < order.size(); ++i) {
+    Node* node = order[i];
+    Value out;
+    switch (node->op()) {
+      case OpKind::kPlaceholder: {
+        const StateTensor* st = module.TensorForPlaceholder(node->name());
+        if (st == nullptr) st = module.TensorForPlaceholder(node->target().qualified);
+        if (st != nullptr) {
+          ASSIGN_OR_RETURN(Tensor t, bind_state(st));
+          out = Value::FromTensor(std::move(t));
+          break;
+        }
+        const Tensor* given = nullptr;
+        if (positional != nullptr) {
+          given = &(*positional)[input_pos++];
+        } else {
+          auto it = named.find(node->name());
+          if (it == named.end()) it = named.find(node->target().qualified);
+          if (it != named.end()) given = &it->second;
+        }
+        if (given == nullptr || !given->defined()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "no input for placeholder %", node->name()));
+        }
+        RETURN_IF_ERROR(CheckInputAgainstMeta(*node, *given));
+        // A copy: in-place ops in the graph must not write the caller's tensor.
+        ASSIGN_OR_RETURN(Tensor t, given->CopyTo(device));
+        out = Value::FromTensor(std::move(t));
+        break;
+      }
+      case OpKind::kGetAttr: {
+        const StateTensor* st = module.FindTensor(node->target().qualified);
+        if (st == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "get_attr %", node->name(), ": the module has no tensor '",
+              node->target().qualified, "'"));
+        }
+        ASSIGN_OR_RETURN(Tensor t, bind_state(st));
+        out = Value::FromTensor(std::move(t));
+        break;
+      }
+      case OpKind::kOutput: {
+        // Flatten nested lists, in order, without recursion.
+        std::vector<std::pair<const Argument*, bool>> stack;
+        for (auto it = node->args().rbegin(); it != node->args().rend(); ++it) {
+          stack.push_back({&*it, false});
+        }
+        while (!stack.empty()) {
+          const Argument* a = stack.back().first;
+          stack.pop_back();
+          if (a->is_list()) {
+            for (auto it = a->as_list().rbegin(); it != a->as_list().rend(); ++it) {
+              stack.push_back({&*it, false});
+            }
+            continue;
+          }
+          NamedTensor nt;
+          if (a->is_node()) {
+            nt.name = a->node()->name();
+            const Value& v = env.at(a->node());
+            // A node whose value is a list (split) contributes each element.
+            std::vector<const Value*> vs{&v};
+            while (!vs.empty()) {
+              const Value* cur = vs.back();
+              vs.pop_back();
+              if (cur->is_list()) {
+                for (auto it = cur->list.rbegin(); it != cur->list.rend(); ++it) vs.push_back(&*it);
+                continue;
+              }
+              NamedTensor e;
+              e.name = nt.name;
+              if (cur->is_tensor()) {
+                ASSIGN_OR_RETURN(e.tensor, cur->tensor.is_cpu() ? cur->tensor
+                                                                : cur->tensor.CopyTo(Device::Cpu()));
+              } else if (cur->kind == Value::Kind::kLiteral) {
+                ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*cur, nt.name));
+                ASSIGN_OR_RETURN(e.tensor, ops::Full({}, s.value, s.integral ? ScalarType::kInt64
+                                                                            : ScalarType::kFloat64));
+              }
+              result.outputs.push_back(std::move(e));
+            }
+            continue;
+          }
+          if (!a->is_none()) {
+            ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(Value::Literal(*a), "output"));
+            ASSIGN_OR_RETURN(nt.tensor, ops::Full({}, s.value, s.integral ? ScalarType::kInt64
+                                                                         : ScalarType::kFloat64));
+          }
+          result.outputs.push_back(std::move(nt));
+        }
+        break;
+      }
+      case OpKind::kCallFunction: {
+        const TargetInfo& target = node->target();
+        if (target.is_getitem) {
+          if (node->args().size() != 2 || !node->args()[0].is_node() ||
+              node->args()[1].kind() != Argument::Kind::kInt) {
+            return AtNode(*node, absl::InvalidArgumentError(
+                                     "getitem needs (node, int) arguments"));
+          }
+          const Value& tuple = env.at(node->args()[0].node());
+          const int64_t k = node->args()[1].as_int();
+          const int64_t n = static_cast<int64_t>(tuple.list.size());
+          if (!tuple.is_list() || k < -n || k >= n) {
+            return AtNode(*node, absl::InvalidArgumentError(absl::StrCat(
+                                     "index ", k, " out of range for a ",
+                                     tuple.is_list() ? n : 0, "-element value")));
+          }
+          out = tuple.list[k < 0 ? k + n : k];
+          break;
+        }
+        auto it = OpTable().find(target.qualified);
+        if (it == OpTable().end()) {
+          return absl::UnimplementedError(absl::StrCat(
+              "no kernel for op ", target.qualified, " (node %", node->name(), ")"));
+        }
+        if (target.schema == nullptr) {
+          return AtNode(*node, absl::InternalError("op has a kernel but no schema"));
+        }
+        const int64_t promised = PromisedBytes(*node);
+        if (promised > options.max_tensor_bytes) {
+          return AtNode(*node, absl::ResourceExhaustedError(absl::StrCat(
+                                   "result of ", promised, " bytes exceeds the limit of ",
+                                   options.max_tensor_bytes, " bytes")));
+        }
+        absl::StatusOr<NormalizedArgs> norm =
+            NormalizeArguments(*target.schema, node->args(), node->kwargs());
+        if (!norm.ok()) return AtNode(*node, absl::InvalidArgumentError(norm.status().message()));
+        std::vector<Value> values;
+        values.reserve(norm->values.size());
+        for (const Argument& a : norm->values) {
+          absl::StatusOr<Value> v = Resolve(a, env);
+          if (!v.ok()) return AtNode(*node, v.status());
+          values.push_back(std::move(*v));
+        }
+        if (options.before_node) RETURN_IF_ERROR(options.before_node(*node, values));
+        // CPU-only ops on another device go through host copies.
+        const bool staged = !device.is_cpu() && !it->second.device_native;
+        std::vector<Value> originals;
+        if (staged) {
+          originals = values;
+          for (Value& v : values) RETURN_IF_ERROR(StageToHost(v));
+        }
+        Args args(*target.schema, values);
+        absl::StatusOr<Value> r = it->second.fn(ctx, args);
+        if (!r.ok()) return AtNode(*node, r.status());
+        out = std::move(*r);
+        if (staged) {
+          bool aliased = false;
+          for (size_t k = 0; k < values.size(); ++k) {
+            if (!target.schema->arguments[k].is_mutable || !values[k].is_tensor()) continue;
+            RETURN_IF_ERROR(CopyBytesInto(originals[k].tensor, values[k].tensor));
+            if (out.is_tensor() && out.tensor.SharesStorageWith(values[k].tensor)) {
+              out = originals[k];
+              aliased = true;
+            }
+          }
+          if (!aliased) RETURN_IF_ERROR(StageToDevice(out, device));
+          values = std::move(originals);
+        }
+        if (options.after_node) RETURN_IF_ERROR(options.after_node(*node, values, out));
+        break;
+      }
+    }
+    if (!node->is_output()) env[node] = std::move(out);
+    for (const Node* dead : release[i]) env.erase(dead);
+  }
+  result.final_offset = gen.offset();
+
+  // Write back state whose bytes changed.
+  std::vector<StateTensor>& mutable_states = module.mutable_tensors();
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (!state_values[i].defined()) continue;
+    Tensor host = state_values[i];
+    if (!host.is_cpu()) {
+      ASSIGN_OR_RETURN(host, host.CopyTo(Device::Cpu()));
+    }
+    StateTensor& st = mutable_states[i];
+    if (static_cast<int64_t>(st.data.size()) != host.nbytes()) {
+      return absl::InternalError(absl::StrCat("state tensor ", st.name, " changed size"));
+    }
+    if (std::memcmp(st.data.data(), host.raw_data(), host.nbytes()) != 0) {
+      st.data.assign(static_cast<const char*>(host.raw_data()), host.nbytes());
+      result.updated_state.push_back(st.name);
+    }
+  }
+  module.ReindexTensors();
+  return result;
+}
+
+// Allocator limits surface as OutOfRange in tensor.h; for a caller running a
+// model they are an exhausted resource like any failed allocation.
+absl::Status MapAllocationErrors(absl::Status s) {
+  if (s.code() == absl::StatusCode::kOutOfRange) {
+    return absl::ResourceExhaustedError(s.message());
+  }
+  return s;
+}
+
+}  // namespace
+
+const DeviceOps& CpuDeviceOps() {
+  static const DeviceOps ops = {
+      "cpu",
+      &Dropout,
+      &Dropout_,
+      &NativeDropout,
+      &Bernoulli_,
+      &NativeBatchNorm,
+      &NativeBatchNormLegitFunctional,
+  };
+  return ops;
+}
+
+void RegisterCudaDeviceOps(const DeviceOps* ops) { g_cuda_ops.store(ops); }
+const DeviceOps* GetCudaDeviceOps() { return g_cuda_ops.load(); }
+
+absl::StatusOr<Tensor> StateToTensor(const StateTensor& st) {
+  ASSIGN_OR_RETURN(int64_t expected, st.ExpectedBytes());
+  if (static_cast<int64_t>(st.data.size()) != expected) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "state tensor ", st.name, ": ", st.data.size(), " bytes for ",
+        ScalarTypeName(st.dtype), ShapeToString(st.shape), ", expected ", expected));
+  }
+  absl::StatusOr<Tensor> t = Tensor::Empty(st.dtype, st.shape);
+  if (!t.ok()) {
+    return absl::Status(t.status().code(), absl::StrCat("state tensor ", st.name,
+                                                        ": ", t.status().message()));
+  }
+  if (expected > 0) std::memcpy(t->raw_data(), st.data.data(), expected);
+  return t;
+}
+
+absl::StatusOr<ExecutionResult> Execute(
+    ExportedModule& module,
+    const std::vector<std::pair<std::string, Tensor>>& inputs,
+    const ExecuteOptions& options) {
+  absl::flat_hash_map<std::string, Tensor> named;
+  for (const auto& [name, t] : inputs) {
+    if (!named.emplace(name, t).second) {
+      return absl::InvalidArgumentError(absl::StrCat("input '", name, "' given twice"));
+    }
+  }
+  absl::StatusOr<ExecutionResult> r = Run(module, named, nullptr, options);
+  if (!r.ok()) return MapAllocationErrors(r.status());
+  return r;
+}
+
+absl::StatusOr<ExecutionResult> Execute(ExportedModule& module,
+                                        const std::vector<Tensor>& inputs,
+                                        const ExecuteOptions& options) {
+  absl::StatusOr<ExecutionResult> r = Run(module, {}, &inputs, options);
+  if (!r.ok()) return MapAllocationErrors(r.status());
+  return r;
+}
+
+std::vector<std::string> SupportedOps() {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : OpTable()) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace rewire

@@ -1,0 +1,163 @@
+// The executor: runs an ExportedModule's graph, node by node, with native
+// kernels, exactly as written (it never rewrites: an eval-mode module runs
+// whatever dropout and batch norm forms its graph holds).
+//
+// Binding: each placeholder takes, in order of preference, the StateTensor
+// whose `placeholder` names it (lifted parameters and buffers), else a caller
+// input (by placeholder name, or positionally in InputPlaceholders() order);
+// get_attr nodes take the StateTensor named by their target. State tensors are
+// converted from raw bytes once (dtype, shape and byte size checked) and, when
+// the run succeeds, every one whose bytes changed is written back: in-place
+// ops and `copy_` into buffers (running_mean, running_var,
+// num_batches_tracked) therefore update the module, as a PyTorch training
+// step would. A failed run leaves the module untouched.
+//
+// Memory: last-use indices are computed once, and a value is released right
+// after the node that uses it last, so a deep model holds only its live
+// activations. Sizes from the nodes' "val" metadata are checked against
+// ExecuteOptions::max_tensor_bytes before the kernel allocates.
+//
+// Devices: dropout, bernoulli_ and the batch norm family dispatch through a
+// DeviceOps table (the CPU one always, a CUDA one when the CUDA kernels library
+// registers itself in a --config=cuda build). Other ops have CPU kernels only;
+// on CUDA their operands are staged through host memory. A CUDA module in a
+// build without CUDA kernels is an Unavailable error.
+//
+// Errors: an op without a kernel is Unimplemented naming the op and the node;
+// shape and dtype errors are InvalidArgument naming the node; allocations over
+// the limit are ResourceExhausted. Nothing recurses over the graph.
+#ifndef REWIRE_KERNELS_EXECUTOR_H_
+#define REWIRE_KERNELS_EXECUTOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ir/argument.h"
+#include "ir/exported_module.h"
+#include "ir/graph.h"
+#include "kernels/cpu_kernels.h"
+#include "kernels/philox.h"
+#include "kernels/tensor.h"
+
+namespace rewire {
+
+// A runtime value of a node: a tensor, a tuple/list of values (multi-output
+// ops, split, list arguments), a literal (int, float, bool, dtype, ...) or
+// None.
+struct Value {
+  enum class Kind : uint8_t { kNone = 0, kTensor, kList, kLiteral };
+  Kind kind = Kind::kNone;
+  Tensor tensor;
+  std::vector<Value> list;
+  Argument literal;
+
+  static Value None() { return Value(); }
+  static Value FromTensor(Tensor t) {
+    Value v;
+    v.kind = Kind::kTensor;
+    v.tensor = std::move(t);
+    return v;
+  }
+  static Value List(std::vector<Value> items) {
+    Value v;
+    v.kind = Kind::kList;
+    v.list = std::move(items);
+    return v;
+  }
+  static Value Literal(Argument a) {
+    Value v;
+    v.kind = a.is_none() ? Kind::kNone : Kind::kLiteral;
+    v.literal = std::move(a);
+    return v;
+  }
+  bool is_tensor() const { return kind == Kind::kTensor; }
+  bool is_none() const { return kind == Kind::kNone; }
+  bool is_list() const { return kind == Kind::kList; }
+};
+
+// Device implementations of the ops whose speed matters. The signatures are
+// those of kernels/cpu_kernels.h; a CUDA build registers its own table.
+struct DeviceOps {
+  const char* name;
+  absl::StatusOr<Tensor> (*dropout)(const Tensor&, double, bool,
+                                    PhiloxGenerator&);
+  absl::Status (*dropout_)(Tensor&, double, bool, PhiloxGenerator&);
+  absl::StatusOr<NativeDropoutResult> (*native_dropout)(const Tensor&, double,
+                                                        bool, PhiloxGenerator&);
+  absl::Status (*bernoulli_)(Tensor&, double, PhiloxGenerator&);
+  absl::StatusOr<BatchNormResult> (*native_batch_norm)(
+      const Tensor&, const Tensor*, const Tensor*, Tensor*, Tensor*, bool,
+      double, double);
+  absl::StatusOr<BatchNormFunctionalResult> (*batch_norm_functional)(
+      const Tensor&, const Tensor*, const Tensor*, const Tensor&, const Tensor&,
+      bool, double, double);
+};
+const DeviceOps& CpuDeviceOps();
+// Called from a static initializer of the CUDA kernels library.
+void RegisterCudaDeviceOps(const DeviceOps* ops);
+const DeviceOps* GetCudaDeviceOps();
+
+struct ExecuteOptions {
+  // Philox stream of dropout and bernoulli_ (kernels/philox.h); the result
+  // reports the offset after the run so consecutive steps draw fresh masks.
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+  // Where to run; default: the module's unique device (cpu when it has no
+  // tensors; meta counts as cpu).
+  std::optional<Device> device;
+  // Largest single tensor a node may produce, checked before allocation from
+  // the node's "val" metadata and by the allocator: ResourceExhausted.
+  int64_t max_tensor_bytes = int64_t{16} << 30;
+
+  // Observation points (Validate uses them). `args` are the node's arguments
+  // normalized to its schema order (node->target().schema). before_node runs
+  // before the kernel (in-place ops have not written yet); after_node may
+  // inspect or replace the result. A non-OK status aborts the run.
+  std::function<absl::Status(const Node&, absl::Span<const Value> args)>
+      before_node;
+  std::function<absl::Status(const Node&, absl::Span<const Value> args,
+                             Value& result)>
+      after_node;
+};
+
+struct NamedTensor {
+  std::string name;  // the output node's argument node name ("" for literals)
+  Tensor tensor;     // undefined for a None output
+};
+
+struct ExecutionResult {
+  // The output node's arguments, nested lists flattened, in order; on the
+  // CPU.
+  std::vector<NamedTensor> outputs;
+  uint64_t final_offset = 0;
+  // State tensors whose bytes the run changed (written back to the module).
+  std::vector<std::string> updated_state;
+};
+
+// Inputs by placeholder name. Every input placeholder needs one.
+absl::StatusOr<ExecutionResult> Execute(
+    ExportedModule& module,
+    const std::vector<std::pair<std::string, Tensor>>& inputs,
+    const ExecuteOptions& options = {});
+// Inputs in InputPlaceholders() order.
+absl::StatusOr<ExecutionResult> Execute(ExportedModule& module,
+                                        const std::vector<Tensor>& inputs,
+                                        const ExecuteOptions& options = {});
+
+// Qualified targets with a kernel ("aten.conv2d.default", ...), sorted.
+std::vector<std::string> SupportedOps();
+
+// Converts a StateTensor's bytes to a CPU tensor (dtype, shape and byte count
+// checked, naming the tensor).
+absl::StatusOr<Tensor> StateToTensor(const StateTensor& state);
+
+}  // namespace rewire
+
+#endif  // REWIRE_KERNELS_EXECUTOR_H_

@@ -1,0 +1,409 @@
+// Tests for the executor: binding, the model in every exporter dialect, state
+// write-back, liveness, errors.
+#include "kernels/executor.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ir/text_format.h"
+#include "kernels/common_ops.h"
+#include "kernels/cpu_kernels.h"
+#include "tests/executor_test_util.h"
+
+namespace rewire {
+namespace {
+
+using ::testing::HasSubstr;
+using testing_util::MakeModel;
+using testing_util::ModelInput;
+using testing_util::StateFloats;
+using testing_util::StateInt64;
+
+std::vector<float> Floats(const Tensor& t) {
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+}
+
+// Eval output computed here from the module state with common ops and a
+// double-precision batch norm, independent of the graph.
+std::vector<float> ReferenceEval(const ExportedModule& m, const Tensor& x) {
+  auto st = [&](const char* n) { return *StateToTensor(*m.FindTensor(n)); };
+  Tensor w = st("p_conv_weight"), cb = st("p_conv_bias");
+  Tensor conv = *ops::Conv2d(x, w, &cb, {1, 1}, {1, 1}, {1, 1}, 1);
+  const auto rm = StateFloats(m, "b_bn_running_mean");
+  const auto rv = StateFloats(m, "b_bn_running_var");
+  const auto g = StateFloats(m, "p_bn_weight");
+  const auto b = StateFloats(m, "p_bn_bias");
+  float* c = conv.data<float>();
+  for (int n = 0; n < 2; ++n) {
+    for (int ch = 0; ch < 4; ++ch) {
+      for (int k = 0; k < 36; ++k) {
+        float& v = c[(n * 4 + ch) * 36 + k];
+        double y = (v - rm[ch]) / std::sqrt(static_cast<double>(rv[ch]) + 1e-5) * g[ch] + b[ch];
+        v = static_cast<float>(std::max(y, 0.0));
+      }
+    }
+  }
+  ops::Pool2dParams p;
+  p.kernel = {2, 2};
+  p.stride = {2, 2};
+  Tensor pooled = ops::MaxPool2d(conv, p)->output;
+  Tensor flat = *ops::Flatten(pooled, 1, -1);
+  Tensor fw = st("p_fc_weight"), fb = st("p_fc_bias");
+  return Floats(*ops::Linear(flat, fw, &fb));
+}
+
+TEST(ExecutorTest, TrainingStepUpdatesRunningStatsInModule) {
+  ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
+  Tensor x = ModelInput();
+  ExecuteOptions opt;
+  opt.seed = 1234;
+  auto r = Execute(m, {{"x", x}}, opt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->outputs.size(), 1u);
+  EXPECT_EQ(r->outputs[0].name, "linear");
+  EXPECT_EQ(r->outputs[0].tensor.shape(), (std::vector<int64_t>{2, 3}));
+  EXPECT_GT(r->final_offset, 0u);
+  EXPECT_EQ(StateInt64(m, "b_bn_num_batches_tracked"), 1);
+
+  // Reference running stats from the conv output's batch statistics.
+  ExportedModule fresh = MakeModel(testing_util::TrainingIrText(true));
+  auto st = [&](const char* n) { return *StateToTensor(*fresh.FindTensor(n)); };
+  Tensor w = st("p_conv_weight"), cb = st("p_conv_bias");
+  Tensor conv = *ops::Conv2d(x, w, &cb, {1, 1}, {1, 1}, {1, 1}, 1);
+  const float* c = conv.data<float>();
+  const auto rm = StateFloats(m, "b_bn_running_mean");
+  const auto rv = StateFloats(m, "b_bn_running_var");
+  for (int ch = 0; ch < 4; ++ch) {
+    double s = 0, q = 0;
+    for (int n = 0; n < 2; ++n) {
+      for (int k = 0; k < 36; ++k) s += c[(n * 4 + ch) * 36 + k];
+    }
+    const double mean = s / 72;
+    for (int n = 0; n < 2; ++n) {
+      for (int k = 0; k < 36; ++k) {
+        const double d = c[(n * 4 + ch) * 36 + k] - mean;
+        q += d * d;
+      }
+    }
+    EXPECT_NEAR(rm[ch], 0.1 * mean, 1e-6);
+    EXPECT_NEAR(rv[ch], 0.9 + 0.1 * q / 71, 1e-6);
+  }
+  std::vector<std::string> updated = r->updated_state;
+  EXPECT_THAT(updated, ::testing::UnorderedElementsAre(
+                           "b_bn_running_mean", "b_bn_running_var",
+                           "b_bn_num_batches_tracked"));
+
+  // A second step counts again and draws a fresh mask from the new offset.
+  opt.offset = r->final_offset;
+  auto r2 = Execute(m, {{"x", x}}, opt);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(StateInt64(m, "b_bn_num_batches_tracked"), 2);
+}
+
+TEST(ExecutorTest, EvalGraphMatchesReferenceAndLeavesStateAlone) {
+  ExportedModule train = MakeModel(testing_util::TrainingIrText(true));
+  Tensor x = ModelInput();
+  ASSERT_TRUE(Execute(train, {x}).ok());
+  // Eval graph over the trained state.
+  ExportedModule eval = MakeModel(testing_util::TrainingIrText(false));
+  eval.mutable_tensors() = train.tensors();
+  eval.ReindexTensors();
+  const auto before = eval.tensors();
+  auto r = Execute(eval, {x});
+  ASSERT_TRUE(r.ok()) << r.status();
+  // The eval graph still counts batches (add_ is not part of the pattern) but
+  // leaves the statistics alone.
+  EXPECT_EQ(StateFloats(eval, "b_bn_running_mean"), StateFloats(train, "b_bn_running_mean"));
+  EXPECT_EQ(StateFloats(eval, "b_bn_running_var"), StateFloats(train, "b_bn_running_var"));
+  const std::vector<float> got = Floats(r->outputs[0].tensor);
+  const std::vector<float> want = ReferenceEval(train, x);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4) << i;
+  // Eval is deterministic: same result with another seed.
+  ExecuteOptions opt;
+  opt.seed = 99;
+  auto r2 = Execute(eval, {x}, opt);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(Floats(r2->outputs[0].tensor), got);
+}
+
+TEST(ExecutorTest, PreDispatchGraphRuns) {
+  ExportedModule m = MakeModel(testing_util::PreDispatchText());
+  ExportedModule ref = MakeModel(testing_util::TrainingIrText(true));
+  Tensor x = ModelInput();
+  auto a = Execute(m, {x});
+  auto b = Execute(ref, {x});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  // Same seed and op order: identical to the training-IR dialect.
+  EXPECT_EQ(Floats(a->outputs[0].tensor), Floats(b->outputs[0].tensor));
+  EXPECT_EQ(StateFloats(m, "b_bn_running_var"), StateFloats(ref, "b_bn_running_var"));
+  EXPECT_EQ(StateInt64(m, "b_bn_num_batches_tracked"), 1);
+}
+
+TEST(ExecutorTest, CoreAtenGraphCopiesNewStatsIntoBuffers) {
+  ExportedModule m = MakeModel(testing_util::CoreAtenText());
+  ExportedModule ref = MakeModel(testing_util::TrainingIrText(true));
+  Tensor x = ModelInput();
+  auto a = Execute(m, {x});
+  auto b = Execute(ref, {x});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(Floats(a->outputs[0].tensor), Floats(b->outputs[0].tensor));
+  EXPECT_EQ(StateFloats(m, "b_bn_running_mean"), StateFloats(ref, "b_bn_running_mean"));
+  EXPECT_EQ(StateFloats(m, "b_bn_running_var"), StateFloats(ref, "b_bn_running_var"));
+  EXPECT_EQ(StateInt64(m, "b_bn_num_batches_tracked"), 1);
+}
+
+TEST(ExecutorTest, MakeFxGraphRunsWithTheSameMaskAsDropout) {
+  ExportedModule m = MakeModel(testing_util::MakeFxText());
+  ExportedModule ref = MakeModel(testing_util::TrainingIrText(true));
+  Tensor x = ModelInput();
+  auto a = Execute(m, {x});
+  auto b = Execute(ref, {x});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  // bernoulli_(1 - p) at offset o gives the keep mask of dropout at offset o.
+  const auto fa = Floats(a->outputs[0].tensor), fb = Floats(b->outputs[0].tensor);
+  for (size_t i = 0; i < fa.size(); ++i) EXPECT_NEAR(fa[i], fb[i], 1e-6);
+  EXPECT_EQ(StateFloats(m, "b_bn_running_mean"), StateFloats(ref, "b_bn_running_mean"));
+}
+
+TEST(ExecutorTest, TupleOutputsAndNestedListsFlatten) {
+  auto g = ParseGraph(R"(graph():
+    %x : f32[4, 2] = placeholder
+    %s = aten.split.Tensor(%x, 3)
+    %a = getitem(%s, 0)
+    %b = getitem(%s, 1)
+    %m = aten.max_pool2d_with_indices.default(%x, [1, 2])
+    %mi = getitem(%m, 1)
+    return (%b, [%a, [%mi]])
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(std::move(*g));
+  Tensor x = *Tensor::FromVector<float>({4, 2}, std::vector<float>{1, 2, 3, 4, 5, 6, 8, 7});
+  // max_pool2d on a 2-D input is rejected: it needs (C, H, W).
+  auto r = Execute(m, {x});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("%m"));
+
+  auto g2 = ParseGraph(R"(graph():
+    %x : f32[4, 2] = placeholder
+    %s = aten.split.Tensor(%x, 3)
+    %a = getitem(%s, 0)
+    %b = getitem(%s, 1)
+    %u = aten.unsqueeze.default(%x, 0)
+    %m = aten.max_pool2d_with_indices.default(%u, [1, 2])
+    %mi = getitem(%m, 1)
+    return (%b, [%a, [%mi]])
+)");
+  ASSERT_TRUE(g2.ok()) << g2.status();
+  ExportedModule m2(std::move(*g2));
+  auto r2 = Execute(m2, {x});
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  ASSERT_EQ(r2->outputs.size(), 3u);
+  EXPECT_EQ(r2->outputs[0].name, "b");
+  EXPECT_EQ(Floats(r2->outputs[0].tensor), (std::vector<float>{8, 7}));
+  EXPECT_EQ(r2->outputs[1].name, "a");
+  EXPECT_EQ(r2->outputs[1].tensor.shape(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(r2->outputs[2].name, "mi");
+  const int64_t* idx = r2->outputs[2].tensor.data<int64_t>();
+  EXPECT_EQ(std::vector<int64_t>(idx, idx + 4), (std::vector<int64_t>{1, 3, 5, 6}));
+}
+
+TEST(ExecutorTest, InPlaceOpDoesNotWriteCallersInput) {
+  auto g = ParseGraph(R"(graph():
+    %x = placeholder
+    %r = aten.relu_.default(%x)
+    %d = aten.dropout_.default(%r, 0.5, False)
+    return (%d,)
+)");
+  ASSERT_TRUE(g.ok());
+  ExportedModule m(std::move(*g));
+  Tensor x = *Tensor::FromVector<float>({3}, std::vector<float>{-1, 2, -3});
+  auto r = Execute(m, {{"x", x}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Floats(r->outputs[0].tensor), (std::vector<float>{0, 2, 0}));
+  EXPECT_EQ(Floats(x), (std::vector<float>{-1, 2, -3}));
+}
+
+TEST(ExecutorTest, GetAttrBindsByTensorName) {
+  auto g = ParseGraph(R"(graph():
+    %x = placeholder
+    %w = get_attr[target=fc.weight]
+    %y = aten.mul.Tensor(%x, %w)
+    return (%y,)
+)");
+  ASSERT_TRUE(g.ok());
+  ExportedModule m(std::move(*g));
+  StateTensor w = testing_util::FloatState("fc.weight", {2}, {3, 4});
+  w.placeholder.clear();
+  ASSERT_TRUE(m.AddTensor(w).ok());
+  auto r = Execute(m, {*Tensor::FromVector<float>({2, 2}, std::vector<float>{1, 2, 3, 4})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Floats(r->outputs[0].tensor), (std::vector<float>{3, 8, 9, 16}));
+}
+
+TEST(ExecutorTest, OpWithoutKernelNamesOpAndNode) {
+  auto g = ParseGraph(R"(graph():
+    %x = placeholder
+    %c = aten.cumsum.default(%x, 0)
+    return (%c,)
+)");
+  ASSERT_TRUE(g.ok());
+  ExportedModule m(std::move(*g));
+  auto r = Execute(m, {*Tensor::FromVector<float>({2}, std::vector<float>{1, 2})});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(r.status().message(), HasSubstr("aten.cumsum.default"));
+  EXPECT_THAT(r.status().message(), HasSubstr("%c"));
+
+  // Known schema, no kernel.
+  auto g2 = ParseGraph(R"(graph():
+    %x = placeholder
+    %c = aten.as_strided.default(%x, [1], [1])
+    return (%c,)
+)");
+  ASSERT_TRUE(g2.ok());
+  ExportedModule m2(std::move(*g2));
+  auto r2 = Execute(m2, {*Tensor::FromVector<float>({2}, std::vector<float>{1, 2})});
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(r2.status().message(), HasSubstr("aten.as_strided.default"));
+}
+
+TEST(ExecutorTest, ShapeMismatchNamesNodeAndLeavesModuleUnchanged) {
+  ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
+  // Wrong fc weight shape surfaces at the linear node after the batch norm
+  // has run: the failed run must not write back the running stats.
+  StateTensor* fw = m.FindMutableTensor("p_fc_weight");
+  fw->shape = {3, 12};
+  fw->data.resize(36 * sizeof(float));
+  const auto before = m.tensors();
+  auto r = Execute(m, {ModelInput()});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("%linear"));
+  EXPECT_TRUE(m.tensors() == before);
+
+  auto g = ParseGraph(R"(graph():
+    %a = placeholder
+    %b = placeholder
+    %add = aten.add.Tensor(%a, %b)
+    return (%add,)
+)");
+  ASSERT_TRUE(g.ok());
+  ExportedModule m2(std::move(*g));
+  auto r2 = Execute(m2, {*Tensor::Zeros(ScalarType::kFloat32, {2, 3}),
+                         *Tensor::Zeros(ScalarType::kFloat32, {4})});
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r2.status().message(), HasSubstr("%add"));
+}
+
+TEST(ExecutorTest, InputsCheckedAgainstPlaceholderMeta) {
+  ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
+  auto r = Execute(m, {*Tensor::Zeros(ScalarType::kFloat32, {2, 2, 5, 6})});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("%x"));
+  auto r2 = Execute(m, std::vector<std::pair<std::string, Tensor>>{});
+  EXPECT_THAT(r2.status().message(), HasSubstr("no input for placeholder %x"));
+  auto r3 = Execute(m, {{"y", ModelInput()}});
+  EXPECT_THAT(r3.status().message(), HasSubstr("'y'"));
+}
+
+TEST(ExecutorTest, BadStateBytesNameTheTensor) {
+  ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
+  m.FindMutableTensor("p_bn_bias")->data.resize(3);
+  auto r = Execute(m, {ModelInput()});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("p_bn_bias"));
+}
+
+TEST(ExecutorTest, OversizedResultIsResourceExhaustedBeforeAllocation) {
+  auto g = ParseGraph(R"(graph():
+    %x : f32[2] = placeholder
+    %e : f32[1000000000, 100000] = aten.zeros.default([1000000000, 100000])
+    return (%e,)
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(std::move(*g));
+  auto r = Execute(m, {*Tensor::Zeros(ScalarType::kFloat32, {2})});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(r.status().message(), HasSubstr("%e"));
+  // Without "val" the allocator's limit still reports ResourceExhausted.
+  auto g2 = ParseGraph(R"(graph():
+    %x = placeholder
+    %e = aten.zeros.default([1000000000, 1000000000])
+    return (%e,)
+)");
+  ExportedModule m2(std::move(*g2));
+  auto r2 = Execute(m2, {*Tensor::Zeros(ScalarType::kFloat32, {2})});
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(ExecutorTest, CudaModuleWithoutCudaBuildIsUnavailable) {
+  if (GetCudaDeviceOps() != nullptr) GTEST_SKIP() << "CUDA kernels are linked in";
+  ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
+  for (StateTensor& t : m.mutable_tensors()) t.device = Device::Cuda(0);
+  m.ReindexTensors();
+  auto r = Execute(m, {ModelInput()});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("cuda:0"));
+}
+
+TEST(ExecutorTest, LongChainRunsEachNodeOnce) {
+  std::string text = "graph():\n    %x = placeholder\n    %r0 = aten.relu.default(%x)\n";
+  for (int i = 1; i < 50; ++i) {
+    text += "    %r" + std::to_string(i) + " = aten.relu.default(%r" +
+            std::to_string(i - 1) + ")\n";
+  }
+  text += "    return (%r49,)\n";
+  auto g = ParseGraph(text);
+  ASSERT_TRUE(g.ok());
+  ExportedModule m(std::move(*g));
+  int calls = 0;
+  ExecuteOptions opt;
+  opt.after_node = [&](const Node&, absl::Span<const Value> args, Value&) {
+    ++calls;
+    EXPECT_EQ(args.size(), 1u);
+    return absl::OkStatus();
+  };
+  auto r = Execute(m, {*Tensor::Zeros(ScalarType::kFloat32, {4})}, opt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(calls, 50);
+}
+
+TEST(ExecutorTest, FeatureAndAlphaDropout) {
+  auto g = ParseGraph(R"(graph():
+    %x = placeholder
+    %f = aten.feature_dropout.default(%x, 0.5, True)
+    %a = aten.alpha_dropout.default(%x, 0.5, False)
+    return (%f, %a)
+)");
+  ASSERT_TRUE(g.ok());
+  ExportedModule m(std::move(*g));
+  Tensor x = *ops::Full({8, 16, 5}, 1.0, ScalarType::kFloat32);
+  auto r = Execute(m, {x});
+  ASSERT_TRUE(r.ok()) << r.status();
+  // Whole feature maps are kept (value 2) or dropped (0).
+  const float* f = r->outputs[0].tensor.data<float>();
+  for (int nc = 0; nc < 128; ++nc) {
+    for (int k = 1; k < 5; ++k) EXPECT_EQ(f[nc * 5 + k], f[nc * 5]);
+    EXPECT_TRUE(f[nc * 5] == 0 || f[nc * 5] == 2);
+  }
+  EXPECT_EQ(Floats(r->outputs[1].tensor), Floats(x));
+}
+
+TEST(ExecutorTest, SupportedOpsListsBothFamilies) {
+  const auto ops = SupportedOps();
+  for (const char* op : {"aten.dropout.default", "aten._native_batch_norm_legit.no_stats",
+                         "aten.cudnn_batch_norm.default", "aten.conv2d.default",
+                         "aten.bernoulli_.float"}) {
+    EXPECT_THAT(ops, ::testing::Contains(std::string(op)));
+  }
+}
+
+}  // namespace
+}  // namespace rewire
