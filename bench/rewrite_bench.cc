@@ -11,6 +11,7 @@
 #include "ir/graph.h"
 #include "ir/text_format.h"
 #include "rewrite/replace_pattern.h"
+#include "rewrite/train_eval.h"
 #include "tools/synthetic_model.h"
 
 namespace rewire {
@@ -100,6 +101,41 @@ BENCHMARK(BM_ReplaceTrainToEval)
     ->Arg(1000000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// The public switch, both directions, as users call it. Argument: nodes.
+void BM_MoveToEval(benchmark::State& state) {
+  SyntheticModelOptions o;
+  o.blocks = state.range(0) / 12;
+  o.channels = 2;
+  int64_t nodes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto module = BuildSyntheticModel(o);
+    if (!module.ok()) {
+      state.SkipWithError("model build failed");
+      return;
+    }
+    nodes = static_cast<int64_t>(module->graph().size());
+    state.ResumeTiming();
+    auto report = MoveExportedModelToEval(*module);
+    if (!report.ok() || module->mode() != ModuleMode::kEval) {
+      state.SkipWithError("switch failed");
+      return;
+    }
+    state.PauseTiming();
+    { ExportedModule drop = std::move(*module); }
+    state.ResumeTiming();
+  }
+  state.counters["nodes"] = static_cast<double>(nodes);
+  state.counters["nodes_per_second"] = benchmark::Counter(
+      static_cast<double>(nodes), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MoveToEval)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
 
 // The matcher alone (no graph mutation), to split the cost.
 void BM_MatchOnly(benchmark::State& state) {

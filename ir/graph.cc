@@ -371,7 +371,7 @@ void Graph::AddUses(Node* node) {
   ForEachSlot(node->args_, node->kwargs_, [&](Argument& a, uint32_t slot) {
     Node* producer = a.node();
     node->operands_.push_back(
-        {producer, static_cast<uint32_t>(producer->uses_.size())});
+        {producer, static_cast<uint32_t>(producer->uses_.size()), &a});
     producer->uses_.push_back({node, slot});
     return true;
   });
@@ -588,14 +588,12 @@ absl::Status Graph::ReplaceInput(Node* node, uint32_t slot, Node* value) {
   Node* old = node->operands_[slot].producer;
   if (old == value) return absl::OkStatus();
   // Point the argument itself at the new producer.
-  ForEachSlot(node->args_, node->kwargs_, [&](Argument& a, uint32_t s) {
-    if (s != slot) return true;
-    a = Argument::Ref(value);
-    return false;
-  });
+  Argument* location = node->operands_[slot].location;
+  *location = Argument::Ref(value);
   // Swap-remove the old use, then record the new one.
   RemoveUse(node, slot);
-  node->operands_[slot] = {value, static_cast<uint32_t>(value->uses_.size())};
+  node->operands_[slot] = {value, static_cast<uint32_t>(value->uses_.size()),
+                           location};
   value->uses_.push_back({node, slot});
   return absl::OkStatus();
 }
@@ -613,6 +611,8 @@ absl::Status Graph::ReplaceAllUsesWith(Node* from, Node* to) {
                        to->name_, ": %", u.user->name_, " comes before it"));
     }
   }
+  // Each use knows its argument location: O(1) per use, so a node feeding
+  // one very wide user stays linear.
   for (const Use& u : uses) {
     RETURN_IF_ERROR(ReplaceInput(u.user, u.slot, to));
   }

@@ -125,6 +125,10 @@ class Node {
   struct Operand {
     Node* producer;
     uint32_t use_index;  // position in producer->uses_
+    // The argument holding the reference. Stable: args_/kwargs_ and nested
+    // lists are only replaced wholesale (SetArguments), which rebuilds the
+    // operands. Makes ReplaceInput O(1) even on very wide nodes.
+    Argument* location;
   };
 
   OpKind op_ = OpKind::kCallFunction;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "ir/schema.h"
 #include "ir/status_macros.h"
+#include "ir/verifier.h"
 
 namespace rewire {
 namespace {
@@ -206,6 +207,11 @@ absl::StatusOr<ReplacementShape> Analyze(const Graph& replacement) {
   ReplacementShape s;
   if (replacement.output() == nullptr) {
     return absl::InvalidArgumentError("replacement graph has no output node");
+  }
+  // An invalid replacement would make the rewritten graph invalid.
+  if (absl::Status v = Verify(replacement); !v.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid replacement graph: ", v.message()));
   }
   for (const Node* n : replacement) {
     if (n->is_placeholder()) {

@@ -453,5 +453,26 @@ TEST(ReplacePatternTest, UnusedResultsOfMultiOutputReplacement) {
   EXPECT_EQ(g->CountTarget("aten.clone.default"), 1u);
 }
 
+TEST(ReplacePatternTest, InvalidReplacementIsRefusedBeforeAnyChange) {
+  const char* text = R"(
+    %x = placeholder
+    %a = aten.relu.default(%x)
+    return (%a,)
+  )";
+  auto g = G(text);
+  auto p = G("%x = placeholder\n%r = aten.relu.default(%x)\nreturn (%r,)\n");
+  // getitem 5 of a 2-output op.
+  auto r = G(R"(
+    %x = placeholder
+    %n = aten.native_dropout.default(%x, 0.5, True)
+    %g = getitem(%n, 5)
+    return (%g,)
+  )");
+  auto res = ReplacePatternWithFilters(*g, *p, *r);
+  ASSERT_FALSE(res.ok());
+  EXPECT_THAT(res.status().message(), HasSubstr("invalid replacement"));
+  EXPECT_EQ(PrintGraph(*g), Canon(text));
+}
+
 }  // namespace
 }  // namespace rewire
