@@ -26,10 +26,10 @@ std::atomic<const DeviceOps*> g_cuda_ops{nullptr};
 // Schema-ordered argument values with typed accessors by name.
 class Args {
  public:
-  Args(const OpSchema& schema, std::vector<Value>& values)
+  Args(const OpSchema& schema, std::vector<RuntimeValue>& values)
       : schema_(schema), values_(values) {}
 
-  absl::StatusOr<Value*> Get(absl::string_view name) {
+  absl::StatusOr<RuntimeValue*> Get(absl::string_view name) {
     const int i = schema_.ArgumentIndex(name);
     if (i < 0) {
       return absl::InternalError(absl::StrCat("schema ", schema_.QualifiedName(),
@@ -38,7 +38,7 @@ class Args {
     return &values_[i];
   }
   absl::StatusOr<Tensor*> T(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     if (!v->is_tensor() || !v->tensor.defined()) {
       return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor"));
     }
@@ -46,7 +46,7 @@ class Args {
   }
   // nullptr for None.
   absl::StatusOr<Tensor*> OptT(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     if (v->is_none()) return nullptr;
     if (!v->is_tensor()) {
       return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor or None"));
@@ -58,32 +58,32 @@ class Args {
     return s.value;
   }
   absl::StatusOr<ops::Scalar> S(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     return ScalarOf(*v, name);
   }
   absl::StatusOr<int64_t> I(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     return IntOf(*v, name);
   }
   absl::StatusOr<std::optional<int64_t>> OptI(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     if (v->is_none()) return std::optional<int64_t>();
     ASSIGN_OR_RETURN(int64_t i, IntOf(*v, name));
     return std::optional<int64_t>(i);
   }
   absl::StatusOr<bool> B(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
-    if (v->kind != Value::Kind::kLiteral || v->literal.kind() != Argument::Kind::kBool) {
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
+    if (v->kind != RuntimeValue::Kind::kLiteral || v->literal.kind() != Argument::Kind::kBool) {
       return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a bool"));
     }
     return v->literal.as_bool();
   }
   // An int list; a single int broadcasts to `n` entries when n > 0.
   absl::StatusOr<std::vector<int64_t>> Ints(absl::string_view name, int n = 0) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     std::vector<int64_t> out;
     if (v->is_list()) {
-      for (const Value& e : v->list) {
+      for (const RuntimeValue& e : v->list) {
         ASSIGN_OR_RETURN(int64_t i, IntOf(e, name));
         out.push_back(i);
       }
@@ -106,20 +106,20 @@ class Args {
     return std::array<int64_t, 2>{v[0], v[1]};
   }
   absl::StatusOr<std::optional<ScalarType>> Dtype(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     if (v->is_none()) return std::optional<ScalarType>();
-    if (v->kind == Value::Kind::kLiteral && v->literal.kind() == Argument::Kind::kDtype) {
+    if (v->kind == RuntimeValue::Kind::kLiteral && v->literal.kind() == Argument::Kind::kDtype) {
       return std::optional<ScalarType>(v->literal.as_dtype());
     }
     return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a dtype"));
   }
   absl::StatusOr<std::vector<Tensor>> Tensors(absl::string_view name) {
-    ASSIGN_OR_RETURN(Value * v, Get(name));
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
     if (!v->is_list()) {
       return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor list"));
     }
     std::vector<Tensor> out;
-    for (const Value& e : v->list) {
+    for (const RuntimeValue& e : v->list) {
       if (!e.is_tensor()) {
         return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor list"));
       }
@@ -129,15 +129,15 @@ class Args {
   }
   bool Has(absl::string_view name) const { return schema_.ArgumentIndex(name) >= 0; }
 
-  static absl::StatusOr<int64_t> IntOf(const Value& v, absl::string_view name) {
-    if (v.kind == Value::Kind::kLiteral) {
+  static absl::StatusOr<int64_t> IntOf(const RuntimeValue& v, absl::string_view name) {
+    if (v.kind == RuntimeValue::Kind::kLiteral) {
       if (v.literal.kind() == Argument::Kind::kInt) return v.literal.as_int();
       if (v.literal.kind() == Argument::Kind::kBool) return v.literal.as_bool() ? 1 : 0;
     }
     return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be an int"));
   }
-  static absl::StatusOr<ops::Scalar> ScalarOf(const Value& v, absl::string_view name) {
-    if (v.kind == Value::Kind::kLiteral) {
+  static absl::StatusOr<ops::Scalar> ScalarOf(const RuntimeValue& v, absl::string_view name) {
+    if (v.kind == RuntimeValue::Kind::kLiteral) {
       switch (v.literal.kind()) {
         case Argument::Kind::kInt: return ops::Scalar::Int(v.literal.as_int());
         case Argument::Kind::kBool: return ops::Scalar::Int(v.literal.as_bool() ? 1 : 0);
@@ -150,7 +150,7 @@ class Args {
 
  private:
   const OpSchema& schema_;
-  std::vector<Value>& values_;
+  std::vector<RuntimeValue>& values_;
 };
 
 struct Ctx {
@@ -158,19 +158,19 @@ struct Ctx {
   PhiloxGenerator* gen;
 };
 
-using OpFn = absl::StatusOr<Value> (*)(Ctx&, Args&);
+using OpFn = absl::StatusOr<RuntimeValue> (*)(Ctx&, Args&);
 
-Value Tup(std::vector<Tensor> ts) {
-  std::vector<Value> vs;
-  for (Tensor& t : ts) vs.push_back(Value::FromTensor(std::move(t)));
-  return Value::List(std::move(vs));
+RuntimeValue Tup(std::vector<Tensor> ts) {
+  std::vector<RuntimeValue> vs;
+  for (Tensor& t : ts) vs.push_back(RuntimeValue::FromTensor(std::move(t)));
+  return RuntimeValue::List(std::move(vs));
 }
-Value V(Tensor t) { return Value::FromTensor(std::move(t)); }
+RuntimeValue V(Tensor t) { return RuntimeValue::FromTensor(std::move(t)); }
 const Tensor* Ptr(Tensor* t) { return t; }
 
 // ------------------------------------------------------ dropout family
 
-absl::StatusOr<Value> OpDropout(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpDropout(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
   ASSIGN_OR_RETURN(double p, a.D("p"));
   ASSIGN_OR_RETURN(bool train, a.B("train"));
@@ -178,7 +178,7 @@ absl::StatusOr<Value> OpDropout(Ctx& c, Args& a) {
   return V(std::move(y));
 }
 
-absl::StatusOr<Value> OpDropout_(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpDropout_(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(double p, a.D("p"));
   ASSIGN_OR_RETURN(bool train, a.B("train"));
@@ -186,10 +186,10 @@ absl::StatusOr<Value> OpDropout_(Ctx& c, Args& a) {
   return V(*x);
 }
 
-absl::StatusOr<Value> OpNativeDropout(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpNativeDropout(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
   ASSIGN_OR_RETURN(double p, a.D("p"));
-  ASSIGN_OR_RETURN(Value * tv, a.Get("train"));
+  ASSIGN_OR_RETURN(RuntimeValue * tv, a.Get("train"));
   // train=None means training (ATen only skips dropout for an explicit False).
   bool train = true;
   if (!tv->is_none()) {
@@ -199,14 +199,14 @@ absl::StatusOr<Value> OpNativeDropout(Ctx& c, Args& a) {
   return Tup({std::move(r.output), std::move(r.mask)});
 }
 
-absl::StatusOr<Value> OpBernoulliFloat_(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpBernoulliFloat_(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(double p, a.D("p"));
   RETURN_IF_ERROR(c.dev->bernoulli_(*x, p, *c.gen));
   return V(*x);
 }
 
-absl::StatusOr<Value> OpBernoulliP(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpBernoulliP(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(double p, a.D("p"));
   ASSIGN_OR_RETURN(Tensor y, x->Clone());
@@ -217,7 +217,7 @@ absl::StatusOr<Value> OpBernoulliP(Ctx& c, Args& a) {
 // feature_dropout / alpha_dropout and their feature and in-place variants.
 // Noise is drawn per element, or per (N, C) feature map for the feature
 // forms, from the same Philox stream as dropout.
-absl::StatusOr<Value> AlphaOrFeatureDropout(Ctx& c, Args& a, bool feature,
+absl::StatusOr<RuntimeValue> AlphaOrFeatureDropout(Ctx& c, Args& a, bool feature,
                                             bool alpha, bool inplace) {
   ASSIGN_OR_RETURN(Tensor * x, a.T(inplace ? "self" : "input"));
   ASSIGN_OR_RETURN(double p, a.D("p"));
@@ -266,12 +266,12 @@ absl::StatusOr<Value> AlphaOrFeatureDropout(Ctx& c, Args& a, bool feature,
   }
   return V(std::move(out));
 }
-absl::StatusOr<Value> OpFeatureDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, false, false); }
-absl::StatusOr<Value> OpFeatureDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, false, true); }
-absl::StatusOr<Value> OpAlphaDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, false, true, false); }
-absl::StatusOr<Value> OpAlphaDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, false, true, true); }
-absl::StatusOr<Value> OpFeatureAlphaDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, true, false); }
-absl::StatusOr<Value> OpFeatureAlphaDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, true, true); }
+absl::StatusOr<RuntimeValue> OpFeatureDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, false, false); }
+absl::StatusOr<RuntimeValue> OpFeatureDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, false, true); }
+absl::StatusOr<RuntimeValue> OpAlphaDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, false, true, false); }
+absl::StatusOr<RuntimeValue> OpAlphaDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, false, true, true); }
+absl::StatusOr<RuntimeValue> OpFeatureAlphaDropout(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, true, false); }
+absl::StatusOr<RuntimeValue> OpFeatureAlphaDropout_(Ctx& c, Args& a) { return AlphaOrFeatureDropout(c, a, true, true, true); }
 
 // --------------------------------------------------- batch norm family
 
@@ -305,7 +305,7 @@ absl::StatusOr<BnIn> ReadBn(Args& a, const char* train_name, const char* mom,
   return in;
 }
 
-absl::StatusOr<Value> OpBatchNorm(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpBatchNorm(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", true));
   ASSIGN_OR_RETURN(BatchNormResult r,
                    c.dev->native_batch_norm(*in.x, in.w, in.b, in.rm, in.rv,
@@ -313,7 +313,7 @@ absl::StatusOr<Value> OpBatchNorm(Ctx& c, Args& a) {
   return V(std::move(r.output));
 }
 
-absl::StatusOr<Value> OpNativeBatchNorm(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpNativeBatchNorm(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", true));
   ASSIGN_OR_RETURN(BatchNormResult r,
                    c.dev->native_batch_norm(*in.x, in.w, in.b, in.rm, in.rv,
@@ -321,7 +321,7 @@ absl::StatusOr<Value> OpNativeBatchNorm(Ctx& c, Args& a) {
   return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd)});
 }
 
-absl::StatusOr<Value> OpBnLegitNoStats(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpBnLegitNoStats(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", false));
   ASSIGN_OR_RETURN(BatchNormResult r,
                    c.dev->native_batch_norm(*in.x, in.w, in.b, nullptr, nullptr,
@@ -329,7 +329,7 @@ absl::StatusOr<Value> OpBnLegitNoStats(Ctx& c, Args& a) {
   return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd)});
 }
 
-absl::StatusOr<Value> OpBnLegitNoTraining(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpBnLegitNoTraining(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(BnIn in, ReadBn(a, nullptr, "momentum", "eps", true));
   if (in.rm == nullptr || in.rv == nullptr) {
     return absl::InvalidArgumentError("running_mean and running_var are required");
@@ -340,7 +340,7 @@ absl::StatusOr<Value> OpBnLegitNoTraining(Ctx& c, Args& a) {
   return Tup({std::move(r.output), std::move(r.save_mean), std::move(r.save_invstd)});
 }
 
-absl::StatusOr<Value> OpBnFunctional(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpBnFunctional(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "momentum", "eps", true));
   if (in.rm == nullptr || in.rv == nullptr) {
     return absl::InvalidArgumentError("running_mean and running_var are required");
@@ -352,7 +352,7 @@ absl::StatusOr<Value> OpBnFunctional(Ctx& c, Args& a) {
               std::move(r.running_mean), std::move(r.running_var)});
 }
 
-absl::StatusOr<Value> OpCudnnBatchNorm(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpCudnnBatchNorm(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(BnIn in, ReadBn(a, "training", "exponential_average_factor",
                                    "epsilon", true));
   ASSIGN_OR_RETURN(BatchNormResult r,
@@ -368,9 +368,9 @@ absl::StatusOr<Value> OpCudnnBatchNorm(Ctx& c, Args& a) {
 // ------------------------------------------------------------ common ops
 
 template <ops::BinaryKind K>
-absl::StatusOr<Value> OpBinTensor(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpBinTensor(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Value * o, a.Get("other"));
+  ASSIGN_OR_RETURN(RuntimeValue * o, a.Get("other"));
   ops::Scalar alpha = ops::Scalar::Int(1);
   if (a.Has("alpha")) {
     ASSIGN_OR_RETURN(alpha, a.S("alpha"));
@@ -386,9 +386,9 @@ absl::StatusOr<Value> OpBinTensor(Ctx&, Args& a) {
 }
 
 template <ops::BinaryKind K>
-absl::StatusOr<Value> OpBinTensor_(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpBinTensor_(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Value * o, a.Get("other"));
+  ASSIGN_OR_RETURN(RuntimeValue * o, a.Get("other"));
   ops::Scalar alpha = ops::Scalar::Int(1);
   if (a.Has("alpha")) {
     ASSIGN_OR_RETURN(alpha, a.S("alpha"));
@@ -403,7 +403,7 @@ absl::StatusOr<Value> OpBinTensor_(Ctx&, Args& a) {
 }
 
 template <ops::BinaryKind K>
-absl::StatusOr<Value> OpBinScalar(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpBinScalar(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(ops::Scalar s, a.S("other"));
   ops::Scalar alpha = ops::Scalar::Int(1);
@@ -415,7 +415,7 @@ absl::StatusOr<Value> OpBinScalar(Ctx&, Args& a) {
 }
 
 template <ops::BinaryKind K>
-absl::StatusOr<Value> OpBinScalar_(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpBinScalar_(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(ops::Scalar s, a.S("other"));
   ops::Scalar alpha = ops::Scalar::Int(1);
@@ -426,7 +426,7 @@ absl::StatusOr<Value> OpBinScalar_(Ctx&, Args& a) {
   return V(*x);
 }
 
-absl::StatusOr<Value> OpRsub(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpRsub(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(ops::Scalar s, a.S("other"));
   ASSIGN_OR_RETURN(ops::Scalar alpha, a.S("alpha"));
@@ -435,24 +435,24 @@ absl::StatusOr<Value> OpRsub(Ctx&, Args& a) {
 }
 
 template <ops::UnaryKind K>
-absl::StatusOr<Value> OpUnary(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpUnary(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(Tensor y, ops::Unary(K, *x));
   return V(std::move(y));
 }
 
 template <ops::UnaryKind K>
-absl::StatusOr<Value> OpUnary_(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpUnary_(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   RETURN_IF_ERROR(ops::UnaryInPlace(K, *x));
   return V(*x);
 }
 
-absl::StatusOr<Value> OpGelu(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpGelu(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Value * ap, a.Get("approximate"));
+  ASSIGN_OR_RETURN(RuntimeValue * ap, a.Get("approximate"));
   std::string approx = "none";
-  if (ap->kind == Value::Kind::kLiteral && ap->literal.kind() == Argument::Kind::kString) {
+  if (ap->kind == RuntimeValue::Kind::kLiteral && ap->literal.kind() == Argument::Kind::kString) {
     approx = ap->literal.as_string();
   }
   if (approx != "none" && approx != "tanh") {
@@ -463,7 +463,7 @@ absl::StatusOr<Value> OpGelu(Ctx&, Args& a) {
   return V(std::move(y));
 }
 
-absl::StatusOr<Value> OpHardtanh(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpHardtanh(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(double lo, a.D("min_val"));
   ASSIGN_OR_RETURN(double hi, a.D("max_val"));
@@ -471,7 +471,7 @@ absl::StatusOr<Value> OpHardtanh(Ctx&, Args& a) {
   return V(std::move(y));
 }
 
-absl::StatusOr<Value> OpHardtanh_(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpHardtanh_(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(double lo, a.D("min_val"));
   ASSIGN_OR_RETURN(double hi, a.D("max_val"));
@@ -479,14 +479,14 @@ absl::StatusOr<Value> OpHardtanh_(Ctx&, Args& a) {
   return V(*x);
 }
 
-absl::StatusOr<Value> OpPow(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpPow(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(double e, a.D("exponent"));
   ASSIGN_OR_RETURN(Tensor y, ops::PowScalar(*x, e));
   return V(std::move(y));
 }
 
-absl::StatusOr<Value> OpSoftmax(Ctx&, Args& a, bool log) {
+absl::StatusOr<RuntimeValue> OpSoftmax(Ctx&, Args& a, bool log) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
   Tensor in = *x;
@@ -499,10 +499,10 @@ absl::StatusOr<Value> OpSoftmax(Ctx&, Args& a, bool log) {
   ASSIGN_OR_RETURN(Tensor y, ops::Softmax(in, dim, log));
   return V(std::move(y));
 }
-absl::StatusOr<Value> OpSoftmaxF(Ctx& c, Args& a) { return OpSoftmax(c, a, false); }
-absl::StatusOr<Value> OpLogSoftmaxF(Ctx& c, Args& a) { return OpSoftmax(c, a, true); }
+absl::StatusOr<RuntimeValue> OpSoftmaxF(Ctx& c, Args& a) { return OpSoftmax(c, a, false); }
+absl::StatusOr<RuntimeValue> OpLogSoftmaxF(Ctx& c, Args& a) { return OpSoftmax(c, a, true); }
 
-absl::StatusOr<Value> OpConvolution(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpConvolution(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
   ASSIGN_OR_RETURN(Tensor * w, a.T("weight"));
   ASSIGN_OR_RETURN(Tensor * b, a.OptT("bias"));
@@ -524,7 +524,7 @@ absl::StatusOr<Value> OpConvolution(Ctx&, Args& a) {
   return V(std::move(y));
 }
 
-absl::StatusOr<Value> OpLinear(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpLinear(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
   ASSIGN_OR_RETURN(Tensor * w, a.T("weight"));
   ASSIGN_OR_RETURN(Tensor * b, a.OptT("bias"));
@@ -532,7 +532,7 @@ absl::StatusOr<Value> OpLinear(Ctx&, Args& a) {
   return V(std::move(y));
 }
 
-absl::StatusOr<Value> OpAddmm(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpAddmm(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * s, a.T("self"));
   ASSIGN_OR_RETURN(Tensor * m1, a.T("mat1"));
   ASSIGN_OR_RETURN(Tensor * m2, a.T("mat2"));
@@ -542,34 +542,34 @@ absl::StatusOr<Value> OpAddmm(Ctx&, Args& a) {
   return V(std::move(y));
 }
 
-absl::StatusOr<Value> OpMm(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpMm(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(Tensor * y, a.T("mat2"));
   ASSIGN_OR_RETURN(Tensor r, ops::Mm(*x, *y));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpBmm(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpBmm(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(Tensor * y, a.T("mat2"));
   ASSIGN_OR_RETURN(Tensor r, ops::Bmm(*x, *y));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpMatmul(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpMatmul(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(Tensor * y, a.T("other"));
   ASSIGN_OR_RETURN(Tensor r, ops::Matmul(*x, *y));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpT(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpT(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(Tensor r, ops::T(*x));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpTranspose(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpTranspose(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(int64_t d0, a.I("dim0"));
   ASSIGN_OR_RETURN(int64_t d1, a.I("dim1"));
@@ -577,23 +577,23 @@ absl::StatusOr<Value> OpTranspose(Ctx&, Args& a) {
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpPermute(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpPermute(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(std::vector<int64_t> dims, a.Ints("dims"));
   ASSIGN_OR_RETURN(Tensor r, ops::Permute(*x, dims));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpViewLike(Ctx&, Args& a, const char* size_name) {
+absl::StatusOr<RuntimeValue> OpViewLike(Ctx&, Args& a, const char* size_name) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(std::vector<int64_t> sizes, a.Ints(size_name));
   ASSIGN_OR_RETURN(Tensor r, ops::View(*x, sizes));
   return V(std::move(r));
 }
-absl::StatusOr<Value> OpView(Ctx& c, Args& a) { return OpViewLike(c, a, "size"); }
-absl::StatusOr<Value> OpReshape(Ctx& c, Args& a) { return OpViewLike(c, a, "shape"); }
+absl::StatusOr<RuntimeValue> OpView(Ctx& c, Args& a) { return OpViewLike(c, a, "size"); }
+absl::StatusOr<RuntimeValue> OpReshape(Ctx& c, Args& a) { return OpViewLike(c, a, "shape"); }
 
-absl::StatusOr<Value> OpReshapeAlias(Ctx& c, Args& a) {
+absl::StatusOr<RuntimeValue> OpReshapeAlias(Ctx& c, Args& a) {
   // Exporters only emit contiguous strides here; anything else would need a
   // strided view, which these tensors do not have.
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
@@ -612,7 +612,7 @@ absl::StatusOr<Value> OpReshapeAlias(Ctx& c, Args& a) {
   return OpViewLike(c, a, "size");
 }
 
-absl::StatusOr<Value> OpFlatten(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpFlatten(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(int64_t s, a.I("start_dim"));
   ASSIGN_OR_RETURN(int64_t e, a.I("end_dim"));
@@ -620,21 +620,21 @@ absl::StatusOr<Value> OpFlatten(Ctx&, Args& a) {
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpUnsqueeze(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpUnsqueeze(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(int64_t d, a.I("dim"));
   ASSIGN_OR_RETURN(Tensor r, ops::Unsqueeze(*x, d));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpSqueezeDim(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpSqueezeDim(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(int64_t d, a.I("dim"));
   ASSIGN_OR_RETURN(Tensor r, ops::SqueezeDim(*x, d));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpExpand(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpExpand(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(std::vector<int64_t> sizes, a.Ints("size"));
   ASSIGN_OR_RETURN(Tensor r, ops::Expand(*x, sizes));
@@ -643,23 +643,23 @@ absl::StatusOr<Value> OpExpand(Ctx&, Args& a) {
 
 // detach, alias, contiguous: the same storage (tensors are always
 // contiguous).
-absl::StatusOr<Value> OpAlias(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpAlias(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   return V(*x);
 }
 
-absl::StatusOr<Value> OpClone(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpClone(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(Tensor r, x->Clone());
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpToCopy(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpToCopy(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
-  ASSIGN_OR_RETURN(Value * dv, a.Get("device"));
+  ASSIGN_OR_RETURN(RuntimeValue * dv, a.Get("device"));
   Tensor src = *x;
-  if (dv->kind == Value::Kind::kLiteral && dv->literal.kind() == Argument::Kind::kDevice &&
+  if (dv->kind == RuntimeValue::Kind::kLiteral && dv->literal.kind() == Argument::Kind::kDevice &&
       !dv->literal.as_device().is_cpu() && !dv->literal.as_device().is_meta()) {
     return absl::UnimplementedError(absl::StrCat(
         "no kernel for _to_copy to ", dv->literal.as_device().ToString(),
@@ -669,14 +669,14 @@ absl::StatusOr<Value> OpToCopy(Ctx&, Args& a) {
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpCopy_(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpCopy_(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * self, a.T("self"));
   ASSIGN_OR_RETURN(Tensor * src, a.T("src"));
   RETURN_IF_ERROR(ops::CopyInto(*self, *src));
   return V(*self);
 }
 
-absl::StatusOr<Value> LikeOp(Args& a, std::optional<double> fill) {
+absl::StatusOr<RuntimeValue> LikeOp(Args& a, std::optional<double> fill) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
   // empty_like is zero-filled: deterministic, and the values are unspecified
@@ -684,29 +684,29 @@ absl::StatusOr<Value> LikeOp(Args& a, std::optional<double> fill) {
   ASSIGN_OR_RETURN(Tensor r, ops::Full(x->shape(), fill.value_or(0.0), dt.value_or(x->dtype())));
   return V(std::move(r));
 }
-absl::StatusOr<Value> OpEmptyLike(Ctx&, Args& a) { return LikeOp(a, std::nullopt); }
-absl::StatusOr<Value> OpZerosLike(Ctx&, Args& a) { return LikeOp(a, 0.0); }
-absl::StatusOr<Value> OpOnesLike(Ctx&, Args& a) { return LikeOp(a, 1.0); }
+absl::StatusOr<RuntimeValue> OpEmptyLike(Ctx&, Args& a) { return LikeOp(a, std::nullopt); }
+absl::StatusOr<RuntimeValue> OpZerosLike(Ctx&, Args& a) { return LikeOp(a, 0.0); }
+absl::StatusOr<RuntimeValue> OpOnesLike(Ctx&, Args& a) { return LikeOp(a, 1.0); }
 
-absl::StatusOr<Value> SizedOp(Args& a, const char* size_name, double fill,
+absl::StatusOr<RuntimeValue> SizedOp(Args& a, const char* size_name, double fill,
                               ScalarType default_dtype) {
   ASSIGN_OR_RETURN(std::vector<int64_t> size, a.Ints(size_name));
   ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
   ASSIGN_OR_RETURN(Tensor r, ops::Full(size, fill, dt.value_or(default_dtype)));
   return V(std::move(r));
 }
-absl::StatusOr<Value> OpEmpty(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
-absl::StatusOr<Value> OpZeros(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
-absl::StatusOr<Value> OpOnes(Ctx&, Args& a) { return SizedOp(a, "size", 1.0, ScalarType::kFloat32); }
-absl::StatusOr<Value> OpFull(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Value * fv, a.Get("fill_value"));
+absl::StatusOr<RuntimeValue> OpEmpty(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
+absl::StatusOr<RuntimeValue> OpZeros(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
+absl::StatusOr<RuntimeValue> OpOnes(Ctx&, Args& a) { return SizedOp(a, "size", 1.0, ScalarType::kFloat32); }
+absl::StatusOr<RuntimeValue> OpFull(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(RuntimeValue * fv, a.Get("fill_value"));
   ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*fv, "fill_value"));
   ScalarType dflt = s.integral ? ScalarType::kInt64 : ScalarType::kFloat32;
   if (fv->literal.kind() == Argument::Kind::kBool) dflt = ScalarType::kBool;
   return SizedOp(a, "size", s.value, dflt);
 }
 
-absl::StatusOr<Value> OpMaxPool(Ctx&, Args& a, bool with_indices) {
+absl::StatusOr<RuntimeValue> OpMaxPool(Ctx&, Args& a, bool with_indices) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ops::Pool2dParams p;
   ASSIGN_OR_RETURN(p.kernel, a.Pair("kernel_size"));
@@ -719,10 +719,10 @@ absl::StatusOr<Value> OpMaxPool(Ctx&, Args& a, bool with_indices) {
   if (with_indices) return Tup({std::move(r.output), std::move(r.indices)});
   return V(std::move(r.output));
 }
-absl::StatusOr<Value> OpMaxPool2d(Ctx& c, Args& a) { return OpMaxPool(c, a, false); }
-absl::StatusOr<Value> OpMaxPool2dIdx(Ctx& c, Args& a) { return OpMaxPool(c, a, true); }
+absl::StatusOr<RuntimeValue> OpMaxPool2d(Ctx& c, Args& a) { return OpMaxPool(c, a, false); }
+absl::StatusOr<RuntimeValue> OpMaxPool2dIdx(Ctx& c, Args& a) { return OpMaxPool(c, a, true); }
 
-absl::StatusOr<Value> OpAvgPool2d(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpAvgPool2d(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ops::Pool2dParams p;
   ASSIGN_OR_RETURN(p.kernel, a.Pair("kernel_size"));
@@ -736,14 +736,14 @@ absl::StatusOr<Value> OpAvgPool2d(Ctx&, Args& a) {
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpAdaptiveAvgPool2d(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpAdaptiveAvgPool2d(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(auto os, a.Pair("output_size"));
   ASSIGN_OR_RETURN(Tensor r, ops::AdaptiveAvgPool2d(*x, os));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpReduce(Args& a, bool mean) {
+absl::StatusOr<RuntimeValue> OpReduce(Args& a, bool mean) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   std::vector<int64_t> dims;
   bool keepdim = false;
@@ -756,17 +756,17 @@ absl::StatusOr<Value> OpReduce(Args& a, bool mean) {
                                   : ops::Sum(*x, dims, keepdim, dt));
   return V(std::move(r));
 }
-absl::StatusOr<Value> OpMean(Ctx&, Args& a) { return OpReduce(a, true); }
-absl::StatusOr<Value> OpSum(Ctx&, Args& a) { return OpReduce(a, false); }
+absl::StatusOr<RuntimeValue> OpMean(Ctx&, Args& a) { return OpReduce(a, true); }
+absl::StatusOr<RuntimeValue> OpSum(Ctx&, Args& a) { return OpReduce(a, false); }
 
-absl::StatusOr<Value> OpCat(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpCat(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(std::vector<Tensor> ts, a.Tensors("tensors"));
   ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
   ASSIGN_OR_RETURN(Tensor r, ops::Cat(ts, dim));
   return V(std::move(r));
 }
 
-absl::StatusOr<Value> OpSplit(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpSplit(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(int64_t size, a.I("split_size"));
   ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
@@ -774,14 +774,14 @@ absl::StatusOr<Value> OpSplit(Ctx&, Args& a) {
   return Tup(std::move(parts));
 }
 
-absl::StatusOr<Value> OpSymSize(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpSymSize(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
   ASSIGN_OR_RETURN(int d, ops::NormalizeDim(dim, x->dim()));
-  return Value::Literal(Argument::Int(x->dim() == 0 ? 1 : x->size(d)));
+  return RuntimeValue::Literal(Argument::Int(x->dim() == 0 ? 1 : x->size(d)));
 }
 
-absl::StatusOr<Value> OpNativeLayerNorm(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpNativeLayerNorm(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
   ASSIGN_OR_RETURN(std::vector<int64_t> shape, a.Ints("normalized_shape"));
   ASSIGN_OR_RETURN(Tensor * w, a.OptT("weight"));
@@ -791,8 +791,8 @@ absl::StatusOr<Value> OpNativeLayerNorm(Ctx&, Args& a) {
   return Tup({std::move(r.output), std::move(r.mean), std::move(r.rstd)});
 }
 
-absl::StatusOr<Value> OpLayerNorm(Ctx& c, Args& a) {
-  ASSIGN_OR_RETURN(Value v, OpNativeLayerNorm(c, a));
+absl::StatusOr<RuntimeValue> OpLayerNorm(Ctx& c, Args& a) {
+  ASSIGN_OR_RETURN(RuntimeValue v, OpNativeLayerNorm(c, a));
   return std::move(v.list[0]);
 }
 
@@ -924,11 +924,11 @@ absl::Status AtNode(const Node& node, const absl::Status& s) {
                                              s.message()));
 }
 
-// Resolves an argument to a Value; lists iteratively (explicit stack).
-absl::StatusOr<Value> Resolve(
+// Resolves an argument to a RuntimeValue; lists iteratively (explicit stack).
+absl::StatusOr<RuntimeValue> Resolve(
     const Argument& arg,
-    const absl::flat_hash_map<const Node*, Value>& env) {
-  auto leaf = [&](const Argument& a) -> absl::StatusOr<Value> {
+    const absl::flat_hash_map<const Node*, RuntimeValue>& env) {
+  auto leaf = [&](const Argument& a) -> absl::StatusOr<RuntimeValue> {
     if (a.is_node()) {
       auto it = env.find(a.node());
       if (it == env.end()) {
@@ -937,14 +937,14 @@ absl::StatusOr<Value> Resolve(
       }
       return it->second;
     }
-    return Value::Literal(a);
+    return RuntimeValue::Literal(a);
   };
   if (!arg.is_list()) return leaf(arg);
-  Value root = Value::List({});
+  RuntimeValue root = RuntimeValue::List({});
   struct Frame {
     const std::vector<Argument>* items;
     size_t next;
-    Value* out;
+    RuntimeValue* out;
   };
   std::vector<Frame> stack{{&arg.as_list(), 0, &root}};
   while (!stack.empty()) {
@@ -955,13 +955,13 @@ absl::StatusOr<Value> Resolve(
     }
     const Argument& a = (*f.items)[f.next++];
     if (a.is_list()) {
-      f.out->list.push_back(Value::List({}));
-      Value* child = &f.out->list.back();
+      f.out->list.push_back(RuntimeValue::List({}));
+      RuntimeValue* child = &f.out->list.back();
       // Reserve so the pointer stays valid while the child is filled.
       child->list.reserve(a.as_list().size());
       stack.push_back({&a.as_list(), 0, child});
     } else {
-      ASSIGN_OR_RETURN(Value v, leaf(a));
+      ASSIGN_OR_RETURN(RuntimeValue v, leaf(a));
       f.out->list.push_back(std::move(v));
     }
   }
@@ -1017,28 +1017,28 @@ absl::Status CheckInputAgainstMeta(const Node& node, const Tensor& t) {
 
 // CPU staging for ops without a device kernel: copies tensor arguments to
 // the host and remembers the originals so in-place results can be copied back.
-absl::Status StageToHost(Value& v) {
-  std::vector<Value*> stack{&v};
+absl::Status StageToHost(RuntimeValue& v) {
+  std::vector<RuntimeValue*> stack{&v};
   while (!stack.empty()) {
-    Value* cur = stack.back();
+    RuntimeValue* cur = stack.back();
     stack.pop_back();
     if (cur->is_tensor() && cur->tensor.defined() && !cur->tensor.is_cpu()) {
       ASSIGN_OR_RETURN(cur->tensor, cur->tensor.CopyTo(Device::Cpu()));
     }
-    for (Value& c : cur->list) stack.push_back(&c);
+    for (RuntimeValue& c : cur->list) stack.push_back(&c);
   }
   return absl::OkStatus();
 }
 
-absl::Status StageToDevice(Value& v, Device device) {
-  std::vector<Value*> stack{&v};
+absl::Status StageToDevice(RuntimeValue& v, Device device) {
+  std::vector<RuntimeValue*> stack{&v};
   while (!stack.empty()) {
-    Value* cur = stack.back();
+    RuntimeValue* cur = stack.back();
     stack.pop_back();
     if (cur->is_tensor() && cur->tensor.defined() && cur->tensor.device() != device) {
       ASSIGN_OR_RETURN(cur->tensor, cur->tensor.CopyTo(device));
     }
-    for (Value& c : cur->list) stack.push_back(&c);
+    for (RuntimeValue& c : cur->list) stack.push_back(&c);
   }
   return absl::OkStatus();
 }
@@ -1130,20 +1130,20 @@ absl::StatusOr<ExecutionResult> Run(
 
   PhiloxGenerator gen(options.seed, options.offset);
   Ctx ctx{dev, &gen};
-  absl::flat_hash_map<const Node*, Value> env;
+  absl::flat_hash_map<const Node*, RuntimeValue> env;
   int input_pos = 0;
   ExecutionResult result;
 
   for (size_t i = 0; i < order.size(); ++i) {
     Node* node = order[i];
-    Value out;
+    RuntimeValue out;
     switch (node->op()) {
       case OpKind::kPlaceholder: {
         const StateTensor* st = module.TensorForPlaceholder(node->name());
         if (st == nullptr) st = module.TensorForPlaceholder(node->target().qualified);
         if (st != nullptr) {
           ASSIGN_OR_RETURN(Tensor t, bind_state(st));
-          out = Value::FromTensor(std::move(t));
+          out = RuntimeValue::FromTensor(std::move(t));
           break;
         }
         const Tensor* given = nullptr;
@@ -1161,7 +1161,7 @@ absl::StatusOr<ExecutionResult> Run(
         RETURN_IF_ERROR(CheckInputAgainstMeta(*node, *given));
         // A copy: in-place ops in the graph must not write the caller's tensor.
         ASSIGN_OR_RETURN(Tensor t, given->CopyTo(device));
-        out = Value::FromTensor(std::move(t));
+        out = RuntimeValue::FromTensor(std::move(t));
         break;
       }
       case OpKind::kGetAttr: {
@@ -1172,7 +1172,7 @@ absl::StatusOr<ExecutionResult> Run(
               node->target().qualified, "'"));
         }
         ASSIGN_OR_RETURN(Tensor t, bind_state(st));
-        out = Value::FromTensor(std::move(t));
+        out = RuntimeValue::FromTensor(std::move(t));
         break;
       }
       case OpKind::kOutput: {
@@ -1193,11 +1193,11 @@ absl::StatusOr<ExecutionResult> Run(
           NamedTensor nt;
           if (a->is_node()) {
             nt.name = a->node()->name();
-            const Value& v = env.at(a->node());
+            const RuntimeValue& v = env.at(a->node());
             // A node whose value is a list (split) contributes each element.
-            std::vector<const Value*> vs{&v};
+            std::vector<const RuntimeValue*> vs{&v};
             while (!vs.empty()) {
-              const Value* cur = vs.back();
+              const RuntimeValue* cur = vs.back();
               vs.pop_back();
               if (cur->is_list()) {
                 for (auto it = cur->list.rbegin(); it != cur->list.rend(); ++it) vs.push_back(&*it);
@@ -1208,7 +1208,7 @@ absl::StatusOr<ExecutionResult> Run(
               if (cur->is_tensor()) {
                 ASSIGN_OR_RETURN(e.tensor, cur->tensor.is_cpu() ? cur->tensor
                                                                 : cur->tensor.CopyTo(Device::Cpu()));
-              } else if (cur->kind == Value::Kind::kLiteral) {
+              } else if (cur->kind == RuntimeValue::Kind::kLiteral) {
                 ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*cur, nt.name));
                 ASSIGN_OR_RETURN(e.tensor, ops::Full({}, s.value, s.integral ? ScalarType::kInt64
                                                                             : ScalarType::kFloat64));
@@ -1218,7 +1218,7 @@ absl::StatusOr<ExecutionResult> Run(
             continue;
           }
           if (!a->is_none()) {
-            ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(Value::Literal(*a), "output"));
+            ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(RuntimeValue::Literal(*a), "output"));
             ASSIGN_OR_RETURN(nt.tensor, ops::Full({}, s.value, s.integral ? ScalarType::kInt64
                                                                          : ScalarType::kFloat64));
           }
@@ -1234,7 +1234,7 @@ absl::StatusOr<ExecutionResult> Run(
             return AtNode(*node, absl::InvalidArgumentError(
                                      "getitem needs (node, int) arguments"));
           }
-          const Value& tuple = env.at(node->args()[0].node());
+          const RuntimeValue& tuple = env.at(node->args()[0].node());
           const int64_t k = node->args()[1].as_int();
           const int64_t n = static_cast<int64_t>(tuple.list.size());
           if (!tuple.is_list() || k < -n || k >= n) {
@@ -1262,23 +1262,23 @@ absl::StatusOr<ExecutionResult> Run(
         absl::StatusOr<NormalizedArgs> norm =
             NormalizeArguments(*target.schema, node->args(), node->kwargs());
         if (!norm.ok()) return AtNode(*node, absl::InvalidArgumentError(norm.status().message()));
-        std::vector<Value> values;
+        std::vector<RuntimeValue> values;
         values.reserve(norm->values.size());
         for (const Argument& a : norm->values) {
-          absl::StatusOr<Value> v = Resolve(a, env);
+          absl::StatusOr<RuntimeValue> v = Resolve(a, env);
           if (!v.ok()) return AtNode(*node, v.status());
           values.push_back(std::move(*v));
         }
         if (options.before_node) RETURN_IF_ERROR(options.before_node(*node, values));
         // CPU-only ops on another device go through host copies.
         const bool staged = !device.is_cpu() && !it->second.device_native;
-        std::vector<Value> originals;
+        std::vector<RuntimeValue> originals;
         if (staged) {
           originals = values;
-          for (Value& v : values) RETURN_IF_ERROR(StageToHost(v));
+          for (RuntimeValue& v : values) RETURN_IF_ERROR(StageToHost(v));
         }
         Args args(*target.schema, values);
-        absl::StatusOr<Value> r = it->second.fn(ctx, args);
+        absl::StatusOr<RuntimeValue> r = it->second.fn(ctx, args);
         if (!r.ok()) return AtNode(*node, r.status());
         out = std::move(*r);
         if (staged) {

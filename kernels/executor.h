@@ -51,28 +51,28 @@ namespace rewire {
 // A runtime value of a node: a tensor, a tuple/list of values (multi-output
 // ops, split, list arguments), a literal (int, float, bool, dtype, ...) or
 // None.
-struct Value {
+struct RuntimeValue {
   enum class Kind : uint8_t { kNone = 0, kTensor, kList, kLiteral };
   Kind kind = Kind::kNone;
   Tensor tensor;
-  std::vector<Value> list;
+  std::vector<RuntimeValue> list;
   Argument literal;
 
-  static Value None() { return Value(); }
-  static Value FromTensor(Tensor t) {
-    Value v;
+  static RuntimeValue None() { return RuntimeValue(); }
+  static RuntimeValue FromTensor(Tensor t) {
+    RuntimeValue v;
     v.kind = Kind::kTensor;
     v.tensor = std::move(t);
     return v;
   }
-  static Value List(std::vector<Value> items) {
-    Value v;
+  static RuntimeValue List(std::vector<RuntimeValue> items) {
+    RuntimeValue v;
     v.kind = Kind::kList;
     v.list = std::move(items);
     return v;
   }
-  static Value Literal(Argument a) {
-    Value v;
+  static RuntimeValue Literal(Argument a) {
+    RuntimeValue v;
     v.kind = a.is_none() ? Kind::kNone : Kind::kLiteral;
     v.literal = std::move(a);
     return v;
@@ -120,10 +120,10 @@ struct ExecuteOptions {
   // normalized to its schema order (node->target().schema). before_node runs
   // before the kernel (in-place ops have not written yet); after_node may
   // inspect or replace the result. A non-OK status aborts the run.
-  std::function<absl::Status(const Node&, absl::Span<const Value> args)>
+  std::function<absl::Status(const Node&, absl::Span<const RuntimeValue> args)>
       before_node;
-  std::function<absl::Status(const Node&, absl::Span<const Value> args,
-                             Value& result)>
+  std::function<absl::Status(const Node&, absl::Span<const RuntimeValue> args,
+                             RuntimeValue& result)>
       after_node;
 };
 

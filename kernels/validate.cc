@@ -59,7 +59,7 @@ double Ulp(ScalarType t) {
 double BnAtol(ScalarType t) { return 1e-5 * Ulp(t) / 0x1p-23; }
 double BnRtol(ScalarType t) { return 1.3e-6 * Ulp(t) / 0x1p-23; }
 
-const Value* Arg(const Node& node, absl::Span<const Value> args,
+const RuntimeValue* Arg(const Node& node, absl::Span<const RuntimeValue> args,
                  absl::string_view name) {
   const OpSchema* s = node.target().schema;
   if (s == nullptr) return nullptr;
@@ -67,8 +67,8 @@ const Value* Arg(const Node& node, absl::Span<const Value> args,
   return i < 0 || i >= static_cast<int>(args.size()) ? nullptr : &args[i];
 }
 
-std::optional<double> Number(const Value* v) {
-  if (v == nullptr || v->kind != Value::Kind::kLiteral) return std::nullopt;
+std::optional<double> Number(const RuntimeValue* v) {
+  if (v == nullptr || v->kind != RuntimeValue::Kind::kLiteral) return std::nullopt;
   switch (v->literal.kind()) {
     case Argument::Kind::kDouble: return v->literal.as_double();
     case Argument::Kind::kInt: return static_cast<double>(v->literal.as_int());
@@ -124,9 +124,9 @@ struct Snapshot {
   bool has_w = false, has_b = false, has_rm = false, has_rv = false;
 };
 
-const Tensor* TensorArg(const Node& node, absl::Span<const Value> args,
+const Tensor* TensorArg(const Node& node, absl::Span<const RuntimeValue> args,
                         absl::string_view name) {
-  const Value* v = Arg(node, args, name);
+  const RuntimeValue* v = Arg(node, args, name);
   return v != nullptr && v->is_tensor() && v->tensor.defined() ? &v->tensor : nullptr;
 }
 
@@ -135,7 +135,7 @@ class Checker {
   Checker(ModuleMode mode, double sigmas, ValidationReport* report)
       : mode_(mode), sigmas_(sigmas), report_(report) {}
 
-  absl::Status Before(const Node& node, absl::Span<const Value> args) {
+  absl::Status Before(const Node& node, absl::Span<const RuntimeValue> args) {
     const std::string& t = node.target().qualified;
     if (!IsDropout(t) && !BnSpecFor(t).has_value()) return absl::OkStatus();
     Snapshot s;
@@ -159,7 +159,7 @@ class Checker {
     return absl::OkStatus();
   }
 
-  void After(const Node& node, absl::Span<const Value> args, const Value& result) {
+  void After(const Node& node, absl::Span<const RuntimeValue> args, const RuntimeValue& result) {
     const std::string& t = node.target().qualified;
     if (t == "aten.bernoulli_.float") {
       CheckBernoulli(node, args, result);
@@ -197,8 +197,8 @@ class Checker {
     }
   }
 
-  void CheckBernoulli(const Node& node, absl::Span<const Value> args,
-                      const Value& result) {
+  void CheckBernoulli(const Node& node, absl::Span<const RuntimeValue> args,
+                      const RuntimeValue& result) {
     const double q = Number(Arg(node, args, "p")).value_or(0.5);
     NodeCheck& c = Add(node, absl::StrFormat(
                                  "decomposed dropout (bernoulli_) train-form p=%g: "
@@ -224,14 +224,14 @@ class Checker {
     CheckKeepRate(c, ones, static_cast<int64_t>(v.size()), q);
   }
 
-  void CheckDropout(const Node& node, absl::Span<const Value> args,
-                    const Value& result, const Snapshot& s) {
+  void CheckDropout(const Node& node, absl::Span<const RuntimeValue> args,
+                    const RuntimeValue& result, const Snapshot& s) {
     const std::string& t = node.target().qualified;
     const double p = Number(Arg(node, args, "p")).value_or(NAN);
-    const Value* tv = Arg(node, args, "train");
+    const RuntimeValue* tv = Arg(node, args, "train");
     const bool train = tv == nullptr || tv->is_none() || Number(tv).value_or(1) != 0;
     const bool native = t == "aten.native_dropout.default";
-    const Value* outv = native && result.is_list() && !result.list.empty() ? &result.list[0] : &result;
+    const RuntimeValue* outv = native && result.is_list() && !result.list.empty() ? &result.list[0] : &result;
     NodeCheck& c = Add(node, train ? absl::StrFormat("dropout train-form p=%g: keep rate, "
                                                      "kept values scaled by 1/(1-p)", p)
                                    : std::string("dropout eval-form: identity"));
@@ -294,8 +294,8 @@ class Checker {
     CheckKeepRate(c, kept, counted, q);
   }
 
-  void CheckBatchNorm(const Node& node, absl::Span<const Value> args,
-                      const Value& result, const Snapshot& s, const BnSpec& spec) {
+  void CheckBatchNorm(const Node& node, absl::Span<const RuntimeValue> args,
+                      const RuntimeValue& result, const Snapshot& s, const BnSpec& spec) {
     bool training = false;
     if (spec.train != nullptr) training = Number(Arg(node, args, spec.train)).value_or(0) != 0;
     const double momentum = Number(Arg(node, args, spec.momentum)).value_or(0.1);
@@ -309,7 +309,7 @@ class Checker {
     if (training && s.has_rm && mode_ == ModuleMode::kEval) {
       Fail(c, "train-form batch norm with running stats in an eval graph");
     }
-    const Value* outv = result.is_list() && !result.list.empty() ? &result.list[0] : &result;
+    const RuntimeValue* outv = result.is_list() && !result.list.empty() ? &result.list[0] : &result;
     if (!outv->is_tensor() || outv->tensor.shape() != s.shape || s.shape.size() < 2) {
       Fail(c, "output shape differs from input shape");
       return;
@@ -441,12 +441,12 @@ absl::Status Validate(const ExportedModule& module,
   ExecuteOptions exec = options.execute;
   auto user_before = exec.before_node;
   auto user_after = exec.after_node;
-  exec.before_node = [&](const Node& node, absl::Span<const Value> args) -> absl::Status {
+  exec.before_node = [&](const Node& node, absl::Span<const RuntimeValue> args) -> absl::Status {
     if (user_before) RETURN_IF_ERROR(user_before(node, args));
     return checker.Before(node, args);
   };
-  exec.after_node = [&](const Node& node, absl::Span<const Value> args,
-                        Value& result) -> absl::Status {
+  exec.after_node = [&](const Node& node, absl::Span<const RuntimeValue> args,
+                        RuntimeValue& result) -> absl::Status {
     if (user_after) RETURN_IF_ERROR(user_after(node, args, result));
     if (options.alter_result_for_testing) options.alter_result_for_testing(node, result);
     checker.After(node, args, result);

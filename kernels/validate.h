@@ -57,7 +57,7 @@ struct ValidateOptions {
   double sigmas = 6.0;
   // Test hook: may alter a node's result before it is checked, to prove the
   // checks catch a wrong kernel.
-  std::function<void(const Node&, Value&)> alter_result_for_testing;
+  std::function<void(const Node&, RuntimeValue&)> alter_result_for_testing;
 };
 
 // Runs `module` (a copy) on `inputs` and fills `report`. OK when every check

@@ -510,6 +510,11 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
   Binder binder(nodes_, node_index_, options_.ignore_literals);
   std::vector<Node*> images(search_nodes_.size());
   std::vector<InternalMatch> found;
+  {
+    size_t fewest = SIZE_MAX;
+    for (const auto& c : candidates) fewest = std::min(fewest, c.size());
+    if (fewest != SIZE_MAX) found.reserve(fewest);  // at most one per site
+  }
   size_t expected_literals = 0;
   for (const PatternNode& pn : nodes_) {
     expected_literals += pn.normalized ? pn.norm_args.size() : pn.node->args().size();
@@ -616,7 +621,12 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
     }
     found = std::move(kept);
   }
-  if (options_.remove_overlapping_matches) {
+  size_t compute_nodes = 0;
+  for (const Node* n : search_nodes_) {
+    if (!n->is_placeholder() && !n->is_output()) ++compute_nodes;
+  }
+  // Distinct matches of a one-node pattern never share a node: skip the set.
+  if (options_.remove_overlapping_matches && compute_nodes > 1) {
     absl::flat_hash_set<const Node*> taken;
     std::vector<InternalMatch> kept;
     auto is_compute = [](const std::pair<const Node*, Argument>& e) {

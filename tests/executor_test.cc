@@ -365,7 +365,7 @@ TEST(ExecutorTest, LongChainRunsEachNodeOnce) {
   ExportedModule m(std::move(*g));
   int calls = 0;
   ExecuteOptions opt;
-  opt.after_node = [&](const Node&, absl::Span<const Value> args, Value&) {
+  opt.after_node = [&](const Node&, absl::Span<const RuntimeValue> args, RuntimeValue&) {
     ++calls;
     EXPECT_EQ(args.size(), 1u);
     return absl::OkStatus();

@@ -50,7 +50,7 @@ TEST(ValidateTest, EvalModuleWithTrainFormNodesFails) {
 TEST(ValidateTest, WrongKernelResultsAreCaught) {
   ExportedModule m = MakeModel(testing_util::CoreAtenText());
   ValidateOptions opt;
-  opt.alter_result_for_testing = [](const Node& node, Value& v) {
+  opt.alter_result_for_testing = [](const Node& node, RuntimeValue& v) {
     if (node.name() == "f") {  // corrupt the new running var
       float* rv = v.list[4].tensor.data<float>();
       rv[0] += 0.01f;
@@ -68,7 +68,7 @@ TEST(ValidateTest, WrongKernelResultsAreCaught) {
 
   ExportedModule m2 = MakeModel(testing_util::TrainingIrText(false));
   ValidateOptions opt2;
-  opt2.alter_result_for_testing = [](const Node& node, Value& v) {
+  opt2.alter_result_for_testing = [](const Node& node, RuntimeValue& v) {
     if (node.name() == "bn") v.tensor.data<float>()[5] += 0.001f;
   };
   absl::Status s2 = Validate(m2, {{"x", ModelInput()}}, opt2, &report);

@@ -1,0 +1,42 @@
+// The train/eval switch and dialect detection behind a header that does not
+// include rewrite/.
+//
+// Why this exists: rewrite/pattern_tracer.h (pulled in by train_eval.h) and
+// kernels/executor.h both define `rewire::Value`, so no translation unit can
+// include both. The program and the C API need to switch *and* execute a
+// model, so the rewrite side is wrapped here, in its own translation unit,
+// with plain types only.
+#ifndef REWIRE_TOOLS_MODE_SWITCH_H_
+#define REWIRE_TOOLS_MODE_SWITCH_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ir/exported_module.h"
+#include "ir/graph.h"
+
+namespace rewire {
+namespace tools {
+
+struct ModeSwitchResult {
+  std::string report;  // TrainEvalReport::ToString()
+  int64_t total_rewritten = 0;
+  bool already_in_mode = false;
+};
+
+// MoveExportedModelToEval (to == kEval) or MoveExportedModelToTrain.
+absl::StatusOr<ModeSwitchResult> SwitchExportedModel(ExportedModule& module,
+                                                     ModuleMode to);
+
+// Which exporter dialect(s) the graph's dropout and batch norm ops show:
+// one line per op present ("aten.batch_norm.default x2 -> training_ir") and
+// per train_eval marker, plus a one-line conclusion in *summary.
+std::vector<std::string> DescribeDialects(const Graph& graph,
+                                          std::string* summary);
+
+}  // namespace tools
+}  // namespace rewire
+
+#endif  // REWIRE_TOOLS_MODE_SWITCH_H_

@@ -1,0 +1,360 @@
+// The C API over ExportedModule, the serializer, train_eval and the executor.
+//
+// Every entry point runs its body inside Guard(), which turns absl::Status
+// into a rewire_status plus the thread-local message and catches any C++
+// exception (std::bad_alloc included) so none unwinds into C frames, where
+// unwinding is undefined behaviour.
+#include "tools/rewire_c.h"
+
+#include <cstdlib>
+#include <memory>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "ir/exported_module.h"
+#include "ir/serialization.h"
+#include "kernels/executor.h"
+#include "kernels/tensor.h"
+#include "tools/mode_switch.h"
+
+struct rewire_module {
+  rewire::ExportedModule module;
+};
+
+struct rewire_outputs {
+  struct Entry {
+    std::string name;
+    std::vector<int64_t> shape;
+    std::vector<float> data;
+  };
+  std::vector<Entry> entries;
+};
+
+namespace {
+
+thread_local std::string g_last_error;
+
+rewire_status ToCode(absl::StatusCode c) {
+  switch (c) {
+    case absl::StatusCode::kOk: return REWIRE_OK;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kDataLoss: return REWIRE_INVALID_ARGUMENT;
+    case absl::StatusCode::kNotFound: return REWIRE_NOT_FOUND;
+    case absl::StatusCode::kFailedPrecondition: return REWIRE_FAILED_PRECONDITION;
+    case absl::StatusCode::kUnimplemented: return REWIRE_UNIMPLEMENTED;
+    case absl::StatusCode::kResourceExhausted: return REWIRE_RESOURCE_EXHAUSTED;
+    case absl::StatusCode::kUnavailable: return REWIRE_UNAVAILABLE;
+    case absl::StatusCode::kPermissionDenied: return REWIRE_PERMISSION_DENIED;
+    case absl::StatusCode::kInternal: return REWIRE_INTERNAL;
+    default: return REWIRE_UNKNOWN;
+  }
+}
+
+rewire_status Set(const absl::Status& s) {
+  if (s.ok()) {
+    g_last_error.clear();
+    return REWIRE_OK;
+  }
+  g_last_error = std::string(s.message());
+  return ToCode(s.code());
+}
+
+template <typename F>
+rewire_status Guard(F&& body) {
+  try {
+    return Set(body());
+  } catch (const std::bad_alloc&) {
+    g_last_error = "out of memory";
+    return REWIRE_RESOURCE_EXHAUSTED;
+  } catch (const std::exception& e) {
+    g_last_error = absl::StrCat("internal error: ", e.what());
+    return REWIRE_INTERNAL;
+  } catch (...) {
+    g_last_error = "internal error: unknown C++ exception";
+    return REWIRE_INTERNAL;
+  }
+}
+
+absl::Status Null(const char* what) {
+  return absl::InvalidArgumentError(absl::StrCat(what, " is NULL"));
+}
+
+// malloc'ed copy, so C callers free it with rewire_free (= free).
+char* CopyString(const std::string& s) {
+  char* p = static_cast<char*>(std::malloc(s.size() + 1));
+  if (p == nullptr) throw std::bad_alloc();
+  std::memcpy(p, s.data(), s.size());
+  p[s.size()] = '\0';
+  return p;
+}
+
+rewire_status Switch(rewire_module* m, char** report, bool to_eval) {
+  if (report != nullptr) *report = nullptr;
+  return Guard([&]() -> absl::Status {
+    if (m == nullptr) return Null("module");
+    absl::StatusOr<rewire::tools::ModeSwitchResult> r =
+        rewire::tools::SwitchExportedModel(
+            m->module,
+            to_eval ? rewire::ModuleMode::kEval : rewire::ModuleMode::kTrain);
+    if (!r.ok()) return r.status();
+    if (report != nullptr) *report = CopyString(r->report);
+    return absl::OkStatus();
+  });
+}
+
+const rewire_outputs::Entry* EntryAt(const rewire_outputs* o, size_t i) {
+  if (o == nullptr || i >= o->entries.size()) return nullptr;
+  return &o->entries[i];
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* rewire_last_error(void) { return g_last_error.c_str(); }
+
+const char* rewire_status_name(rewire_status status) {
+  switch (status) {
+    case REWIRE_OK: return "OK";
+    case REWIRE_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case REWIRE_NOT_FOUND: return "NOT_FOUND";
+    case REWIRE_FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case REWIRE_UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case REWIRE_RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case REWIRE_UNAVAILABLE: return "UNAVAILABLE";
+    case REWIRE_PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case REWIRE_INTERNAL: return "INTERNAL";
+    case REWIRE_UNKNOWN: return "UNKNOWN";
+  }
+  return "UNKNOWN";
+}
+
+rewire_status rewire_module_load_file(const char* path, rewire_module** out) {
+  return Guard([&]() -> absl::Status {
+    if (out == nullptr) return Null("out");
+    *out = nullptr;
+    if (path == nullptr) return Null("path");
+    absl::StatusOr<rewire::ExportedModule> m = rewire::LoadModuleFromFile(path);
+    if (!m.ok()) return m.status();
+    *out = new rewire_module{std::move(*m)};
+    return absl::OkStatus();
+  });
+}
+
+rewire_status rewire_module_load_bytes(const void* data, size_t size,
+                                       rewire_format format,
+                                       rewire_module** out) {
+  return Guard([&]() -> absl::Status {
+    if (out == nullptr) return Null("out");
+    *out = nullptr;
+    if (data == nullptr && size > 0) return Null("data");
+    if (format != REWIRE_FORMAT_BINARY_PROTO &&
+        format != REWIRE_FORMAT_TEXT_PROTO) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown format ", static_cast<int>(format)));
+    }
+    absl::StatusOr<rewire::ExportedModule> m = rewire::LoadModuleFromBytes(
+        absl::string_view(static_cast<const char*>(data), size),
+        format == REWIRE_FORMAT_BINARY_PROTO ? rewire::Format::kBinaryProto
+                                             : rewire::Format::kTextProto);
+    if (!m.ok()) return m.status();
+    *out = new rewire_module{std::move(*m)};
+    return absl::OkStatus();
+  });
+}
+
+rewire_status rewire_module_save_file(const rewire_module* module,
+                                      const char* path) {
+  return Guard([&]() -> absl::Status {
+    if (module == nullptr) return Null("module");
+    if (path == nullptr) return Null("path");
+    return rewire::SaveModuleToFile(module->module, path);
+  });
+}
+
+rewire_status rewire_module_serialize(const rewire_module* module,
+                                      rewire_format format, void** data,
+                                      size_t* size) {
+  return Guard([&]() -> absl::Status {
+    if (data == nullptr || size == nullptr) return Null("data/size");
+    *data = nullptr;
+    *size = 0;
+    if (module == nullptr) return Null("module");
+    absl::StatusOr<std::string> bytes = rewire::SerializeModule(
+        module->module, format == REWIRE_FORMAT_TEXT_PROTO
+                            ? rewire::Format::kTextProto
+                            : rewire::Format::kBinaryProto);
+    if (!bytes.ok()) return bytes.status();
+    void* p = std::malloc(bytes->empty() ? 1 : bytes->size());
+    if (p == nullptr) throw std::bad_alloc();
+    std::memcpy(p, bytes->data(), bytes->size());
+    *data = p;
+    *size = bytes->size();
+    return absl::OkStatus();
+  });
+}
+
+void rewire_module_free(rewire_module* module) { delete module; }
+
+int rewire_module_is_exported(const rewire_module* module) {
+  return module != nullptr && rewire::ModelIsExported(module->module) ? 1 : 0;
+}
+
+int rewire_module_is_training(const rewire_module* module) {
+  return module != nullptr && module->module.mode() == rewire::ModuleMode::kTrain
+             ? 1
+             : 0;
+}
+
+rewire_status rewire_module_move_to_eval(rewire_module* module, char** report) {
+  return Switch(module, report, true);
+}
+
+rewire_status rewire_module_move_to_train(rewire_module* module,
+                                          char** report) {
+  return Switch(module, report, false);
+}
+
+size_t rewire_module_num_inputs(const rewire_module* module) {
+  if (module == nullptr) return 0;
+  return module->module.InputPlaceholders().size();
+}
+
+const char* rewire_module_input_name(const rewire_module* module, size_t i) {
+  if (module == nullptr) return nullptr;
+  std::vector<rewire::Node*> phs = module->module.InputPlaceholders();
+  return i < phs.size() ? phs[i]->name().c_str() : nullptr;
+}
+
+rewire_status rewire_module_input_shape(const rewire_module* module, size_t i,
+                                        int64_t* dims, size_t max_dims,
+                                        size_t* ndim) {
+  return Guard([&]() -> absl::Status {
+    if (module == nullptr) return Null("module");
+    if (ndim == nullptr) return Null("ndim");
+    std::vector<rewire::Node*> phs = module->module.InputPlaceholders();
+    if (i >= phs.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input index ", i, " out of range (", phs.size(), " inputs)"));
+    }
+    const rewire::MetaValue* v = phs[i]->meta().val();
+    if (v == nullptr || !v->is_tensor()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input %", phs[i]->name(), " has no tensor \"val\""));
+    }
+    const rewire::TensorMeta& m = v->tensor();
+    *ndim = m.shape.size();
+    for (size_t d = 0; d < m.shape.size(); ++d) {
+      if (m.shape[d].is_symbolic()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input %", phs[i]->name(), " has symbolic dim ", d, " (",
+            m.shape[d].symbol, ")"));
+      }
+      if (dims != nullptr && d < max_dims) dims[d] = m.shape[d].value;
+    }
+    return absl::OkStatus();
+  });
+}
+
+rewire_status rewire_module_run(rewire_module* module,
+                                const rewire_input* inputs, size_t num_inputs,
+                                uint64_t seed, rewire_outputs** out) {
+  return Guard([&]() -> absl::Status {
+    if (out == nullptr) return Null("out");
+    *out = nullptr;
+    if (module == nullptr) return Null("module");
+    if (inputs == nullptr && num_inputs > 0) return Null("inputs");
+    std::vector<std::pair<std::string, rewire::Tensor>> named;
+    for (size_t k = 0; k < num_inputs; ++k) {
+      const rewire_input& in = inputs[k];
+      if (in.name == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("inputs[", k, "].name is NULL"));
+      }
+      if (in.shape == nullptr && in.ndim > 0) {
+        return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': shape is NULL"));
+      }
+      std::vector<int64_t> shape(in.shape, in.shape + in.ndim);
+      absl::StatusOr<rewire::Tensor> t =
+          rewire::Tensor::Empty(rewire::ScalarType::kFloat32, shape);
+      if (!t.ok()) {
+        return absl::Status(t.status().code(), absl::StrCat("input '", in.name,
+                                                            "': ", t.status().message()));
+      }
+      if (t->numel() > 0) {
+        if (in.data == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': data is NULL"));
+        }
+        std::memcpy(t->raw_data(), in.data, static_cast<size_t>(t->nbytes()));
+      }
+      named.emplace_back(in.name, std::move(*t));
+    }
+    rewire::ExecuteOptions options;
+    options.seed = seed;
+    options.device = rewire::Device::Cpu();
+    absl::StatusOr<rewire::ExecutionResult> r =
+        rewire::Execute(module->module, named, options);
+    if (!r.ok()) return r.status();
+    auto result = std::make_unique<rewire_outputs>();
+    for (rewire::NamedTensor& nt : r->outputs) {
+      rewire_outputs::Entry e;
+      e.name = nt.name;
+      if (nt.tensor.defined()) {
+        const rewire::Tensor& t = nt.tensor;
+        e.shape = t.shape();
+        e.data.resize(static_cast<size_t>(t.numel()));
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          switch (t.dtype()) {
+            case rewire::ScalarType::kFloat32: e.data[i] = t.data<float>()[i]; break;
+            case rewire::ScalarType::kFloat64: e.data[i] = static_cast<float>(t.data<double>()[i]); break;
+            case rewire::ScalarType::kInt64: e.data[i] = static_cast<float>(t.data<int64_t>()[i]); break;
+            case rewire::ScalarType::kBool: e.data[i] = t.data<bool>()[i] ? 1.0f : 0.0f; break;
+            default:
+              return absl::UnimplementedError(absl::StrCat(
+                  "output '", nt.name, "' has dtype ",
+                  rewire::ScalarTypeName(t.dtype()),
+                  ", which the C API cannot convert to float32"));
+          }
+        }
+      }
+      result->entries.push_back(std::move(e));
+    }
+    *out = result.release();
+    return absl::OkStatus();
+  });
+}
+
+size_t rewire_outputs_count(const rewire_outputs* outputs) {
+  return outputs == nullptr ? 0 : outputs->entries.size();
+}
+const char* rewire_outputs_name(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr ? nullptr : e->name.c_str();
+}
+size_t rewire_outputs_ndim(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr ? 0 : e->shape.size();
+}
+const int64_t* rewire_outputs_shape(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr ? nullptr : e->shape.data();
+}
+int64_t rewire_outputs_numel(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr ? 0 : static_cast<int64_t>(e->data.size());
+}
+const float* rewire_outputs_data(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr || e->data.empty() ? nullptr : e->data.data();
+}
+void rewire_outputs_free(rewire_outputs* outputs) { delete outputs; }
+
+void rewire_free(void* p) { std::free(p); }
+
+}  // extern "C"

@@ -1,0 +1,128 @@
+/* The rewire C API: load an exported model, switch it between train and eval,
+ * run it on float32 buffers, save it — from C or any language with a C FFI.
+ *
+ * Why a separate C layer: C++ types, exceptions and absl::Status cannot cross
+ * a stable ABI, so everything here is an opaque handle, a plain struct or a
+ * status code. Each function returns a rewire_status; on failure the message
+ * (naming the file, node or tensor) is kept per thread and read with
+ * rewire_last_error() until the next call on that thread. Nothing returned
+ * needs C++ to free: handles have their own free functions, strings and byte
+ * buffers the API allocates are released with rewire_free().
+ *
+ * Thread safety: distinct modules may be used from different threads at the
+ * same time; one module must not be used concurrently (run updates its
+ * buffers, switching rewrites its graph).
+ *
+ * Link with //tools:rewire_c (Bazel) or librewire_c.so. */
+#ifndef REWIRE_TOOLS_REWIRE_C_H_
+#define REWIRE_TOOLS_REWIRE_C_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rewire_status {
+  REWIRE_OK = 0,
+  REWIRE_INVALID_ARGUMENT = 1,   /* bad file contents, shapes, names, NULLs */
+  REWIRE_NOT_FOUND = 2,          /* missing file */
+  REWIRE_FAILED_PRECONDITION = 3,
+  REWIRE_UNIMPLEMENTED = 4,      /* an op without a kernel */
+  REWIRE_RESOURCE_EXHAUSTED = 5, /* allocation or size limits */
+  REWIRE_UNAVAILABLE = 6,        /* e.g. CUDA requested without a CUDA build */
+  REWIRE_PERMISSION_DENIED = 7,
+  REWIRE_INTERNAL = 8,           /* a bug in rewire */
+  REWIRE_UNKNOWN = 9
+} rewire_status;
+
+typedef enum rewire_format {
+  REWIRE_FORMAT_BINARY_PROTO = 0, /* ".pb" */
+  REWIRE_FORMAT_TEXT_PROTO = 1    /* ".pbtxt" */
+} rewire_format;
+
+/* An ExportedModule: graph, parameters, buffers and mode. */
+typedef struct rewire_module rewire_module;
+/* The outputs of one run. */
+typedef struct rewire_outputs rewire_outputs;
+
+/* One named float32 input: C-order data of `ndim` dims `shape`. The data is
+ * copied; the caller keeps ownership. */
+typedef struct rewire_input {
+  const char* name; /* the input placeholder's name */
+  const float* data;
+  const int64_t* shape;
+  size_t ndim;
+} rewire_input;
+
+/* The last error message of this thread ("" after a success). Valid until
+ * the next rewire_* call on this thread. */
+const char* rewire_last_error(void);
+/* "OK", "INVALID_ARGUMENT", ... */
+const char* rewire_status_name(rewire_status status);
+
+/* Loading verifies the whole model (ir/serialization.h); *out is set only on
+ * success. The file's format comes from its extension (.pb / .pbtxt). */
+rewire_status rewire_module_load_file(const char* path, rewire_module** out);
+rewire_status rewire_module_load_bytes(const void* data, size_t size,
+                                       rewire_format format,
+                                       rewire_module** out);
+/* Atomic (temp file + rename): a failure leaves an existing file as it was. */
+rewire_status rewire_module_save_file(const rewire_module* module,
+                                      const char* path);
+/* Serialized bytes in *data (release with rewire_free), length in *size. */
+rewire_status rewire_module_serialize(const rewire_module* module,
+                                      rewire_format format, void** data,
+                                      size_t* size);
+void rewire_module_free(rewire_module* module); /* NULL is fine */
+
+/* torch's model_is_exported: 1 when some node carries "val", else 0. */
+int rewire_module_is_exported(const rewire_module* module);
+/* 1 in training mode, 0 in eval mode. */
+int rewire_module_is_training(const rewire_module* module);
+
+/* pt2e's move_exported_model_to_eval / _train. When `report` is not NULL it
+ * receives the TrainEvalReport as text (release with rewire_free), also on
+ * a no-op (already in that mode). On failure the module's mode is unchanged. */
+rewire_status rewire_module_move_to_eval(rewire_module* module, char** report);
+rewire_status rewire_module_move_to_train(rewire_module* module,
+                                          char** report);
+
+/* The model's real inputs (placeholders not bound to a parameter or buffer),
+ * in order. The name stays valid until the module is switched or freed. */
+size_t rewire_module_num_inputs(const rewire_module* module);
+const char* rewire_module_input_name(const rewire_module* module, size_t i);
+/* The input's shape from its "val" metadata: *ndim gets the rank; up to
+ * max_dims sizes are written to dims. INVALID_ARGUMENT when there is no
+ * "val" or a dim is symbolic. */
+rewire_status rewire_module_input_shape(const rewire_module* module, size_t i,
+                                        int64_t* dims, size_t max_dims,
+                                        size_t* ndim);
+
+/* Runs the module on the CPU with the given inputs (every input placeholder
+ * needs one, by name). `seed` drives dropout. A run in training mode updates
+ * the module's buffers (running stats), as a PyTorch training step does. */
+rewire_status rewire_module_run(rewire_module* module,
+                                const rewire_input* inputs, size_t num_inputs,
+                                uint64_t seed, rewire_outputs** out);
+
+/* Accessors; pointers stay valid until rewire_outputs_free. Every output is
+ * converted to float32 (float64, int64 and bool values convert exactly or to
+ * the nearest float; a None output has 0 dims and no data). */
+size_t rewire_outputs_count(const rewire_outputs* outputs);
+const char* rewire_outputs_name(const rewire_outputs* outputs, size_t i);
+size_t rewire_outputs_ndim(const rewire_outputs* outputs, size_t i);
+const int64_t* rewire_outputs_shape(const rewire_outputs* outputs, size_t i);
+int64_t rewire_outputs_numel(const rewire_outputs* outputs, size_t i);
+const float* rewire_outputs_data(const rewire_outputs* outputs, size_t i);
+void rewire_outputs_free(rewire_outputs* outputs); /* NULL is fine */
+
+/* Releases strings and buffers this API allocated (NULL is fine). */
+void rewire_free(void* p);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif /* REWIRE_TOOLS_REWIRE_C_H_ */
