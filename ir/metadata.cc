@@ -44,7 +44,7 @@ absl::StatusOr<int64_t> TensorMeta::NumElements() const {
     const Dim& d = shape[i];
     if (d.is_symbolic()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("dim ", i, " is symbolic (", d.symbol, ")"));
+          absl::StrCat("dim ", i, " is symbolic (", d.symbol.str(), ")"));
     }
     if (d.value < 0) {
       return absl::InvalidArgumentError(

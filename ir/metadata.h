@@ -11,6 +11,7 @@
 #define REWIRE_IR_METADATA_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,12 +24,50 @@
 
 namespace rewire {
 
+// The text of a symbolic dimension. Almost every dim is concrete, so the
+// string lives on the heap only when present: 8 bytes instead of a 32-byte
+// std::string per dim (a graph holds millions of dims).
+class SymbolString {
+ public:
+  SymbolString() = default;
+  SymbolString(std::string s) { *this = std::move(s); }  // NOLINT: implicit
+  SymbolString(const char* s) : SymbolString(std::string(s)) {}  // NOLINT
+  SymbolString(const SymbolString& o)
+      : p_(o.p_ ? std::make_unique<std::string>(*o.p_) : nullptr) {}
+  SymbolString(SymbolString&&) noexcept = default;
+  SymbolString& operator=(const SymbolString& o) {
+    p_ = o.p_ ? std::make_unique<std::string>(*o.p_) : nullptr;
+    return *this;
+  }
+  SymbolString& operator=(SymbolString&&) noexcept = default;
+  SymbolString& operator=(std::string s) {
+    p_ = s.empty() ? nullptr : std::make_unique<std::string>(std::move(s));
+    return *this;
+  }
+  bool empty() const { return p_ == nullptr; }
+  const std::string& str() const { return p_ ? *p_ : Empty(); }
+  operator const std::string&() const { return str(); }  // NOLINT: implicit
+  friend bool operator==(const SymbolString& a, const SymbolString& b) {
+    return a.str() == b.str();
+  }
+  friend bool operator==(const SymbolString& a, absl::string_view b) {
+    return a.str() == b;
+  }
+
+ private:
+  static const std::string& Empty() {
+    static const std::string* const kEmpty = new std::string();
+    return *kEmpty;
+  }
+  std::unique_ptr<std::string> p_;
+};
+
 // One dimension: a concrete size, or a symbolic expression such as "s0" or
 // "2*s1" (sizes of dynamic-shape exports). `value` is meaningful only when
 // `symbol` is empty.
 struct Dim {
   int64_t value = 0;
-  std::string symbol;
+  SymbolString symbol;
 
   bool is_symbolic() const { return !symbol.empty(); }
   friend bool operator==(const Dim& a, const Dim& b) {

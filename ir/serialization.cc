@@ -519,7 +519,7 @@ void TensorMetaToProto(const TensorMeta& t, proto::TensorMeta* out) {
   for (const Dim& d : t.shape) {
     proto::Dim* pd = out->add_shape();
     if (d.is_symbolic()) {
-      pd->set_symbol(d.symbol);
+      pd->set_symbol(d.symbol.str());
     } else {
       pd->set_size(d.value);
     }
@@ -947,7 +947,7 @@ absl::Status CheckUtf8(const ExportedModule& module) {
       }
       auto check_meta = [&](const TensorMeta& t) {
         for (const Dim& d : t.shape) {
-          if (!IsValidUtf8(d.symbol)) return false;
+          if (!IsValidUtf8(d.symbol.str())) return false;
         }
         return true;
       };

@@ -282,10 +282,10 @@ void AppendTensorMeta(const TensorMeta& t, std::string* out) {
     const Dim& d = t.shape[i];
     if (!d.is_symbolic()) {
       absl::StrAppend(out, d.value);
-    } else if (IsSimpleSymbol(d.symbol)) {
-      out->append(d.symbol);
+    } else if (IsSimpleSymbol(d.symbol.str())) {
+      out->append(d.symbol.str());
     } else {
-      AppendQuoted(d.symbol, out);
+      AppendQuoted(d.symbol.str(), out);
     }
   }
   out->push_back(']');

@@ -11,11 +11,12 @@
 // the model R times and times only the switch to eval, printing
 // "nodes=N", "rewritten=N" and "switch_seconds_min=S".
 //
-// This is a separate binary from bridge_runner because rewrite/pattern_tracer.h
-// and kernels/executor.h both define a different class rewire::Value: a
-// program linking //rewrite:train_eval and //kernels:executor together
-// violates the ODR and crashes (seen: SIGSEGV in Value's copy constructor
-// inside TraceDropout). Exit status: 0 on success, 1 on error, 2 on bad flags.
+// A separate binary from bridge_runner: when this was written,
+// rewrite/pattern_tracer.h and kernels/executor.h both defined a different
+// class rewire::Value, so a program linking //rewrite:train_eval and
+// //kernels:executor crashed (ODR violation: SIGSEGV in Value's copy
+// constructor inside TraceDropout). The executor's type is now RuntimeValue;
+// the split stays because it keeps each helper small. Exit status: 0 on success, 1 on error, 2 on bad flags.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>

@@ -208,7 +208,7 @@ TEST(SerializationRoundTripTest, KeepsSymbolicDimsAbsentStridesAndNegZero) {
       Format::kBinaryProto);
   ASSERT_TRUE(back.ok()) << back.status();
   const TensorMeta& x = back->graph().FindNode("x")->meta().val()->tensor();
-  EXPECT_EQ(x.shape[0].symbol, "s0");
+  EXPECT_EQ(x.shape[0].symbol.str(), "s0");
   EXPECT_TRUE(x.strides.empty());
   const TensorMeta& w = back->graph().FindNode("p_w")->meta().val()->tensor();
   EXPECT_EQ(w.strides, (std::vector<int64_t>{3, 1}));

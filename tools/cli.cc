@@ -1204,8 +1204,10 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
            std::ostream& err) {
   Cli cli(out, err);
   if (args.empty()) {
-    err << kMainUsage;
-    return kExitUsage;
+    std::vector<std::string> names;
+    for (const Command& c : Commands()) names.push_back(c.name);
+    return cli.Usage("", absl::StrCat("no command given; commands: ",
+                                      absl::StrJoin(names, ", ")));
   }
   const std::string& name = args[0];
   if (name == "--help" || name == "-h" || name == "help") {

@@ -1,11 +1,11 @@
 // The train/eval switch and dialect detection behind a header that does not
 // include rewrite/.
 //
-// Why this exists: rewrite/pattern_tracer.h (pulled in by train_eval.h) and
-// kernels/executor.h both define `rewire::Value`, so no translation unit can
-// include both. The program and the C API need to switch *and* execute a
-// model, so the rewrite side is wrapped here, in its own translation unit,
-// with plain types only.
+// Why a wrapper: the program and the C API need only "switch and tell me
+// what you did" plus the dialect evidence `rewire info` prints, so their
+// translation units depend on this small plain-typed interface instead of the
+// pattern engine's headers (which once clashed with kernels/executor.h over
+// the name rewire::Value).
 #ifndef REWIRE_TOOLS_MODE_SWITCH_H_
 #define REWIRE_TOOLS_MODE_SWITCH_H_
 

@@ -255,7 +255,7 @@ rewire_status rewire_module_input_shape(const rewire_module* module, size_t i,
       if (m.shape[d].is_symbolic()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "input %", phs[i]->name(), " has symbolic dim ", d, " (",
-            m.shape[d].symbol, ")"));
+            std::string(m.shape[d].symbol), ")"));
       }
       if (dims != nullptr && d < max_dims) dims[d] = m.shape[d].value;
     }

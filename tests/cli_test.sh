@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `rewire` program: every subcommand on the files in
+# tests/testdata/ (cli_small.pb was written by `rewire gen --blocks 2
+# --channels 2 --height 4 --width 4 --p 0.25 --eps 0.001 --momentum 0.05`;
+# cli_corrupt.pb is garbage), checking stdout, stderr and exit codes,
+# including every error path and the atomic-write guarantee. Usage:
+# cli_test.sh PATH_TO_REWIRE (Bazel passes $(rootpath //tools:rewire)).
+set -uo pipefail
+
+REWIRE="$1"
+DATA=tests/testdata
+TMP="${TEST_TMPDIR:-$(mktemp -d)}/cli"
+rm -rf "$TMP" && mkdir -p "$TMP"
+failures=0
+
+# run_cmd EXPECTED_RC ARGS...: runs rewire, keeps stdout/stderr in $out/$err.
+run_cmd() {
+  local want="$1"
+  shift
+  "$REWIRE" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+  rc=$?
+  out="$(cat "$TMP/stdout")"
+  err="$(cat "$TMP/stderr")"
+  if [[ "$rc" != "$want" ]]; then
+    echo "FAIL: rewire $* exited $rc, want $want" >&2
+    echo "  stdout: ${out:0:2000}" >&2
+    echo "  stderr: $err" >&2
+    failures=$((failures + 1))
+    return 1
+  fi
+  # Failures and usage errors: exactly one line on stderr, starting "error:".
+  if [[ "$want" != 0 ]]; then
+    local first
+    first="$(grep -v '^note:\|^warning:' "$TMP/stderr" | head -1)"
+    local lines
+    lines="$(grep -c '^error:' "$TMP/stderr")"
+    if [[ "$first" != error:* || "$lines" != 1 ]]; then
+      echo "FAIL: rewire $*: stderr is not one 'error:' line: $err" >&2
+      failures=$((failures + 1))
+      return 1
+    fi
+  fi
+  return 0
+}
+
+expect_out() {  # expect_out TEXT: stdout contains TEXT
+  if [[ "$out" != *"$1"* ]]; then
+    echo "FAIL: stdout lacks '$1'; stdout was: ${out:0:3000}" >&2
+    failures=$((failures + 1))
+  fi
+}
+expect_no_out() {
+  if [[ "$out" == *"$1"* ]]; then
+    echo "FAIL: stdout unexpectedly contains '$1'" >&2
+    failures=$((failures + 1))
+  fi
+}
+expect_err() {  # expect_err TEXT: stderr contains TEXT
+  if [[ "$err" != *"$1"* ]]; then
+    echo "FAIL: stderr lacks '$1'; stderr was: $err" >&2
+    failures=$((failures + 1))
+  fi
+}
+check() {  # check DESCRIPTION COMMAND...
+  local what="$1"
+  shift
+  if ! "$@"; then
+    echo "FAIL: $what" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+# --- help and usage -------------------------------------------------------
+run_cmd 0 --help && expect_out "usage: rewire <command>"
+run_cmd 2
+run_cmd 2 frobnicate && expect_err "unknown command 'frobnicate'"
+for c in demo info eval train print dot run validate gen; do
+  run_cmd 0 "$c" --help && expect_out "usage: rewire"
+done
+run_cmd 0 help run && expect_out "usage: rewire run"
+
+# --- demo -----------------------------------------------------------------
+run_cmd 0 demo && {
+  expect_out "MoveExportedModelToEval"
+  expect_out "train -> eval: 3 site(s) rewritten"
+  expect_out "eps 0.001, momentum 0.03, p 0.3 survived the round trip: yes"
+  expect_out "running_mean/running_var unchanged by eval runs: yes"
+  expect_out "All checks passed."
+}
+run_cmd 2 demo extra
+run_cmd 2 demo --seed=abc
+
+# --- info -----------------------------------------------------------------
+run_cmd 0 info "$DATA/cli_small.pb" && {
+  expect_out "exported:  yes"
+  expect_out "device:    cpu"
+  expect_out "mode:      train"
+  expect_out "dialect:   training_ir"
+  expect_out "aten.batch_norm.default"
+  expect_out "blocks.0.bn.running_mean"
+  expect_out "%x : f32[2, 2, 4, 4]"
+  expect_out "verifier:  OK"
+}
+run_cmd 1 info "$TMP/missing.pb" && expect_err "missing.pb"
+run_cmd 1 info "$DATA/cli_corrupt.pb" && expect_err "cli_corrupt.pb"
+run_cmd 2 info
+run_cmd 2 info "$DATA/cli_small.pb" "$DATA/cli_small.pb"
+run_cmd 2 info model.onnx && expect_err "model.onnx"
+run_cmd 2 info --bogus "$DATA/cli_small.pb" && expect_err "unknown flag '--bogus'"
+
+# --- print, and the text form as input -------------------------------------
+run_cmd 0 print "$DATA/cli_small.pb" && {
+  expect_out "graph():"
+  expect_out "aten.dropout.default(%relu, 0.25, True)"
+  printf '%s\n' "$out" >"$TMP/graph.txt"
+}
+run_cmd 0 info "$TMP/graph.txt" && expect_out "graph only"
+printf 'graph():\n    %%x = placeholder[target=x]\n    %%y = aten.relu.default(%%nope)\n    return (%%y,)\n' >"$TMP/bad.txt"
+run_cmd 1 print "$TMP/bad.txt" && expect_err "bad.txt"
+
+# --- eval / train ---------------------------------------------------------
+run_cmd 0 eval "$DATA/cli_small.pb" -o "$TMP/eval.pb" && {
+  expect_out "train -> eval: 4 site(s) rewritten"
+  expect_out "wrote $TMP/eval.pb"
+}
+run_cmd 0 info "$TMP/eval.pb" && expect_out "mode:      eval"
+run_cmd 0 validate "$TMP/eval.pb" && expect_out "eval-form"
+run_cmd 0 eval "$TMP/eval.pb" -o "$TMP/eval2.pbtxt" && expect_out "already in eval mode"
+run_cmd 0 train "$TMP/eval.pb" -o "$TMP/train.pbtxt" && expect_out "eval -> train: 4 site(s) rewritten"
+run_cmd 0 print "$TMP/train.pbtxt" && {
+  expect_out "aten.dropout.default(%relu, 0.25, True)"
+  expect_out "True, 0.05, 0.001, True)"
+}
+run_cmd 0 eval "$DATA/cli_small.pb" -o "$TMP/eval.rwir" && expect_err "graph only"
+run_cmd 0 print "$TMP/eval.rwir" && expect_out "aten.dropout.default(%relu, 0.25, False)"
+run_cmd 2 eval "$DATA/cli_small.pb"
+run_cmd 2 eval "$DATA/cli_small.pb" -o "$TMP/out.onnx" && expect_err "out.onnx"
+run_cmd 2 eval "$DATA/cli_small.pb" --dialect core_aten -o "$TMP/x.pb" && expect_err "--dialect is not supported"
+run_cmd 2 train -o
+check "usage errors write nothing" test ! -e "$TMP/x.pb"
+# A failed switch leaves an existing output untouched.
+echo "precious" >"$TMP/keep.pb"
+run_cmd 1 eval "$DATA/cli_corrupt.pb" -o "$TMP/keep.pb" && expect_err "cli_corrupt.pb"
+check "failed eval left keep.pb untouched" grep -qx precious "$TMP/keep.pb"
+
+# --- dot --------------------------------------------------------------------
+run_cmd 0 dot "$DATA/cli_small.pb" && {
+  expect_out "digraph rewire"
+  expect_out "TRAIN"
+  expect_out 'label="f32[2, 2, 4, 4]"'
+}
+run_cmd 0 dot "$TMP/eval.pb" -o "$TMP/eval.dot"
+check "eval.dot written" grep -q "digraph rewire" "$TMP/eval.dot"
+check "eval graph has no training-form node" bash -c "! grep -q TRAIN '$TMP/eval.dot'"
+run_cmd 2 dot "$DATA/cli_small.pb" --svg --png
+if command -v dot >/dev/null; then
+  run_cmd 0 dot "$DATA/cli_small.pb" --svg -o "$TMP/g.svg"
+  check "svg rendered" grep -q "<svg" "$TMP/g.svg"
+else
+  run_cmd 1 dot "$DATA/cli_small.pb" --svg -o "$TMP/g.svg" && expect_err "Graphviz"
+  check "no svg without graphviz" test ! -e "$TMP/g.svg"
+fi
+
+# --- run ----------------------------------------------------------------------
+run_cmd 0 run "$DATA/cli_small.pb" -o "$TMP/out1" && {
+  expect_out "output dropout_1: f32[2, 2, 4, 4]"
+  expect_out "state updated by the run"
+}
+check ".npy magic" bash -c "head -c 6 '$TMP/out1/dropout_1.npy' | grep -q NUMPY"
+check ".npy header" grep -q "'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 4, 4), }" "$TMP/out1/dropout_1.npy"
+# Eval mode is deterministic: the same input file gives identical outputs.
+run_cmd 0 run "$TMP/eval.pb" --input x="$TMP/out1/dropout_1.npy" --seed 1 -o "$TMP/out2"
+run_cmd 0 run "$TMP/eval.pb" --input "x=$TMP/out1/dropout_1.npy" --seed 2 -o "$TMP/out3"
+check "eval outputs identical" cmp -s "$TMP/out2/dropout_1.npy" "$TMP/out3/dropout_1.npy"
+run_cmd 0 run "$TMP/eval.pb" && expect_out "output dropout_1"
+run_cmd 1 run "$DATA/cli_small.pb" --input y="$TMP/out1/dropout_1.npy" && expect_err "no input placeholder named 'y'"
+run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/none.npy" && expect_err "none.npy"
+run_cmd 1 run "$DATA/cli_small.pb" --input x="$DATA/cli_corrupt.pb" && expect_err "cli_corrupt.pb"
+run_cmd 0 gen --blocks 1 --channels 3 --height 4 --width 4 -o "$TMP/c3.pb"
+run_cmd 0 run "$TMP/c3.pb" -o "$TMP/c3out"
+run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/c3out/dropout.npy" && expect_err "shape [2, 3, 4, 4]"
+run_cmd 2 run "$DATA/cli_small.pb" --input x
+run_cmd 2 run "$DATA/cli_small.pb" --input x=a.npy --input x=b.npy
+run_cmd 2 run "$DATA/cli_small.pb" --seed -3
+run_cmd 2 run "$DATA/cli_small.pb" --device tpu && expect_err "--device 'tpu'"
+run_cmd 1 run "$DATA/cli_corrupt.pb"
+echo "not a dir" >"$TMP/afile"
+run_cmd 1 run "$DATA/cli_small.pb" -o "$TMP/afile" && expect_err "not a directory"
+# --device cuda works in a CUDA build on a GPU machine, else fails cleanly.
+"$REWIRE" run "$DATA/cli_small.pb" --device cuda >/dev/null 2>"$TMP/stderr"
+rc=$?
+if [[ $rc != 0 ]]; then
+  check "cuda failure is one error line" grep -q "^error:" "$TMP/stderr"
+  check "cuda failure exits 1" test "$rc" = 1
+fi
+
+# --- validate -------------------------------------------------------------------
+run_cmd 0 validate "$DATA/cli_small.pb" && {
+  expect_out "PASS %dropout"
+  expect_out "train-form"
+  expect_out "OK"
+}
+run_cmd 1 validate "$DATA/cli_corrupt.pb"
+run_cmd 2 validate
+
+# --- gen --------------------------------------------------------------------------
+run_cmd 0 gen --blocks 3 -o "$TMP/g3.pbtxt" && expect_out "38 nodes"
+run_cmd 0 info "$TMP/g3.pbtxt" && expect_out "nodes:     38"
+run_cmd 2 gen -o "$TMP/g.pb"
+run_cmd 2 gen --blocks 0 -o "$TMP/g.pb"
+run_cmd 2 gen --blocks 2 -o "$TMP/g.bin"
+run_cmd 2 gen --blocks 2
+check "usage errors write nothing" test ! -e "$TMP/g.pb"
+
+# --- atomic writes: a write that fails midway leaves the old file -------------------
+# RLIMIT_FSIZE 0 makes every write() fail (EFBIG; SIGXFSZ ignored), even as root.
+cp "$DATA/cli_small.pb" "$TMP/atomic.pb"
+mkdir -p "$TMP/atomic_npy"
+echo "old npy" >"$TMP/atomic_npy/dropout_1.npy"
+# stderr goes through a pipe (command substitution): RLIMIT_FSIZE does not
+# limit pipes, so the error line still arrives.
+aerr="$( (trap '' XFSZ; ulimit -f 0; "$REWIRE" gen --blocks 4 -o "$TMP/atomic.pb" 2>&1 >/dev/null) )"
+check "gen under a write failure exits 1" test $? = 1
+check "gen's error names the file" grep -q "^error: .*atomic.pb" <<<"$aerr"
+check "failed gen left the old model" cmp -s "$DATA/cli_small.pb" "$TMP/atomic.pb"
+aerr="$( (trap '' XFSZ; ulimit -f 0; "$REWIRE" run "$DATA/cli_small.pb" -o "$TMP/atomic_npy" 2>&1 >/dev/null) )"
+check "run under a write failure exits 1" test $? = 1
+check "run's error names the file" grep -q "^error: .*dropout_1.npy" <<<"$aerr"
+check "failed run left the old .npy" grep -qx "old npy" "$TMP/atomic_npy/dropout_1.npy"
+aerr="$( (trap '' XFSZ; ulimit -f 0; "$REWIRE" dot "$DATA/cli_small.pb" -o "$TMP/keep.pb" 2>&1 >/dev/null) )"
+check "dot under a write failure exits 1" test $? = 1
+check "failed dot left keep.pb untouched" grep -qx precious "$TMP/keep.pb"
+check "no temp files left behind" test -z "$(find "$TMP" -name '.*.tmp.*')"
+
+if ((failures)); then
+  echo "$failures failure(s)" >&2
+  exit 1
+fi
+echo "all cli tests passed"
