@@ -344,7 +344,8 @@ TEST(ExecutorTest, OversizedResultIsResourceExhaustedBeforeAllocation) {
 }
 
 TEST(ExecutorTest, CudaModuleWithoutCudaBuildIsUnavailable) {
-  if (GetCudaDeviceOps() != nullptr) GTEST_SKIP() << "CUDA kernels are linked in";
+  if (GetCudaDeviceOps() != nullptr) GTEST_SKIP() << "CUDA kernels are linked in; this test runs in builds "
+                                                 "without --config=cuda";
   ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
   for (StateTensor& t : m.mutable_tensors()) t.device = Device::Cuda(0);
   m.ReindexTensors();

@@ -57,7 +57,8 @@ TEST(TensorTest, MaxBytesIsEnforced) {
 
 TEST(TensorTest, AllocationFailureIsResourceExhausted) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "sanitizer allocators abort on impossible sizes";
+  GTEST_SKIP() << "sanitizer allocators abort on impossible sizes; this test "
+                  "runs in the default and -c opt builds";
 #else
   const int64_t old = Tensor::MaxBytes();
   Tensor::SetMaxBytes(std::numeric_limits<int64_t>::max());
@@ -87,7 +88,10 @@ TEST(TensorTest, FromVectorReshapeClone) {
 }
 
 TEST(TensorTest, CudaWithoutBackendIsUnavailable) {
-  if (GetCudaBackend() != nullptr) GTEST_SKIP() << "built with CUDA";
+  if (GetCudaBackend() != nullptr) {
+    GTEST_SKIP() << "built with CUDA; this test runs in builds without "
+                    "--config=cuda";
+  }
   absl::StatusOr<Tensor> t = Tensor::Empty(ScalarType::kFloat32, {4});
   ASSERT_TRUE(t.ok());
   absl::StatusOr<Tensor> g = t->CopyTo(Device::Cuda(0));
