@@ -8,6 +8,10 @@
 #   REWIRE_BRIDGE_PIP_TORCH=1    also `pip install torch torchvision protobuf
 #                                numpy pytest` into the default python3
 #                                (several GB from PyPI with the CUDA libraries)
+#
+# With a pip torch 2.x in the default python3 and REWIRE_BRIDGE_INSTALL=1, it
+# also `pip install torchao` there when missing (PyTorch's pt2e train/eval
+# rewrite, which the tests compare with rewire's; skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +27,16 @@ if [[ "${REWIRE_BRIDGE_INSTALL:-1}" == 1 ]] &&
 fi
 if [[ "${REWIRE_BRIDGE_PIP_TORCH:-0}" == 1 ]]; then
   python3 -m pip install -q torch torchvision protobuf numpy pytest
+fi
+
+DEFAULT_PY=$(command -v python3 || true)
+if [[ "${REWIRE_BRIDGE_INSTALL:-1}" == 1 && -n "$DEFAULT_PY" &&
+      "$(readlink -f "$DEFAULT_PY")" != "$(readlink -f "$DEB_PY")" ]] &&
+   "$DEFAULT_PY" -c 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)' 2>/dev/null &&
+   ! "$DEFAULT_PY" -c 'import torchao' 2>/dev/null; then
+  echo "== installing torchao (pip, $DEFAULT_PY)"
+  "$DEFAULT_PY" -m pip install -q --disable-pip-version-check torchao ||
+    echo "== pip install torchao failed: pt2e comparison tests will be skipped"
 fi
 
 echo "== bazel build //python:bridge_switch //python:bridge_runner //proto:graph_descriptor_set"
@@ -54,8 +68,7 @@ run_suite() {  # $1: interpreter
 }
 
 run_suite "$DEB_PY"
-DEFAULT_PY=$(command -v python3)
-if [[ "$(readlink -f "$DEFAULT_PY")" != "$(readlink -f "$DEB_PY")" ]]; then
+if [[ -n "$DEFAULT_PY" && "$(readlink -f "$DEFAULT_PY")" != "$(readlink -f "$DEB_PY")" ]]; then
   run_suite "$DEFAULT_PY"
 fi
 if [[ $ran == 0 ]]; then

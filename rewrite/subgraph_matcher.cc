@@ -92,7 +92,7 @@ class Binder {
   // Matches the arguments of pattern node `pn` against graph node `g`.
   // With `literals`, records every literal the pattern met.
   bool MatchArgs(const PatternNode& pn, const Node* g,
-                 std::vector<MatchedLiteral>* literals) {
+                 absl::InlinedVector<MatchedLiteral, 4>* literals) {
     const Node* p = pn.node;
     // Pointers, not copies: this runs for every candidate pair.
     ptrs_p_.clear();
@@ -515,10 +515,6 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
     for (const auto& c : candidates) fewest = std::min(fewest, c.size());
     if (fewest != SIZE_MAX) found.reserve(fewest);  // at most one per site
   }
-  size_t expected_literals = 0;
-  for (const PatternNode& pn : nodes_) {
-    expected_literals += pn.normalized ? pn.norm_args.size() : pn.node->args().size();
-  }
   vf2::SearchOptions vopts;
   vopts.mode = vf2::MatchMode::kMonomorphism;
   vopts.max_steps = options_.max_steps;
@@ -528,8 +524,6 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
         for (size_t s = 0; s < mapping.size(); ++s) images[s] = mapping[s];
         binder.Reset(&images);
         InternalMatch match;
-        match.nodes_map.reserve(nodes_.size());
-        match.literals.reserve(expected_literals);
         for (size_t i = 0; i < nodes_.size(); ++i) {
           const PatternNode& pn = nodes_[i];
           if (pn.search_id < 0) continue;
@@ -583,7 +577,6 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
           }
           match.nodes_map.emplace_back(pn.node, std::move(value));
         }
-        match.placeholder_bindings.reserve(placeholders_.size());
         for (const Node* ph : placeholders_) {
           const Argument* b = match.Binding(ph);
           match.placeholder_bindings.push_back(b == nullptr ? Argument::None()
@@ -592,7 +585,7 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
         for (const Node* r : returning_) {
           match.returning_nodes.push_back(match.GraphNode(r));
         }
-        match.anchors = anchors_;
+        match.anchors.assign(anchors_.begin(), anchors_.end());
         found.push_back(std::move(match));
         return vf2::MatchAction::kContinue;
       });

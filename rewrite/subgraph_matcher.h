@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ir/argument.h"
@@ -67,19 +68,21 @@ struct MatchedLiteral {
 // One occurrence of the pattern in the graph.
 struct InternalMatch {
   // Pattern returning nodes whose only user is the output (fx "anchors").
-  std::vector<const Node*> anchors;
+  absl::InlinedVector<const Node*, 2> anchors;
   // Pattern node -> bound value: Argument::Ref(graph node) for matched
   // nodes and placeholders bound to nodes, or the literal/list a placeholder
   // bound; in pattern order. A small vector: patterns have a handful of
   // nodes and matches can number in the hundreds of thousands.
-  std::vector<std::pair<const Node*, Argument>> nodes_map;
+  absl::InlinedVector<std::pair<const Node*, Argument>, 8> nodes_map;
   // The value bound to `pattern_node`, or nullptr.
   const Argument* Binding(const Node* pattern_node) const;
   // Placeholder bindings in pattern placeholder order.
-  std::vector<Argument> placeholder_bindings;
+  absl::InlinedVector<Argument, 6> placeholder_bindings;
   // Graph nodes matched to the pattern's returning nodes, in output order.
-  std::vector<Node*> returning_nodes;
-  std::vector<MatchedLiteral> literals;
+  absl::InlinedVector<Node*, 2> returning_nodes;
+  // Inline storage throughout: a large graph yields hundreds of thousands
+  // of matches, and heap allocations dominated their cost.
+  absl::InlinedVector<MatchedLiteral, 4> literals;
 
   // The graph node bound to `pattern_node`, or nullptr (literal binding).
   Node* GraphNode(const Node* pattern_node) const;

@@ -15,6 +15,22 @@ import torchvision
 import rewire_bridge as rb
 
 TORCH2 = int(torch.__version__.split(".")[0]) >= 2
+# PyTorch's own pt2e train->eval rewrite, compared with rewire's below. Newer
+# torch moved pt2e to the torchao package (python/run_tests.sh pip-installs it
+# next to a pip torch 2.x); torch 1.13 has no torch.export and no torchao.
+PT2E_MOVE_TO_EVAL, PT2E_MISSING = None, None
+if TORCH2:
+    try:
+        from torchao.quantization.pt2e import \
+            move_exported_model_to_eval as PT2E_MOVE_TO_EVAL
+    except Exception as e:  # ImportError, or a torchao built for another torch
+        PT2E_MISSING = f"{type(e).__name__}: {e}"
+NEEDS_PT2E = pytest.mark.skipif(
+    PT2E_MOVE_TO_EVAL is None,
+    reason="runs only under torch 2.x with torchao importable "
+           "(torchao.quantization.pt2e.move_exported_model_to_eval); "
+           + (f"torchao not importable ({PT2E_MISSING})" if TORCH2
+              else f"torch {torch.__version__} is not 2.x"))
 RTOL, ATOL = 1e-4, 1e-5
 ERRORS = {}  # model -> max abs error, printed at the end
 
@@ -197,6 +213,189 @@ def test_metadata_and_literals(tmp_path):
     roles = {t.name: t.role for t in msg.tensors}
     assert roles["conv.weight"] == pb.TENSOR_ROLE_PARAMETER
     assert roles["bn1.num_batches_tracked"] == pb.TENSOR_ROLE_BUFFER
+
+
+# --- comparison with PyTorch's pt2e rewrite (torchao) -----------------------
+
+def _op_schema(target):
+    """The ATen schema of "aten.batch_norm.default"-style target names."""
+    ns, op, overload = target.split(".")
+    return getattr(getattr(getattr(torch.ops, ns), op), overload)._schema
+
+
+def _is_switch_site(target):
+    return "batch_norm" in target or "dropout" in target
+
+
+def _flag_index(schema):
+    names = [a.name for a in schema.arguments]
+    for flag in ("training", "train"):
+        if flag in names:
+            return names.index(flag), flag, schema.arguments[names.index(flag)]
+    return None
+
+
+def _fx_summary(gm):
+    """(Counter of ATen call_function targets, [(target, training flag)] of
+    every batch_norm/dropout node in graph order) of a torch.fx graph."""
+    import collections
+    ops, flags = collections.Counter(), []
+    for n in gm.graph.nodes:
+        if n.op != "call_function" or not isinstance(n.target, torch._ops.OpOverload):
+            continue
+        target = str(n.target)
+        ops[target] += 1
+        if _is_switch_site(target):
+            fi = _flag_index(n.target._schema)
+            value = None
+            if fi is not None:
+                i, name, arg = fi
+                value = (n.args[i] if len(n.args) > i else
+                         n.kwargs.get(name, arg.default_value))
+            flags.append((target, value))
+    return ops, flags
+
+
+def _pb_graph(path):
+    from rewire_bridge import proto
+    m = proto.messages().GraphModule()
+    with open(path, "rb") as f:
+        m.ParseFromString(f.read())
+    return m
+
+
+def _pb_literal(arg):
+    kind = arg.WhichOneof("value")
+    return None if kind in (None, "none") else getattr(arg, kind)
+
+
+def _pb_summary(path):
+    """_fx_summary of the graph in a rewire .pb (the switch's output)."""
+    import collections
+    from rewire_bridge import proto
+    pb = proto.messages()
+    ops, flags = collections.Counter(), []
+    for n in _pb_graph(path).graph.nodes:
+        if n.op != pb.OP_KIND_CALL_FUNCTION or not n.target.startswith("aten."):
+            continue
+        ops[n.target] += 1
+        if _is_switch_site(n.target):
+            fi = _flag_index(_op_schema(n.target))
+            value = None
+            if fi is not None:
+                i, name, arg = fi
+                kw = {k.name: k.value for k in n.kwargs}
+                value = (_pb_literal(n.args[i]) if len(n.args) > i else
+                         _pb_literal(kw[name]) if name in kw else arg.default_value)
+            flags.append((n.target, value))
+    return ops, flags
+
+
+def _both_eval(m, x, tmp_path):
+    """Exports `m` (train mode) once and switches that same graph to eval with
+    rewire (-> eval.pb) and with PyTorch's pt2e rewrite (-> fx GraphModule)."""
+    ep = rb.export_program(m, x)
+    train_pb, eval_pb = str(tmp_path / "train.pb"), str(tmp_path / "eval.pb")
+    rb.export_module(ep, train_pb)
+    report = rb.switch(train_pb, eval_pb, "eval")
+    gm = PT2E_MOVE_TO_EVAL(ep.module())
+    return report, eval_pb, gm
+
+
+@NEEDS_PT2E
+@pytest.mark.parametrize("name", list(MODELS))
+def test_same_ops_and_flags_as_pt2e(name, tmp_path):
+    m = _build(name).train()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    report, eval_pb, gm = _both_eval(m, x, tmp_path)
+    ours_ops, ours_flags = _pb_summary(eval_pb)
+    pt_ops, pt_flags = _fx_summary(gm)
+    assert ours_ops == pt_ops, (ours_ops - pt_ops, pt_ops - ours_ops)
+    n_bn, n_bn_no_stats, n_drop = _expected_sites(m)
+    assert report.total_rewritten == n_bn + n_drop, report.text
+    # rewire leaves batch norms without running stats (track_running_stats=
+    # False: running_mean/var None) in training mode, as eager eval computes
+    # them; pt2e's pattern (literals ignored) flips them to training=False too,
+    # and that graph then fails: "running_mean must be defined in evaluation mode".
+    assert [v for _, v in ours_flags].count(True) == n_bn_no_stats, ours_flags
+    assert pt_flags == [(t, False) for t, _ in ours_flags], pt_flags
+    if n_bn_no_stats:
+        with torch.no_grad(), pytest.raises(RuntimeError, match="running_mean must be defined"):
+            gm(x)
+    else:
+        assert ours_flags == pt_flags
+
+
+class CustomHyper(nn.Module):
+    """Non-default eps (1e-3), momentum (0.03) and dropout p (0.3)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8, eps=1e-3, momentum=0.03)
+        self.drop1 = nn.Dropout(0.3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Linear(8, 16)
+        self.bn2 = nn.BatchNorm1d(16, eps=1e-3, momentum=0.03)
+        self.drop2 = nn.Dropout(0.3)
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = self.drop1(torch.relu(self.bn1(self.conv(x))))
+        x = torch.flatten(self.pool(x), 1)
+        return self.fc2(self.drop2(torch.relu(self.bn2(self.fc1(x)))))
+
+
+@NEEDS_PT2E
+def test_custom_eps_momentum_vs_pt2e(tmp_path):
+    """rewire keeps eps/momentum/p; pt2e's rewrite resets them to the pattern's
+    defaults (eps 1e-5, momentum 0.1, p 0.5), and the eps change alters the eval
+    output: the known upstream bug, pytorch/ao issue 4107. If this test starts
+    failing on the pt2e side, upstream has fixed it."""
+    torch.manual_seed(0)
+    m = CustomHyper()
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                # Small variances, so eps 1e-3 vs 1e-5 is well above tolerance.
+                mod.running_var.uniform_(0.05, 0.2)
+    m.train()
+    x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    report, eval_pb, gm = _both_eval(copy.deepcopy(m), x, tmp_path)
+    assert report.total_rewritten == 4, report.text
+    with torch.no_grad():
+        ref = m.eval()(x).numpy()
+        pt = gm(x)
+    pt = (pt[0] if isinstance(pt, (tuple, list)) else pt).numpy()
+    outs, _ = rb.run(eval_pb, [x.numpy()])
+    ERRORS["custom_hyper/torch_export/eval (rewire)"] = float(np.abs(outs[0] - ref).max())
+    ERRORS["custom_hyper/torch_export/eval (pt2e)"] = float(np.abs(pt - ref).max())
+    np.testing.assert_allclose(outs[0], ref, rtol=RTOL, atol=ATOL)
+    excess = np.abs(pt - ref) - (ATOL + RTOL * np.abs(ref))
+    assert excess.max() > 0, (
+        "pt2e's eval output now matches eager eval: pytorch/ao#4107 fixed?")
+
+    # The cause, in the literals: rewire keeps them, pt2e resets them.
+    def literals(nodes):
+        return [(t, tuple(a)) for t, a in nodes]
+    from rewire_bridge import proto
+    pb = proto.messages()
+    ours = literals(
+        (n.target, [_pb_literal(a) for a in n.args[5:8]] if "batch_norm" in n.target
+         else [_pb_literal(n.args[1])])
+        for n in _pb_graph(eval_pb).graph.nodes
+        if n.op == pb.OP_KIND_CALL_FUNCTION and _is_switch_site(n.target))
+    theirs = literals(
+        (str(n.target), list(n.args[5:8]) if "batch_norm" in str(n.target)
+         else [n.args[1]])
+        for n in gm.graph.nodes
+        if n.op == "call_function" and _is_switch_site(str(n.target)))
+    bn = ("aten.batch_norm.default", (False, 0.03, 1e-3))
+    drop = ("aten.dropout.default", (0.3,))
+    assert ours == [bn, drop, bn, drop], ours
+    assert theirs == [("aten.batch_norm.default", (False, 0.1, 1e-5)),
+                      ("aten.dropout.default", (0.5,))] * 2, theirs
 
 
 def teardown_module(module):
