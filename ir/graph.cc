@@ -178,6 +178,8 @@ Graph& Graph::operator=(Graph&& other) noexcept {
   by_name_ = std::move(other.by_name_);
   for (int k = 0; k < 4; ++k) targets_[k] = std::move(other.targets_[k]);
   index_ = std::move(other.index_);
+  unused_ = std::move(other.unused_);
+  other.unused_.clear();
   name_counters_ = std::move(other.name_counters_);
   order_valid_ = other.order_valid_;
   other.by_name_.clear();
@@ -372,6 +374,7 @@ void Graph::AddUses(Node* node) {
     Node* producer = a.node();
     node->operands_.push_back(
         {producer, static_cast<uint32_t>(producer->uses_.size()), &a});
+    if (producer->uses_.empty()) MarkUsed(producer);
     producer->uses_.push_back({node, slot});
     return true;
   });
@@ -384,12 +387,28 @@ void Graph::RemoveUse(Node* node, size_t operand_index) {
   uses[op.use_index] = moved;
   moved.user->operands_[moved.slot].use_index = op.use_index;
   uses.pop_back();
+  if (uses.empty()) MarkUnused(op.producer);
 }
 
 void Graph::RemoveUses(Node* node) {
   // Reverse order keeps each swap-remove valid for the remaining operands.
   for (size_t k = node->operands_.size(); k-- > 0;) RemoveUse(node, k);
   node->operands_.clear();
+}
+
+void Graph::MarkUnused(Node* node) {
+  if (node->unused_pos_ >= 0) return;
+  node->unused_pos_ = static_cast<int32_t>(unused_.size());
+  unused_.push_back(node);
+}
+
+void Graph::MarkUsed(Node* node) {
+  if (node->unused_pos_ < 0) return;
+  Node* moved = unused_.back();
+  unused_[node->unused_pos_] = moved;
+  moved->unused_pos_ = node->unused_pos_;
+  unused_.pop_back();
+  node->unused_pos_ = -1;
 }
 
 void Graph::IndexAdd(Node* node) {
@@ -488,6 +507,7 @@ absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
   LinkBefore(node, before);
   by_name_.emplace(node->name_, node);
   AddUses(node);
+  MarkUnused(node);
   IndexAdd(node);
   if (node->op_ == OpKind::kOutput) output_ = node;
   return node;
@@ -629,6 +649,7 @@ absl::Status Graph::Erase(Node* node) {
                      absl::StrJoin(names, ", ")));
   }
   RemoveUses(node);
+  MarkUsed(node);  // leaves the unused set with the graph
   IndexRemove(node);
   by_name_.erase(node->name_);
   if (node == output_) output_ = nullptr;
@@ -668,16 +689,26 @@ bool Graph::IsImpure(const Node& node) {
 }
 
 size_t Graph::EliminateDeadCode() {
+  // Worklist over the nodes without users. A node enters the list at most
+  // once: either it starts unused, or its last use disappears when its last
+  // user is erased here (no uses are added meanwhile). The removed set is the
+  // same fixed point a reverse sweep reaches.
   size_t removed = 0;
-  Node* n = tail_;
-  while (n != nullptr) {
-    Node* prev = n->prev_;
-    if (!n->has_uses() && !IsImpure(*n)) {
-      absl::Status s = Erase(n);
-      REWIRE_CHECK(s.ok());
-      ++removed;
+  std::vector<Node*> work(unused_.begin(), unused_.end());
+  std::vector<Node*> operands;
+  while (!work.empty()) {
+    Node* n = work.back();
+    work.pop_back();
+    if (n->has_uses() || IsImpure(*n)) continue;
+    operands = n->Operands();
+    std::sort(operands.begin(), operands.end());
+    operands.erase(std::unique(operands.begin(), operands.end()), operands.end());
+    absl::Status s = Erase(n);
+    REWIRE_CHECK(s.ok());
+    ++removed;
+    for (Node* p : operands) {
+      if (!p->has_uses()) work.push_back(p);
     }
-    n = prev;
   }
   return removed;
 }

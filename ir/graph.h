@@ -144,6 +144,7 @@ class Node {
   Node* next_ = nullptr;
   uint64_t order_ = 0;
   uint32_t index_pos_ = 0;  // position in the graph's target index bucket
+  int32_t unused_pos_ = -1;  // position in Graph::unused_, -1 when used
 };
 
 class Graph {
@@ -271,6 +272,8 @@ class Graph {
                              const std::vector<Kwarg>& kwargs,
                              const Node* position, absl::string_view what_prefix,
                              absl::string_view what_name) const;
+  void MarkUnused(Node* node);
+  void MarkUsed(Node* node);
   void IndexAdd(Node* node);
   void IndexRemove(Node* node);
   void EnsureOrder() const;
@@ -284,6 +287,9 @@ class Graph {
   // stable. Keyed by string with string_view lookup: no allocation on a hit.
   absl::flat_hash_map<std::string, std::unique_ptr<TargetInfo>> targets_[4];
   absl::flat_hash_map<const TargetInfo*, std::vector<Node*>> index_;
+  // Nodes without users, so dead-code elimination visits only candidates
+  // instead of walking (and cache-missing through) the whole graph.
+  std::vector<Node*> unused_;
   // Next numeric suffix to try per name stem, so generating many "add_<k>"
   // names stays O(1) each.
   mutable absl::flat_hash_map<std::string, int64_t> name_counters_;
