@@ -12,8 +12,8 @@
 // shape; dropout masks are identical on every CPU ISA the machine supports
 // (masks are a pure function of seed, offset and index, kernels/philox.h).
 //
-// kernels/executor.h did not exist when this was written; when it lands,
-// add a target that loads a seed module and executes it on small inputs.
+// Whole-module execution (load + Execute on small inputs) has no fuzz target
+// yet; it is exercised by tests/executor_test.cc and the CLI tests.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>

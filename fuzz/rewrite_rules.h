@@ -1,12 +1,12 @@
 // Fixed train<->eval rewrite rules for the rewrite fuzzer and the reliability
 // tests, written as text patterns for ReplacePatternWithFilters.
 //
-// NOTE: rewrite/train_eval.h (MoveExportedModelToEval/Train) did not exist
-// when these targets were written, so the rules below stand in for it: they
-// are the dialect patterns that API applies (dropout train flag, batch_norm
-// training flag, _native_batch_norm_legit -> _no_training, native_dropout,
-// the make_fx bernoulli_/div_/mul decomposition). Once train_eval.h builds,
-// rewrite_fuzzer.cc should call MoveExportedModelToEval/Train as well.
+// They exercise the engine directly with the dialect patterns the train/eval
+// switch uses (dropout train flag, batch_norm training flag,
+// _native_batch_norm_legit -> _no_training, native_dropout, the make_fx
+// bernoulli_/div_/mul decomposition), with step bounds and rule orders the
+// public API never picks; rewrite_fuzzer.cc also runs the public
+// MoveExportedModelToEval/Train on every input.
 #ifndef REWIRE_FUZZ_REWRITE_RULES_H_
 #define REWIRE_FUZZ_REWRITE_RULES_H_
 
