@@ -25,7 +25,9 @@ if [[ "${REWIRE_BRIDGE_INSTALL:-1}" == 1 ]] &&
     --no-install-recommends python3-torch python3-torchvision python3-protobuf \
     python3-numpy python3-pytest >/dev/null
 fi
-if [[ "${REWIRE_BRIDGE_PIP_TORCH:-0}" == 1 ]]; then
+if [[ "${REWIRE_BRIDGE_PIP_TORCH:-0}" == 1 ]] &&
+   ! python3 -c "import torch, torchvision, google.protobuf, numpy, pytest" 2>/dev/null; then
+  # Several GB with torch's CUDA libraries: once per machine, then skipped.
   python3 -m pip install -q torch torchvision protobuf numpy pytest
 fi
 
