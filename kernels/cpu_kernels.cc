@@ -11,6 +11,39 @@
 #include "kernels/thread_pool.h"
 
 namespace rewire {
+
+absl::Status CheckBatchNormScalars(absl::string_view op, bool has_running_mean,
+                                   bool has_running_var, double eps,
+                                   double momentum, bool training,
+                                   int64_t values_per_channel, int64_t channels,
+                                   absl::Span<const int64_t> input_shape) {
+  if (has_running_mean != has_running_var) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": running_mean and running_var must be both given or both "
+            "absent"));
+  }
+  if (!std::isfinite(eps) || eps < 0.0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": eps must be finite and >= 0, got ", eps));
+  }
+  if (!std::isfinite(momentum)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": momentum must be finite, got ", momentum));
+  }
+  if (training) {
+    if (values_per_channel <= 1 && channels > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": expected more than 1 value per channel when training, got "
+              "input shape ",
+          ShapeToString(input_shape)));
+    }
+  } else if (!has_running_mean) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": running_mean and running_var are required in eval mode"));
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 // ------------------------------------------------------------ ISA dispatch
@@ -273,30 +306,9 @@ absl::StatusOr<BnArgs> ValidateBatchNorm(const Tensor& input,
   RETURN_IF_ERROR(CheckParam(a.bias, "bias", a.c, op));
   RETURN_IF_ERROR(CheckParam(a.running_mean, "running_mean", a.c, op));
   RETURN_IF_ERROR(CheckParam(a.running_var, "running_var", a.c, op));
-  if ((a.running_mean == nullptr) != (a.running_var == nullptr)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        op, ": running_mean and running_var must be both given or both "
-            "absent"));
-  }
-  if (!std::isfinite(eps) || eps < 0.0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": eps must be finite and >= 0, got ", eps));
-  }
-  if (!std::isfinite(momentum)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": momentum must be finite, got ", momentum));
-  }
-  if (training) {
-    if (a.n * a.inner <= 1 && a.c > 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          op, ": expected more than 1 value per channel when training, got "
-              "input shape ",
-          ShapeToString(input.shape())));
-    }
-  } else if (a.running_mean == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        op, ": running_mean and running_var are required in eval mode"));
-  }
+  RETURN_IF_ERROR(CheckBatchNormScalars(
+      op, a.running_mean != nullptr, a.running_var != nullptr, eps, momentum,
+      training, a.n * a.inner, a.c, input.shape()));
   return a;
 }
 

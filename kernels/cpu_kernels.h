@@ -17,6 +17,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "kernels/philox.h"
 #include "kernels/tensor.h"
 
@@ -74,6 +76,16 @@ absl::StatusOr<Tensor> Mul(const Tensor& a, const Tensor& b);
 // in place: rm = (1 - m) * rm + m * mean, rv = (1 - m) * rv + m * var *
 // n / (n - 1). Training needs more than one value per channel. Eval uses the
 // running statistics (required) and updates nothing.
+// The device-independent argument checks every batch norm form makes (CPU
+// and CUDA alike): running stats paired, eps finite and >= 0, momentum
+// finite, more than one value per channel when training, running stats
+// present in eval mode. `op` prefixes the message.
+absl::Status CheckBatchNormScalars(absl::string_view op, bool has_running_mean,
+                                   bool has_running_var, double eps,
+                                   double momentum, bool training,
+                                   int64_t values_per_channel, int64_t channels,
+                                   absl::Span<const int64_t> input_shape);
+
 struct BatchNormResult {
   Tensor output;
   // Batch mean and 1 / sqrt(biased var + eps), shape [C]; float32 for

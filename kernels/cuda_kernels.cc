@@ -194,30 +194,9 @@ absl::StatusOr<BnView> Validate(const Tensor& input, const Tensor* weight,
   RETURN_IF_ERROR(CheckParam(v.bias, input, "bias", v.c));
   RETURN_IF_ERROR(CheckParam(v.running_mean, input, "running_mean", v.c));
   RETURN_IF_ERROR(CheckParam(v.running_var, input, "running_var", v.c));
-  if ((v.running_mean == nullptr) != (v.running_var == nullptr)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        op, ": running_mean and running_var must be both given or both "
-            "absent"));
-  }
-  if (!std::isfinite(eps) || eps < 0.0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": eps must be finite and >= 0, got ", eps));
-  }
-  if (!std::isfinite(momentum)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": momentum must be finite, got ", momentum));
-  }
-  if (training) {
-    if (v.n * v.inner <= 1 && v.c > 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          op, ": expected more than 1 value per channel when training, got "
-              "input shape ",
-          ShapeToString(input.shape())));
-    }
-  } else if (v.running_mean == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        op, ": running_mean and running_var are required in eval mode"));
-  }
+  RETURN_IF_ERROR(CheckBatchNormScalars(
+      op, v.running_mean != nullptr, v.running_var != nullptr, eps, momentum,
+      training, v.n * v.inner, v.c, input.shape()));
   return v;
 }
 
