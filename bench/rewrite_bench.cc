@@ -52,61 +52,15 @@ constexpr char kBnEval[] = R"(
   return (%bn,)
 )";
 
-void BM_ReplaceTrainToEval(benchmark::State& state) {
-  const int64_t target_nodes = state.range(0);
-  SyntheticModelOptions o;
-  o.blocks = target_nodes / 12;
-  o.channels = 2;  // small tensors: the graph is what is measured
-  auto dropout_train = Parse(kDropoutTrain);
-  auto dropout_eval = Parse(kDropoutEval);
-  auto bn_train = Parse(kBnTrain);
-  auto bn_eval = Parse(kBnEval);
-  ReplaceOptions options;
-  options.ignore_literals = true;
-  options.preserve_literals = true;
-  options.preserve_except = {"train", "training"};
-  options.record_node_maps = false;  // as the train/eval switch runs it
-  int64_t nodes = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto module = BuildSyntheticModel(o);
-    if (!module.ok()) {
-      state.SkipWithError("model build failed");
-      return;
-    }
-    Graph& g = module->graph();
-    nodes = static_cast<int64_t>(g.size());
-    state.ResumeTiming();
-    auto a = ReplacePatternWithFilters(g, *dropout_train, *dropout_eval, options);
-    auto b = ReplacePatternWithFilters(g, *bn_train, *bn_eval, options);
-    if (!a.ok() || !b.ok() ||
-        static_cast<int64_t>(a->replaced.size()) != o.blocks ||
-        static_cast<int64_t>(b->replaced.size()) != o.blocks) {
-      state.SkipWithError("rewrite did not replace every block");
-      return;
-    }
-    state.PauseTiming();
-    // Free the model outside the timed region.
-    { ExportedModule drop = std::move(*module); }
-    state.ResumeTiming();
-  }
-  state.counters["nodes"] = static_cast<double>(nodes);
-  state.counters["nodes_per_second"] = benchmark::Counter(
-      static_cast<double>(nodes), benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK(BM_ReplaceTrainToEval)
-    ->Arg(1000)
-    ->Arg(10000)
-    ->Arg(100000)
-    ->Arg(1000000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-
-// The public switch, both directions, as users call it. Argument: nodes.
-void BM_MoveToEval(benchmark::State& state) {
+// Runs `rewrite` on a freshly built model per iteration, timing only the
+// rewrite: building and freeing the model are outside the timed region.
+// Sets the nodes and nodes_per_second counters. `rewrite` returns false to
+// report a failed iteration.
+template <typename Rewrite>
+void TimeOnFreshModels(benchmark::State& state, Rewrite rewrite) {
   SyntheticModelOptions o;
   o.blocks = state.range(0) / 12;
-  o.channels = 2;
+  o.channels = 2;  // small tensors: the graph is what is measured
   int64_t nodes = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -117,12 +71,12 @@ void BM_MoveToEval(benchmark::State& state) {
     }
     nodes = static_cast<int64_t>(module->graph().size());
     state.ResumeTiming();
-    auto report = MoveExportedModelToEval(*module);
-    if (!report.ok() || module->mode() != ModuleMode::kEval) {
-      state.SkipWithError("switch failed");
+    const bool ok = rewrite(*module, o.blocks);
+    state.PauseTiming();
+    if (!ok) {
+      state.SkipWithError("rewrite failed or missed blocks");
       return;
     }
-    state.PauseTiming();
     { ExportedModule drop = std::move(*module); }
     state.ResumeTiming();
   }
@@ -130,7 +84,59 @@ void BM_MoveToEval(benchmark::State& state) {
   state.counters["nodes_per_second"] = benchmark::Counter(
       static_cast<double>(nodes), benchmark::Counter::kIsIterationInvariantRate);
 }
+
+void BM_ReplaceTrainToEval(benchmark::State& state) {
+  auto dropout_train = Parse(kDropoutTrain);
+  auto dropout_eval = Parse(kDropoutEval);
+  auto bn_train = Parse(kBnTrain);
+  auto bn_eval = Parse(kBnEval);
+  ReplaceOptions options;
+  options.ignore_literals = true;
+  options.preserve_literals = true;
+  options.preserve_except = {"train", "training"};
+  options.record_node_maps = false;  // as the train/eval switch runs it
+  TimeOnFreshModels(state, [&](ExportedModule& module, int64_t blocks) {
+    Graph& g = module.graph();
+    auto a = ReplacePatternWithFilters(g, *dropout_train, *dropout_eval, options);
+    auto b = ReplacePatternWithFilters(g, *bn_train, *bn_eval, options);
+    return a.ok() && b.ok() &&
+           static_cast<int64_t>(a->replaced.size()) == blocks &&
+           static_cast<int64_t>(b->replaced.size()) == blocks;
+  });
+}
+BENCHMARK(BM_ReplaceTrainToEval)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
+
+// The public switch, as users call it. Argument: nodes.
+void BM_MoveToEval(benchmark::State& state) {
+  TimeOnFreshModels(state, [](ExportedModule& module, int64_t) {
+    auto report = MoveExportedModelToEval(module);
+    return report.ok() && module.mode() == ModuleMode::kEval;
+  });
+}
 BENCHMARK(BM_MoveToEval)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
+
+// The way back, from the eval model the first switch produced (building it
+// and switching it to eval are untimed).
+void BM_MoveToTrain(benchmark::State& state) {
+  TimeOnFreshModels(state, [&](ExportedModule& module, int64_t) {
+    state.PauseTiming();
+    const bool to_eval = MoveExportedModelToEval(module).ok();
+    state.ResumeTiming();
+    auto report = MoveExportedModelToTrain(module);
+    return to_eval && report.ok() && module.mode() == ModuleMode::kTrain;
+  });
+}
+BENCHMARK(BM_MoveToTrain)
     ->Arg(1000)
     ->Arg(10000)
     ->Arg(100000)

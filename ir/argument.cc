@@ -1,6 +1,7 @@
 #include "ir/argument.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,30 +75,10 @@ Argument Argument::List(std::vector<Argument> items) {
   return a;
 }
 
-Argument::Argument(const Argument& other) : kind_(Kind::kNone) {
-  CopyFrom(other);
-}
-
-Argument::Argument(Argument&& other) noexcept : kind_(other.kind_), u_(other.u_) {
-  other.kind_ = Kind::kNone;
-  other.u_.i = 0;
-}
-
 Argument& Argument::operator=(const Argument& other) {
   if (this != &other) {
     Argument copy(other);
     *this = std::move(copy);
-  }
-  return *this;
-}
-
-Argument& Argument::operator=(Argument&& other) noexcept {
-  if (this != &other) {
-    Reset();
-    kind_ = other.kind_;
-    u_ = other.u_;
-    other.kind_ = Kind::kNone;
-    other.u_.i = 0;
   }
   return *this;
 }
@@ -114,21 +95,17 @@ void Argument::Reset() {
   u_.i = 0;
 }
 
-void Argument::CopyFrom(const Argument& other) {
-  Reset();
-  kind_ = other.kind_;
+void Argument::CopyHeapFrom(const Argument& other) {
   if (kind_ == Kind::kString) {
     u_.s = new std::string(*other.u_.s);
-  } else if (kind_ == Kind::kList) {
-    u_.list = new std::vector<Argument>(*other.u_.list);
   } else {
-    u_ = other.u_;
+    u_.list = new std::vector<Argument>(*other.u_.list);
   }
 }
 
-Node* Argument::node() const {
-  REWIRE_CHECK(kind_ == Kind::kNode);
-  return u_.node;
+void Argument::NotANode() {
+  REWIRE_CHECK(false && "Argument::node() on an argument that is not a node");
+  std::abort();
 }
 bool Argument::as_bool() const {
   REWIRE_CHECK(kind_ == Kind::kBool);

@@ -50,11 +50,29 @@ class Argument {
   static Argument MemoryFormatValue(MemoryFormat m);
   static Argument List(std::vector<Argument> items);
 
-  Argument(const Argument& other);
-  Argument(Argument&& other) noexcept;
+  // Copies and destruction are inline for the scalar kinds, which need no
+  // heap: matching and rewriting copy arguments on every candidate site.
+  Argument(const Argument& other) : kind_(other.kind_), u_(other.u_) {
+    if (owns_heap()) CopyHeapFrom(other);
+  }
+  Argument(Argument&& other) noexcept : kind_(other.kind_), u_(other.u_) {
+    other.kind_ = Kind::kNone;
+    other.u_.i = 0;
+  }
   Argument& operator=(const Argument& other);
-  Argument& operator=(Argument&& other) noexcept;
-  ~Argument() { Reset(); }
+  Argument& operator=(Argument&& other) noexcept {
+    if (this != &other) {
+      if (owns_heap()) Reset();
+      kind_ = other.kind_;
+      u_ = other.u_;
+      other.kind_ = Kind::kNone;
+      other.u_.i = 0;
+    }
+    return *this;
+  }
+  ~Argument() {
+    if (owns_heap()) Reset();
+  }
 
   Kind kind() const { return kind_; }
   bool is_none() const { return kind_ == Kind::kNone; }
@@ -64,7 +82,10 @@ class Argument {
   bool is_literal() const { return kind_ != Kind::kNode && kind_ != Kind::kList; }
 
   // Accessors; calling the wrong one is a programmer error (checked).
-  Node* node() const;
+  Node* node() const {
+    if (kind_ != Kind::kNode) NotANode();
+    return u_.node;
+  }
   bool as_bool() const;
   int64_t as_int() const;
   double as_double() const;
@@ -101,8 +122,13 @@ class Argument {
   static absl::string_view KindName(Kind k);
 
  private:
+  bool owns_heap() const {
+    return kind_ == Kind::kString || kind_ == Kind::kList;
+  }
   void Reset();
-  void CopyFrom(const Argument& other);
+  // Deep-copies other's string or list; kind_ is already other's.
+  void CopyHeapFrom(const Argument& other);
+  [[noreturn]] static void NotANode();
 
   Kind kind_;
   union Payload {

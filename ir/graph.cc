@@ -212,10 +212,19 @@ std::vector<Node*> Graph::NodesWithTarget(absl::string_view qualified) const {
   if (t == calls.end()) return {};
   auto it = index_.find(t->second.get());
   if (it == index_.end()) return {};
-  std::vector<Node*> out = it->second;
   EnsureOrder();
-  std::sort(out.begin(), out.end(),
-            [](const Node* a, const Node* b) { return a->order_ < b->order_; });
+  // Sort (key, node) pairs: comparing through the nodes would dereference
+  // two scattered nodes per comparison on a large graph. Buckets are
+  // usually in order already (nodes are mostly appended).
+  std::vector<std::pair<uint64_t, Node*>> keyed;
+  keyed.reserve(it->second.size());
+  for (Node* n : it->second) keyed.emplace_back(n->order_, n);
+  if (!std::is_sorted(keyed.begin(), keyed.end())) {
+    std::sort(keyed.begin(), keyed.end());
+  }
+  std::vector<Node*> out;
+  out.reserve(keyed.size());
+  for (const auto& k : keyed) out.push_back(k.second);
   return out;
 }
 
@@ -588,6 +597,36 @@ absl::Status Graph::SetArguments(Node* node, std::vector<Argument> args,
   node->args_ = std::move(args);
   node->kwargs_ = std::move(kwargs);
   AddUses(node);
+  return absl::OkStatus();
+}
+
+namespace {
+
+bool HasNodeRef(const Argument& a) {
+  bool any = false;
+  a.ForEachNode([&](Node*) { any = true; });
+  return any;
+}
+
+}  // namespace
+
+absl::Status Graph::SetLiteralArgument(Node* node, size_t index,
+                                       Argument value) {
+  REWIRE_CHECK(node != nullptr && node->graph_ == this);
+  const size_t nargs = node->args_.size();
+  if (index >= nargs + node->kwargs_.size()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "%", node->name_, " has no argument ", index, " (it has ",
+        nargs + node->kwargs_.size(), ")"));
+  }
+  Argument& slot = index < nargs ? node->args_[index]
+                                 : node->kwargs_[index - nargs].value;
+  if (HasNodeRef(slot) || HasNodeRef(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "argument ", index, " of %", node->name_,
+        ": only a literal may replace a literal in place"));
+  }
+  slot = std::move(value);
   return absl::OkStatus();
 }
 

@@ -222,6 +222,12 @@ class Graph {
   // must be to nodes before `node`.
   absl::Status SetArguments(Node* node, std::vector<Argument> args,
                             std::vector<Kwarg> kwargs);
+  // Replaces argument `index` of `node` (positional arguments first, then
+  // keyword arguments in order) by `value`. Neither the old nor the new value
+  // may reference a node (InvalidArgument otherwise): the operand slots and
+  // every user list stay as they are, which is what makes flipping a flag
+  // such as dropout's `train` cost no edge bookkeeping.
+  absl::Status SetLiteralArgument(Node* node, size_t index, Argument value);
   // Redirects operand slot `slot` of `node` to `value`.
   absl::Status ReplaceInput(Node* node, uint32_t slot, Node* value);
   // Redirects every use of `from` to `to`. `to` must come before each user.

@@ -152,6 +152,7 @@ class ValMap {
     REWIRE_CHECK(false);  // every replacement node precedes its users
     return entries_.front().second;
   }
+  void clear() { entries_.clear(); }
   bool HasNodeValue(const Node* n) const {
     for (const auto& e : entries_) {
       if (e.second.is_node() && e.second.node() == n) return true;
@@ -279,6 +280,152 @@ std::string BindingText(const Argument& a) {
   return a.is_node() ? a.node()->name() : a.DebugString();
 }
 
+// The common train/eval case, streamed: a fixed replacement applied in place
+// (InPlaceEligible) to a pattern with one compute node, whose matches never
+// overlap and arrive in graph order. Each match becomes an edit while the
+// matcher runs, so no InternalMatch is stored. When only literals change (a
+// flipped `train` flag), the edit is applied at once, while the node is
+// still in cache, and journaled: no operand or user list is touched, later
+// matches never look at an earlier site, and an error in a later match
+// rolls the journal back, so the rewrite stays all-or-nothing. Edits that
+// rewire operands are rare and wait until every match has been checked.
+absl::StatusOr<ReplaceResult> RunInPlaceStream(
+    Graph& graph, const Graph& pattern, const SubgraphMatcher& matcher,
+    const ReplacementShape& shape, const Node* pattern_node,
+    const ReplaceOptions& options) {
+  struct LiteralEdit {
+    Node* node;
+    uint32_t index;
+    Argument value;  // the new value until applied, then the old one
+  };
+  struct FullEdit {
+    Node* node;
+    std::vector<Argument> args;
+    std::vector<Kwarg> kwargs;
+  };
+  ReplaceResult result;
+  std::vector<LiteralEdit> journal;
+  std::vector<LiteralEdit> pending;
+  std::vector<FullEdit> full_edits;
+  absl::Status error;
+  const Node* r = shape.compute.front();
+  ValMap vm;
+  std::vector<Argument> args;
+  std::vector<Kwarg> kwargs;
+  // Swaps each pending value with the node's argument: applies the edit and
+  // keeps the old value for a rollback.
+  auto apply_pending = [&]() -> absl::Status {
+    for (LiteralEdit& e : pending) {
+      const size_t nargs = e.node->args().size();
+      const Argument& current =
+          e.index < nargs ? e.node->args()[e.index]
+                          : e.node->kwargs()[e.index - nargs].value;
+      Argument old = current;
+      RETURN_IF_ERROR(graph.SetLiteralArgument(e.node, e.index, std::move(e.value)));
+      e.value = std::move(old);
+      journal.push_back(std::move(e));
+    }
+    pending.clear();
+    return absl::OkStatus();
+  };
+  absl::StatusOr<MatchResult> mr =
+      matcher.ForEachMatch(graph, [&](const InternalMatch& m) {
+        for (const MatchFilter& f : options.filters) {
+          if (!f(m, graph, pattern)) {
+            ++result.rejected_by_filters;
+            return true;
+          }
+        }
+        for (const LiteralBinding& b : options.literal_bindings) {
+          if (m.FindLiteral(b.pattern_node, b.pattern_arg) == nullptr) {
+            error = absl::InvalidArgumentError(absl::StrCat(
+                "literal binding: pattern node %", b.pattern_node,
+                " has no literal argument '", b.pattern_arg, "'"));
+            return false;
+          }
+        }
+        Node* g = m.GraphNode(pattern_node);
+        vm.clear();
+        for (size_t i = 0; i < shape.placeholders.size(); ++i) {
+          vm.emplace(shape.placeholders[i], m.placeholder_bindings[i]);
+        }
+        vm.emplace(r, Argument::Ref(g));
+        args.clear();
+        kwargs.clear();
+        BuildArguments(r, pattern_node, m, options, vm, &args, &kwargs);
+        const std::vector<Argument>& old_args = g->args();
+        const std::vector<Kwarg>& old_kwargs = g->kwargs();
+        bool literal_only = args.size() == old_args.size() &&
+                            kwargs.size() == old_kwargs.size();
+        for (size_t i = 0; literal_only && i < kwargs.size(); ++i) {
+          literal_only = kwargs[i].name == old_kwargs[i].name;
+        }
+        pending.clear();
+        for (size_t i = 0; literal_only && i < args.size() + kwargs.size(); ++i) {
+          Argument& now = i < args.size() ? args[i] : kwargs[i - args.size()].value;
+          const Argument& was =
+              i < args.size() ? old_args[i] : old_kwargs[i - args.size()].value;
+          if (now == was) continue;
+          if (!IsPureLiteral(now) || !IsPureLiteral(was)) {
+            literal_only = false;
+            break;
+          }
+          pending.push_back(LiteralEdit{g, static_cast<uint32_t>(i), std::move(now)});
+        }
+        ReplacedPattern record;
+        record.anchor = g->name();
+        if (literal_only) {
+          error = apply_pending();
+          if (!error.ok()) return false;
+        } else {
+          pending.clear();
+          args.clear();
+          kwargs.clear();
+          BuildArguments(r, pattern_node, m, options, vm, &args, &kwargs);
+          std::string undefined;
+          auto check = [&](Node* n) {
+            if (undefined.empty() && (n == g || !n->IsBefore(g))) {
+              undefined = n->name();
+            }
+          };
+          for (const Argument& a : args) a.ForEachNode(check);
+          for (const Kwarg& kw : kwargs) kw.value.ForEachNode(check);
+          if (!undefined.empty()) {
+            result.skipped.push_back(SkippedMatch{
+                record.anchor, absl::StrCat("the rewritten node would use %",
+                                            undefined, " before it is defined")});
+            return true;
+          }
+          full_edits.push_back(FullEdit{g, args, kwargs});
+        }
+        if (options.record_node_maps) {
+          for (const auto& [pn, value] : m.nodes_map) {
+            record.nodes_map.emplace_back(pn->name(), BindingText(value));
+          }
+        }
+        record.replacements.push_back(g);
+        result.replaced.push_back(std::move(record));
+        return true;
+      });
+  if (!mr.ok() || !error.ok()) {
+    for (auto it = journal.rbegin(); it != journal.rend(); ++it) {
+      absl::Status st =
+          graph.SetLiteralArgument(it->node, it->index, std::move(it->value));
+      REWIRE_CHECK(st.ok());  // restoring what was there
+    }
+    return !mr.ok() ? mr.status() : error;
+  }
+  result.limit_reached = mr->limit_reached;
+  // Only internal invariants can fail from here on. (The "val" of each node
+  // stays: the op is unchanged, so is the structure of its value.)
+  for (FullEdit& e : full_edits) {
+    absl::Status st =
+        graph.SetArguments(e.node, std::move(e.args), std::move(e.kwargs));
+    if (!st.ok()) return absl::InternalError(st.message());
+  }
+  return result;
+}
+
 absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
                                   const Graph* fixed, const ReplacementFn* fn,
                                   const ReplaceOptions& options) {
@@ -287,6 +434,36 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
   mopts.max_steps = options.max_steps;
   ASSIGN_OR_RETURN(std::unique_ptr<SubgraphMatcher> matcher,
                    SubgraphMatcher::Create(pattern, mopts));
+  std::vector<const Node*> pattern_compute;
+  for (const Node* n : pattern) {
+    if (n->is_call() || n->is_get_attr()) pattern_compute.push_back(n);
+  }
+  const std::vector<const Node*>& returning = matcher->returning_nodes();
+  std::unique_ptr<ReplacementShape> fixed_shape;
+  std::vector<const Node*> fixed_corr;
+  if (fixed != nullptr) {
+    ASSIGN_OR_RETURN(ReplacementShape s, Analyze(*fixed));
+    fixed_shape = std::make_unique<ReplacementShape>(std::move(s));
+    fixed_corr = Correspond(pattern_compute, returning, fixed_shape->compute,
+                            fixed_shape->outputs);
+    fixed_shape->in_place =
+        InPlaceEligible(pattern_compute, returning, fixed_shape->compute,
+                        fixed_shape->outputs, fixed_corr);
+    if (fixed_shape->in_place && matcher->single_compute_node() &&
+        fixed_shape->placeholders.size() <= matcher->placeholders().size()) {
+      for (const LiteralBinding& b : options.literal_bindings) {
+        const Node* rn = fixed->FindNode(b.replacement_node);
+        if (rn == nullptr || !rn->is_call() || rn->target().schema == nullptr ||
+            rn->target().schema->ArgumentIndex(b.replacement_arg) < 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "literal binding: replacement has no call %", b.replacement_node,
+              " with an argument '", b.replacement_arg, "'"));
+        }
+      }
+      return RunInPlaceStream(graph, pattern, *matcher, *fixed_shape,
+                              fixed_corr.front(), options);
+    }
+  }
   ReplaceResult result;
   ASSIGN_OR_RETURN(
       MatchResult mr,
@@ -301,26 +478,9 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       }));
   result.limit_reached = mr.limit_reached;
 
-  std::vector<const Node*> pattern_compute;
-  for (const Node* n : pattern) {
-    if (n->is_call() || n->is_get_attr()) pattern_compute.push_back(n);
-  }
-  const std::vector<const Node*>& returning = matcher->returning_nodes();
-
   // Phase 1: everything that can fail on input, before any change.
   std::vector<Plan> plans;
   plans.reserve(mr.matches.size());
-  std::unique_ptr<ReplacementShape> fixed_shape;
-  std::vector<const Node*> fixed_corr;
-  if (fixed != nullptr) {
-    ASSIGN_OR_RETURN(ReplacementShape s, Analyze(*fixed));
-    fixed_shape = std::make_unique<ReplacementShape>(std::move(s));
-    fixed_corr = Correspond(pattern_compute, returning, fixed_shape->compute,
-                            fixed_shape->outputs);
-    fixed_shape->in_place =
-        InPlaceEligible(pattern_compute, returning, fixed_shape->compute,
-                        fixed_shape->outputs, fixed_corr);
-  }
   for (const InternalMatch& m : mr.matches) {
     Plan plan;
     plan.match = &m;

@@ -467,6 +467,7 @@ absl::StatusOr<std::unique_ptr<SubgraphMatcher>> SubgraphMatcher::Create(
     }
     m->node_index_.emplace(n, static_cast<int>(m->nodes_.size()));
     m->nodes_.push_back(std::move(pn));
+    if (searched && (n->is_call() || n->is_get_attr())) ++m->compute_nodes_;
   }
   return m;
 }
@@ -475,8 +476,9 @@ absl::StatusOr<MatchResult> SubgraphMatcher::Match(const Graph& graph) const {
   return MatchImpl(graph, KeepFn());
 }
 
-absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
-    const Graph& graph, const KeepFn& keep) const {
+absl::StatusOr<MatchResult> SubgraphMatcher::ForEachMatch(
+    const Graph& graph,
+    absl::FunctionRef<bool(const InternalMatch&)> visit) const {
   MatchResult result;
   // Candidates per searched node from the graph's indexes.
   std::vector<std::vector<Node*>> candidates(search_nodes_.size());
@@ -509,12 +511,8 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
                     graph_targets, options_.ignore_literals);
   Binder binder(nodes_, node_index_, options_.ignore_literals);
   std::vector<Node*> images(search_nodes_.size());
-  std::vector<InternalMatch> found;
-  {
-    size_t fewest = SIZE_MAX;
-    for (const auto& c : candidates) fewest = std::min(fewest, c.size());
-    if (fewest != SIZE_MAX) found.reserve(fewest);  // at most one per site
-  }
+  std::vector<Node*> compute;
+  InternalMatch match;
   vf2::SearchOptions vopts;
   vopts.mode = vf2::MatchMode::kMonomorphism;
   vopts.max_steps = options_.max_steps;
@@ -523,7 +521,11 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
       adapter, vopts, [&](absl::Span<Node* const> mapping) {
         for (size_t s = 0; s < mapping.size(); ++s) images[s] = mapping[s];
         binder.Reset(&images);
-        InternalMatch match;
+        match.anchors.clear();
+        match.nodes_map.clear();
+        match.placeholder_bindings.clear();
+        match.returning_nodes.clear();
+        match.literals.clear();
         for (size_t i = 0; i < nodes_.size(); ++i) {
           const PatternNode& pn = nodes_[i];
           if (pn.search_id < 0) continue;
@@ -553,29 +555,29 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
             }
           }
         }
-        std::vector<Node*> compute;
-        for (size_t i = 0; i < nodes_.size(); ++i) {
-          const PatternNode& pn = nodes_[i];
-          if (pn.search_id >= 0 && !pn.node->is_placeholder() &&
-              !pn.node->is_output()) {
-            compute.push_back(images[pn.search_id]);
+        // Fusing a single node can never close a cycle.
+        if (compute_nodes_ > 1) {
+          compute.clear();
+          for (size_t i = 0; i < nodes_.size(); ++i) {
+            const PatternNode& pn = nodes_[i];
+            if (pn.search_id >= 0 && !pn.node->is_placeholder() &&
+                !pn.node->is_output()) {
+              compute.push_back(images[pn.search_id]);
+            }
+          }
+          if (FusingCreatesCycle(compute, in_match)) {
+            ++result.rejected_cycle;
+            return vf2::MatchAction::kContinue;
           }
         }
-        if (FusingCreatesCycle(compute, in_match)) {
-          ++result.rejected_cycle;
-          return vf2::MatchAction::kContinue;
-        }
         for (size_t i = 0; i < nodes_.size(); ++i) {
           const PatternNode& pn = nodes_[i];
-          Argument value;
           if (pn.search_id >= 0) {
-            value = Argument::Ref(images[pn.search_id]);
+            match.nodes_map.emplace_back(pn.node,
+                                         Argument::Ref(images[pn.search_id]));
           } else if (pn.node->is_placeholder() && binder.Bound(i).has_value()) {
-            value = *binder.Bound(i);
-          } else {
-            continue;
+            match.nodes_map.emplace_back(pn.node, *binder.Bound(i));
           }
-          match.nodes_map.emplace_back(pn.node, std::move(value));
         }
         for (const Node* ph : placeholders_) {
           const Argument* b = match.Binding(ph);
@@ -586,11 +588,22 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
           match.returning_nodes.push_back(match.GraphNode(r));
         }
         match.anchors.assign(anchors_.begin(), anchors_.end());
-        found.push_back(std::move(match));
-        return vf2::MatchAction::kContinue;
+        return visit(match) ? vf2::MatchAction::kContinue
+                            : vf2::MatchAction::kStop;
       });
   result.steps = sr.num_steps;
   result.limit_reached = sr.limit_reached;
+  return result;
+}
+
+absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
+    const Graph& graph, const KeepFn& keep) const {
+  std::vector<InternalMatch> found;
+  ASSIGN_OR_RETURN(MatchResult result,
+                   ForEachMatch(graph, [&](const InternalMatch& m) {
+                     found.push_back(m);
+                     return true;
+                   }));
 
   // Graph order of the anchors, lexicographically (torch.fx reports matches
   // in the order of the first anchor's position).
@@ -609,17 +622,14 @@ absl::StatusOr<MatchResult> SubgraphMatcher::MatchImpl(
 
   if (keep) {
     std::vector<InternalMatch> kept;
+    kept.reserve(found.size());
     for (InternalMatch& m : found) {
       if (keep(m)) kept.push_back(std::move(m));
     }
     found = std::move(kept);
   }
-  size_t compute_nodes = 0;
-  for (const Node* n : search_nodes_) {
-    if (!n->is_placeholder() && !n->is_output()) ++compute_nodes;
-  }
   // Distinct matches of a one-node pattern never share a node: skip the set.
-  if (options_.remove_overlapping_matches && compute_nodes > 1) {
+  if (options_.remove_overlapping_matches && compute_nodes_ > 1) {
     absl::flat_hash_set<const Node*> taken;
     std::vector<InternalMatch> kept;
     auto is_compute = [](const std::pair<const Node*, Argument>& e) {

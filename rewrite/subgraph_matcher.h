@@ -37,6 +37,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ir/argument.h"
@@ -129,6 +130,21 @@ class SubgraphMatcher {
     return MatchImpl(graph, KeepFn(std::forward<Keep>(keep)));
   }
 
+  // Streams each match that passes the per-match checks (arguments,
+  // containment, no cycle) to `visit`, in discovery order, with neither
+  // sorting nor overlap removal; `visit` returns false to stop the search.
+  // The InternalMatch is reused between calls (valid only during one), so a
+  // large graph costs no per-match allocation. For a pattern with one
+  // compute node (single_compute_node()), discovery order is graph order and
+  // two matches never share a compute node. The returned MatchResult carries
+  // the statistics only (`matches` is empty).
+  absl::StatusOr<MatchResult> ForEachMatch(
+      const Graph& graph,
+      absl::FunctionRef<bool(const InternalMatch&)> visit) const;
+
+  // Whether the pattern has exactly one call/get_attr node.
+  bool single_compute_node() const { return compute_nodes_ == 1; }
+
   const Graph& pattern() const { return pattern_; }
   const MatcherOptions& options() const { return options_; }
   const std::vector<const Node*>& placeholders() const { return placeholders_; }
@@ -161,6 +177,7 @@ class SubgraphMatcher {
   std::vector<const Node*> search_nodes_;
   absl::flat_hash_map<const Node*, int> node_index_;  // into nodes_
   std::vector<PatternNode> nodes_;                     // pattern order
+  size_t compute_nodes_ = 0;  // searched call/get_attr nodes
 };
 
 }  // namespace rewire

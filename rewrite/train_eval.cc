@@ -530,8 +530,14 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
   const Node* rv_placeholder = rule.pattern->FindNode("running_var");
   opts.filters.push_back([&](const InternalMatch& m, const Graph&,
                              const Graph&) {
-    std::vector<Node*> compute = m.MatchedComputeNodes();
-    const Node* op = compute.empty() ? m.GraphAnchor() : compute.front();
+    // The match's first compute node in graph order (no allocation: this
+    // runs once per site).
+    const Node* op = nullptr;
+    for (const auto& [pn, value] : m.nodes_map) {
+      if (pn->is_placeholder() || pn->is_output() || !value.is_node()) continue;
+      if (op == nullptr || value.node()->IsBefore(op)) op = value.node();
+    }
+    if (op == nullptr) op = m.GraphAnchor();
     if (rule.from_flag.has_value()) {
       const Argument* flag = MatchedLiteralArg(m, "training");
       if (flag == nullptr) flag = MatchedLiteralArg(m, "train");

@@ -205,6 +205,34 @@ TEST(GraphTest, SetArgumentsRewiresUses) {
   EXPECT_FALSE(a->has_uses());
 }
 
+TEST(GraphTest, SetLiteralArgumentReplacesOnlyThatLiteral) {
+  auto g = ParseGraph(R"(
+    %x = placeholder
+    %d = aten.dropout.default(%x, 0.5, train=True)
+    return (%d,)
+  )");
+  ASSERT_TRUE(g.ok()) << g.status();
+  Node* x = (*g)->FindNode("x");
+  Node* d = (*g)->FindNode("d");
+  // Index 1 is the positional p, index 2 the first keyword argument.
+  ASSERT_TRUE((*g)->SetLiteralArgument(d, 1, Argument::Double(0.25)).ok());
+  ASSERT_TRUE((*g)->SetLiteralArgument(d, 2, Argument::Bool(false)).ok());
+  EXPECT_EQ(PrintNode(*d), "%d = aten.dropout.default(%x, 0.25, train=False)");
+  EXPECT_THAT(x->uses(), ElementsAre(Use{d, 0}));
+  // A node reference may neither be overwritten nor written.
+  absl::Status st = (*g)->SetLiteralArgument(d, 0, Argument::Double(1.0));
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("%d"));
+  st = (*g)->SetLiteralArgument(d, 1, Argument::Ref(x));
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  st = (*g)->SetLiteralArgument(d, 1, Argument::List({Argument::Ref(x)}));
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*g)->SetLiteralArgument(d, 3, Argument::Int(1)).code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(PrintNode(*d), "%d = aten.dropout.default(%x, 0.25, train=False)");
+  EXPECT_TRUE(Verify(**g).ok());
+}
+
 TEST(GraphTest, RenameKeepsLookupsInSync) {
   std::unique_ptr<Graph> g = Parse(kChain);
   Node* a = g->FindNode("a");

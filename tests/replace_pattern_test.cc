@@ -15,6 +15,7 @@
 namespace rewire {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
@@ -321,6 +322,105 @@ TEST(ReplacePatternTest, ExplicitLiteralBinding) {
   Replace(*g, *p, *r, options);
   Node* n = g->NodesWithTarget("aten.native_dropout.default")[0];
   EXPECT_EQ(n->args()[1], Argument::Double(0.3));
+}
+
+constexpr char kDropoutTrain[] =
+    "%x = placeholder\n%d = aten.dropout.default(%x, 0.5, True)\nreturn (%d,)\n";
+constexpr char kDropoutEval[] =
+    "%x = placeholder\n%d = aten.dropout.default(%x, 0.5, False)\nreturn (%d,)\n";
+
+// A same-op, one-node replacement is applied in place: the node keeps its
+// identity, name and metadata, literals are carried and the flag flips,
+// whether it was given by position or by keyword (the node then takes the
+// replacement's positional spelling).
+TEST(ReplacePatternTest, InPlaceFlipKeepsNodesAndCarriesLiterals) {
+  auto g = G(R"(
+    %x : f32[4] = placeholder
+    %a : f32[4] = aten.dropout.default(%x, 0.1, True)
+    %r : f32[4] = aten.relu.default(%a)
+    %b : f32[4] = aten.dropout.default(%r, 0.7, train=True)
+    %c : f32[4] = aten.dropout.default(%b, 0.2, False)
+    return (%c,)
+  )");
+  Node* a = g->FindNode("a");
+  Node* b = g->FindNode("b");
+  auto p = G(kDropoutTrain);
+  auto r = G(kDropoutEval);
+  ReplaceOptions options;
+  options.ignore_literals = true;
+  options.preserve_literals = true;
+  options.preserve_except = {"train"};
+  // Only sites in training mode: %c is already in eval.
+  options.filters.push_back([](const InternalMatch& m, const Graph&, const Graph&) {
+    const MatchedLiteral* train = m.FindLiteral("d", "train");
+    return train != nullptr && train->graph_value == Argument::Bool(true);
+  });
+  ReplaceResult res = Replace(*g, *p, *r, options);
+  ASSERT_THAT(res.replaced, SizeIs(2));
+  EXPECT_EQ(res.rejected_by_filters, 1);
+  EXPECT_EQ(res.replaced[0].anchor, "a");
+  EXPECT_EQ(res.replaced[1].anchor, "b");
+  EXPECT_THAT(res.replaced[0].replacements, ElementsAre(a));
+  EXPECT_THAT(res.replaced[1].replacements, ElementsAre(b));
+  ASSERT_THAT(res.replaced[0].nodes_map, SizeIs(2));
+  EXPECT_EQ(res.replaced[0].nodes_map[1], (std::pair<std::string, std::string>("d", "a")));
+  EXPECT_EQ(g->FindNode("a"), a);
+  EXPECT_EQ(PrintGraph(*g), Canon(R"(
+    %x : f32[4] = placeholder
+    %a : f32[4] = aten.dropout.default(%x, 0.1, False)
+    %r : f32[4] = aten.relu.default(%a)
+    %b : f32[4] = aten.dropout.default(%r, 0.7, False)
+    %c : f32[4] = aten.dropout.default(%b, 0.2, False)
+    return (%c,)
+  )"));
+  EXPECT_EQ(g->FindNode("b"), b);
+}
+
+// An in-place replacement that rewires operands (not just literals) is
+// applied after every match was checked, with the users kept in sync.
+TEST(ReplacePatternTest, InPlaceReplacementMayRewireOperands) {
+  auto g = G(R"(
+    %x = placeholder
+    %y = placeholder
+    %s = aten.sub.Tensor(%x, %y)
+    %t = aten.sub.Tensor(%s, %x)
+    return (%t,)
+  )");
+  auto p = G("%a = placeholder\n%b = placeholder\n"
+             "%s = aten.sub.Tensor(%a, %b)\nreturn (%s,)\n");
+  auto r = G("%a = placeholder\n%b = placeholder\n"
+             "%s = aten.sub.Tensor(%b, %a)\nreturn (%s,)\n");
+  Node* s = g->FindNode("s");
+  ReplaceResult res = Replace(*g, *p, *r);
+  ASSERT_THAT(res.replaced, SizeIs(2));
+  EXPECT_EQ(g->FindNode("s"), s);
+  EXPECT_EQ(PrintGraph(*g), Canon(R"(
+    %x = placeholder
+    %y = placeholder
+    %s = aten.sub.Tensor(%y, %x)
+    %t = aten.sub.Tensor(%x, %s)
+    return (%t,)
+  )"));
+  EXPECT_THAT(s->Users(), ElementsAre(g->FindNode("t")));
+}
+
+TEST(ReplacePatternTest, InPlaceLiteralBindingErrorLeavesGraphUnchanged) {
+  const char* text = R"(
+    %x = placeholder
+    %a = aten.dropout.default(%x, 0.1, True)
+    %b = aten.dropout.default(%a, 0.3, True)
+    return (%b,)
+  )";
+  auto g = G(text);
+  auto p = G(kDropoutTrain);
+  auto r = G(kDropoutEval);
+  ReplaceOptions options;
+  options.ignore_literals = true;
+  options.literal_bindings.push_back({"d", "p", "d", "no_such_arg"});
+  auto res = ReplacePatternWithFilters(*g, *p, *r, options);
+  ASSERT_FALSE(res.ok());
+  EXPECT_THAT(res.status().message(), HasSubstr("no_such_arg"));
+  EXPECT_EQ(PrintGraph(*g), Canon(text));
 }
 
 TEST(ReplacePatternTest, WrongOutputCountFailsAndLeavesGraphUnchanged) {
