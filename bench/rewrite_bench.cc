@@ -57,9 +57,11 @@ constexpr char kBnEval[] = R"(
 // Sets the nodes and nodes_per_second counters. `rewrite` returns false to
 // report a failed iteration.
 template <typename Rewrite>
-void TimeOnFreshModels(benchmark::State& state, Rewrite rewrite) {
+void TimeOnFreshModels(benchmark::State& state, Rewrite rewrite,
+                       bool pre_dispatch = false) {
   SyntheticModelOptions o;
-  o.blocks = state.range(0) / 12;
+  o.pre_dispatch_batch_norm = pre_dispatch;
+  o.blocks = state.range(0) / (pre_dispatch ? 13 : 12);
   o.channels = 2;  // small tensors: the graph is what is measured
   int64_t nodes = 0;
   for (auto _ : state) {
@@ -119,6 +121,26 @@ void BM_MoveToEval(benchmark::State& state) {
   });
 }
 BENCHMARK(BM_MoveToEval)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
+
+// The switch on the pre-dispatch dialect, where batch norm changes op
+// (_native_batch_norm_legit -> _no_training): every site inserts a node and
+// erases one, the general path of the rewriter.
+void BM_MoveToEvalPreDispatch(benchmark::State& state) {
+  TimeOnFreshModels(
+      state,
+      [](ExportedModule& module, int64_t blocks) {
+        auto report = MoveExportedModelToEval(module);
+        return report.ok() && module.mode() == ModuleMode::kEval &&
+               report->total_rewritten() == 2 * blocks;
+      },
+      /*pre_dispatch=*/true);
+}
+BENCHMARK(BM_MoveToEvalPreDispatch)
     ->Arg(1000)
     ->Arg(10000)
     ->Arg(100000)

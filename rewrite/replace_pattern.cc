@@ -261,16 +261,20 @@ void BuildArguments(const Node* r, const Node* p, const InternalMatch& m,
   }
 }
 
+// A replacement graph analyzed once, however many matches it serves.
+struct AnalyzedReplacement {
+  ReplacementShape shape;
+  std::vector<const Node*> corr;  // by shape.compute index
+};
+
 struct Plan {
   const InternalMatch* match;
   const Graph* replacement;
-  std::unique_ptr<Graph> owned;
-  // Shape and correspondence of the replacement: shared by every plan for a
-  // fixed replacement, owned here for a per-match one.
+  // Keeps a per-match replacement alive (callbacks may share one graph
+  // between matches).
+  std::shared_ptr<const Graph> owned;
   const ReplacementShape* shape;
   const std::vector<const Node*>* corr;  // by shape->compute index
-  std::unique_ptr<ReplacementShape> owned_shape;
-  std::vector<const Node*> owned_corr;
   // Names recorded before any change: later replacements erase nodes that
   // earlier matches refer to.
   ReplacedPattern record;
@@ -481,6 +485,11 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
   // Phase 1: everything that can fail on input, before any change.
   std::vector<Plan> plans;
   plans.reserve(mr.matches.size());
+  // Per-match replacements by graph: a callback that returns the same graph
+  // for many matches has it verified and analyzed once. The plans keep every
+  // graph alive, so no address is reused while this map exists.
+  absl::flat_hash_map<const Graph*, std::unique_ptr<AnalyzedReplacement>>
+      analyzed;
   for (const InternalMatch& m : mr.matches) {
     Plan plan;
     plan.match = &m;
@@ -489,7 +498,10 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       plan.shape = fixed_shape.get();
       plan.corr = &fixed_corr;
     } else {
-      absl::StatusOr<std::unique_ptr<Graph>> made = (*fn)(m, graph);
+      absl::StatusOr<std::shared_ptr<const Graph>> made = (*fn)(m, graph);
+      if (made.ok() && *made == nullptr) {
+        made = absl::InvalidArgumentError("the callback returned no graph");
+      }
       if (!made.ok()) {
         return absl::Status(
             made.status().code(),
@@ -499,16 +511,19 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       }
       plan.owned = std::move(*made);
       plan.replacement = plan.owned.get();
-      ASSIGN_OR_RETURN(ReplacementShape shape, Analyze(*plan.replacement));
-      plan.owned_shape = std::make_unique<ReplacementShape>(std::move(shape));
-      plan.owned_corr = Correspond(pattern_compute, returning,
-                                   plan.owned_shape->compute,
-                                   plan.owned_shape->outputs);
-      plan.owned_shape->in_place = InPlaceEligible(
-          pattern_compute, returning, plan.owned_shape->compute,
-          plan.owned_shape->outputs, plan.owned_corr);
-      plan.shape = plan.owned_shape.get();
-      plan.corr = &plan.owned_corr;
+      std::unique_ptr<AnalyzedReplacement>& a = analyzed[plan.replacement];
+      if (a == nullptr) {
+        ASSIGN_OR_RETURN(ReplacementShape shape, Analyze(*plan.replacement));
+        a = std::make_unique<AnalyzedReplacement>();
+        a->shape = std::move(shape);
+        a->corr = Correspond(pattern_compute, returning, a->shape.compute,
+                             a->shape.outputs);
+        a->shape.in_place =
+            InPlaceEligible(pattern_compute, returning, a->shape.compute,
+                            a->shape.outputs, a->corr);
+      }
+      plan.shape = &a->shape;
+      plan.corr = &a->corr;
     }
     const ReplacementShape& s = *plan.shape;
     if (s.placeholders.size() > m.placeholder_bindings.size()) {
@@ -552,11 +567,6 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
       }
     }
     plans.push_back(std::move(plan));
-    // `corr` of a per-match replacement points into the Plan itself; the
-    // move above left it pointing at the destroyed local.
-    if (plans.back().owned != nullptr) {
-      plans.back().corr = &plans.back().owned_corr;
-    }
   }
 
   // Phase 2: apply. Only internal invariants can fail from here on.

@@ -48,7 +48,11 @@ using MatchFilter =
 
 // Builds the replacement for one match (e.g. traced with the match's own
 // shapes and literals). Errors abort the whole rewrite before any change.
-using ReplacementFn = std::function<absl::StatusOr<std::unique_ptr<Graph>>(
+// The graph may be shared between matches (a callback that memoizes by what
+// it reads from the match): the rewriter then verifies and analyzes it once,
+// which matters on models with many identical sites. A callable returning
+// StatusOr<std::unique_ptr<Graph>> converts.
+using ReplacementFn = std::function<absl::StatusOr<std::shared_ptr<const Graph>>(
     const InternalMatch&, const Graph&)>;
 
 // Replacement node `replacement_node`'s argument `replacement_arg` takes the

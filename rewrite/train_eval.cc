@@ -286,6 +286,66 @@ absl::StatusOr<std::unique_ptr<Graph>> TraceBatchNorm(
   return t.Finish(outs, mutations);
 }
 
+// Memoizes per-match batch norm replacements by everything TraceBatchNorm
+// reads from a match: which placeholder bindings are present and the
+// "val" tensor of each, plus a caller's tag (the dialect a marker names).
+// A model's batch norms come in a handful of shapes, so each form is traced
+// once and the rewriter analyzes one shared graph per form, not one per
+// site. Bounded: past kMaxEntries forms, replacements are traced afresh.
+class BatchNormTraceMemo {
+ public:
+  template <typename Trace>
+  absl::StatusOr<std::shared_ptr<const Graph>> Get(const InternalMatch& m,
+                                                   int tag, Trace trace) {
+    for (const Entry& e : entries_) {
+      if (Matches(e, m, tag)) return e.graph;
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<Graph> traced, trace());
+    std::shared_ptr<const Graph> graph = std::move(traced);
+    if (entries_.size() < kMaxEntries) {
+      Entry e;
+      e.tag = tag;
+      for (const Argument& b : m.placeholder_bindings) {
+        e.present.push_back(!b.is_none());
+        const TensorMeta* t = Tensor(b);
+        e.metas.push_back(t != nullptr ? std::optional<TensorMeta>(*t)
+                                       : std::nullopt);
+      }
+      e.graph = graph;
+      entries_.push_back(std::move(e));
+    }
+    return graph;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 64;
+  struct Entry {
+    int tag;
+    std::vector<bool> present;
+    std::vector<std::optional<TensorMeta>> metas;
+    std::shared_ptr<const Graph> graph;
+  };
+  static const TensorMeta* Tensor(const Argument& b) {
+    if (!b.is_node()) return nullptr;
+    const MetaValue* v = b.node()->meta().val();
+    return v != nullptr && v->is_tensor() ? &v->tensor() : nullptr;
+  }
+  static bool Matches(const Entry& e, const InternalMatch& m, int tag) {
+    if (e.tag != tag || e.present.size() != m.placeholder_bindings.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < e.present.size(); ++i) {
+      const Argument& b = m.placeholder_bindings[i];
+      if (e.present[i] != !b.is_none()) return false;
+      const TensorMeta* t = Tensor(b);
+      if (e.metas[i].has_value() != (t != nullptr)) return false;
+      if (t != nullptr && *e.metas[i] != *t) return false;
+    }
+    return true;
+  }
+  std::vector<Entry> entries_;
+};
+
 // The rules for one family ("dropout" or "batch_norm") and direction.
 absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
                                              const Context& ctx) {
@@ -425,9 +485,12 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
       r.mark_target = kNoTraining;
       r.mark_key = std::string(kBatchNormMarkerKey);
       r.fixed_mark = "dialect=pre_dispatch";
-      r.fn = [device](const InternalMatch& m, const Graph&) {
-        return TraceBatchNorm(Dialect::kPreDispatch, device, false, &m,
-                              InputMutations::kErase, /*force_no_cudnn=*/true);
+      auto memo = std::make_shared<BatchNormTraceMemo>();
+      r.fn = [device, memo](const InternalMatch& m, const Graph&) {
+        return memo->Get(m, 0, [&] {
+          return TraceBatchNorm(Dialect::kPreDispatch, device, false, &m,
+                                InputMutations::kErase, /*force_no_cudnn=*/true);
+        });
       };
       rules.push_back(std::move(r));
     }
@@ -442,9 +505,12 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
       r.mark_target = kNoTraining;
       r.mark_key = std::string(kBatchNormMarkerKey);
       r.fixed_mark = "dialect=core_aten";
-      r.fn = [device](const InternalMatch& m, const Graph&) {
-        return TraceBatchNorm(Dialect::kCoreAten, device, false, &m,
-                              InputMutations::kReturnAsOutputs);
+      auto memo = std::make_shared<BatchNormTraceMemo>();
+      r.fn = [device, memo](const InternalMatch& m, const Graph&) {
+        return memo->Get(m, 0, [&] {
+          return TraceBatchNorm(Dialect::kCoreAten, device, false, &m,
+                                InputMutations::kReturnAsOutputs);
+        });
       };
       rules.push_back(std::move(r));
     }
@@ -460,18 +526,25 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
     r.clear_markers = true;
     const Graph* pattern = r.pattern.get();
     const Dialect fallback = r.dialect;
-    r.fn = [pattern, device, fallback](const InternalMatch& m, const Graph&)
-        -> absl::StatusOr<std::unique_ptr<Graph>> {
-      const Node* g = m.GraphNode(pattern->NodesWithTarget(kNoTraining).front());
+    auto memo = std::make_shared<BatchNormTraceMemo>();
+    const Node* no_training = pattern->NodesWithTarget(kNoTraining).front();
+    r.fn = [no_training, device, fallback, memo](const InternalMatch& m,
+                                                 const Graph&)
+        -> absl::StatusOr<std::shared_ptr<const Graph>> {
+      const Node* g = m.GraphNode(no_training);
       ASSIGN_OR_RETURN(std::optional<Dialect> marked, ParseBatchNormMarker(*g));
       if (marked == Dialect::kPreDispatch) {
         // Restores exactly the op that was there.
-        return TraceBatchNorm(Dialect::kPreDispatch, device, true, &m,
-                              InputMutations::kErase, /*force_no_cudnn=*/true);
+        return memo->Get(m, -1, [&] {
+          return TraceBatchNorm(Dialect::kPreDispatch, device, true, &m,
+                                InputMutations::kErase, /*force_no_cudnn=*/true);
+        });
       }
-      Dialect d = marked.value_or(fallback);
-      return TraceBatchNorm(d, device, true, &m,
-                            InputMutations::kKeepAsSideEffects);
+      const Dialect d = marked.value_or(fallback);
+      return memo->Get(m, static_cast<int>(d), [&] {
+        return TraceBatchNorm(d, device, true, &m,
+                              InputMutations::kKeepAsSideEffects);
+      });
     };
     rules.push_back(std::move(r));
   }

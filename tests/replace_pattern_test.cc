@@ -467,6 +467,44 @@ TEST(ReplacePatternTest, FailingReplacementCallbackLeavesGraphUnchanged) {
   EXPECT_EQ(PrintGraph(*g), before);
 }
 
+// A callback may hand the same graph to every match (memoized replacements);
+// each match still gets its own copy in the graph, and a null graph is an
+// error that changes nothing.
+TEST(ReplacePatternTest, CallbackMayShareOneReplacementGraph) {
+  const char* text = R"(
+    %x = placeholder
+    %a = aten.relu.default(%x)
+    %b = aten.relu.default(%a)
+    %c = aten.relu.default(%b)
+    return (%c,)
+  )";
+  auto g = G(text);
+  auto p = G("%x = placeholder\n%r = aten.relu.default(%x)\nreturn (%r,)\n");
+  std::shared_ptr<const Graph> shared =
+      G("%x = placeholder\n%t = aten.tanh.default(%x)\nreturn (%t,)\n");
+  int calls = 0;
+  ReplacementFn fn = [&](const InternalMatch&, const Graph&)
+      -> absl::StatusOr<std::shared_ptr<const Graph>> {
+    ++calls;
+    return shared;
+  };
+  auto res = ReplacePatternWithFilters(*g, *p, fn);
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(calls, 3);
+  ASSERT_THAT(res->replaced, SizeIs(3));
+  EXPECT_EQ(g->CountTarget("aten.tanh.default"), 3u);
+  EXPECT_EQ(g->CountTarget("aten.relu.default"), 0u);
+  EXPECT_TRUE(Verify(*g).ok());
+
+  auto g2 = G(text);
+  ReplacementFn null_fn = [](const InternalMatch&, const Graph&)
+      -> absl::StatusOr<std::shared_ptr<const Graph>> { return nullptr; };
+  auto bad = ReplacePatternWithFilters(*g2, *p, null_fn);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("no graph"));
+  EXPECT_EQ(PrintGraph(*g2), Canon(text));
+}
+
 TEST(ReplacePatternTest, MultiOutputMatchWithDataDependencyIsSkipped) {
   // The replacement would go before %u, the first user of returning node %a,
   // but its input %y is only defined after %u: upstream would emit a use

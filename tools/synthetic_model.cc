@@ -31,8 +31,8 @@ std::string FloatBytes(const std::vector<float>& v) {
 
 }  // namespace
 
-int64_t SyntheticModelNodeCount(int64_t blocks) {
-  return blocks * kNodesPerBlock + 2;
+int64_t SyntheticModelNodeCount(int64_t blocks, bool pre_dispatch_batch_norm) {
+  return blocks * (kNodesPerBlock + (pre_dispatch_batch_norm ? 1 : 0)) + 2;
 }
 
 absl::StatusOr<ExportedModule> BuildSyntheticModel(
@@ -127,13 +127,30 @@ absl::StatusOr<ExportedModule> BuildSyntheticModel(
                      g.AddCall("aten.add_.Tensor", {ref(s[6]), Argument::Int(1)},
                                {}, Val({}, ScalarType::kInt64)));
     (void)nbt_add;
-    ASSIGN_OR_RETURN(
-        Node * bn,
-        g.AddCall("aten.batch_norm.default",
-                  {ref(conv), ref(s[2]), ref(s[3]), ref(s[4]), ref(s[5]),
-                   Argument::Bool(true), Argument::Double(o.momentum),
-                   Argument::Double(o.eps), Argument::Bool(true)},
-                  {}, Val(act)));
+    Node* bn = nullptr;
+    if (o.pre_dispatch_batch_norm) {
+      Metadata tuple_val;
+      const TensorMeta stat = TensorMeta::Make(ScalarType::kFloat32, {c});
+      tuple_val.Set("val", MetaValue::Tensors(
+                               {TensorMeta::Make(ScalarType::kFloat32, act),
+                                stat, stat}));
+      ASSIGN_OR_RETURN(
+          Node * legit,
+          g.AddCall("aten._native_batch_norm_legit.default",
+                    {ref(conv), ref(s[2]), ref(s[3]), ref(s[4]), ref(s[5]),
+                     Argument::Bool(true), Argument::Double(o.momentum),
+                     Argument::Double(o.eps)},
+                    {}, std::move(tuple_val)));
+      ASSIGN_OR_RETURN(bn, g.AddCall("getitem", {ref(legit), Argument::Int(0)},
+                                     {}, Val(act)));
+    } else {
+      ASSIGN_OR_RETURN(
+          bn, g.AddCall("aten.batch_norm.default",
+                        {ref(conv), ref(s[2]), ref(s[3]), ref(s[4]), ref(s[5]),
+                         Argument::Bool(true), Argument::Double(o.momentum),
+                         Argument::Double(o.eps), Argument::Bool(true)},
+                        {}, Val(act)));
+    }
     ASSIGN_OR_RETURN(Node * relu,
                      g.AddCall("aten.relu.default", {ref(bn)}, {}, Val(act)));
     ASSIGN_OR_RETURN(Node * drop,

@@ -26,10 +26,16 @@ struct SyntheticModelOptions {
   double momentum = 0.1;
   double eps = 1e-5;
   uint64_t seed = 0;
+  // Batch norm as the pre-dispatch dialect writes it
+  // (_native_batch_norm_legit + getitem, 13 nodes per block) instead of the
+  // training IR's batch_norm: a replacement that changes the op, which the
+  // rewriter applies by inserting and erasing nodes rather than in place.
+  bool pre_dispatch_batch_norm = false;
 };
 
 // Nodes a model with `blocks` blocks has (2 graph inputs/outputs included).
-int64_t SyntheticModelNodeCount(int64_t blocks);
+int64_t SyntheticModelNodeCount(int64_t blocks,
+                                bool pre_dispatch_batch_norm = false);
 
 absl::StatusOr<ExportedModule> BuildSyntheticModel(
     const SyntheticModelOptions& options);
