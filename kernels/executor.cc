@@ -968,12 +968,17 @@ absl::StatusOr<RuntimeValue> Resolve(
   return root;
 }
 
-// Byte size a node's "val" promises, for the pre-allocation check; 0 when
-// unknown (symbolic or missing).
-int64_t PromisedBytes(const Node& node) {
+// The largest byte size and element count (zero-size dims counted as 1, as
+// ScopedTensorLimits counts them) among the tensors a node's "val" promises,
+// for the pre-allocation check; 0 when unknown (symbolic or missing).
+struct PromisedSize {
+  int64_t bytes = 0;
+  int64_t elements = 0;
+};
+PromisedSize Promised(const Node& node) {
+  PromisedSize most;
   const MetaValue* val = node.meta().val();
-  if (val == nullptr) return 0;
-  int64_t most = 0;
+  if (val == nullptr) return most;
   auto one = [&](const TensorMeta& t) {
     absl::StatusOr<int64_t> n = t.NumElements();
     if (!n.ok()) return;
@@ -981,7 +986,15 @@ int64_t PromisedBytes(const Node& node) {
     if (__builtin_mul_overflow(*n, static_cast<int64_t>(ScalarTypeSize(t.dtype)), &bytes)) {
       bytes = INT64_MAX;
     }
-    most = std::max(most, bytes);
+    int64_t elements = 1;
+    for (const Dim& d : t.shape) {
+      if (__builtin_mul_overflow(elements, std::max<int64_t>(d.value, 1), &elements)) {
+        elements = INT64_MAX;
+        break;
+      }
+    }
+    most.bytes = std::max(most.bytes, bytes);
+    most.elements = std::max(most.elements, elements);
   };
   if (val->is_tensor()) one(val->tensor());
   if (val->is_tensor_list()) {
@@ -1057,6 +1070,8 @@ absl::StatusOr<ExecutionResult> Run(
     ExportedModule& module,
     const absl::flat_hash_map<std::string, Tensor>& named,
     const std::vector<Tensor>* positional, const ExecuteOptions& options) {
+  // Every tensor of the run, not only the results "val" describes.
+  ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements);
   Graph& graph = module.graph();
   // Device and kernels.
   Device device = Device::Cpu();
@@ -1142,8 +1157,9 @@ absl::StatusOr<ExecutionResult> Run(
         const StateTensor* st = module.TensorForPlaceholder(node->name());
         if (st == nullptr) st = module.TensorForPlaceholder(node->target().qualified);
         if (st != nullptr) {
-          ASSIGN_OR_RETURN(Tensor t, bind_state(st));
-          out = RuntimeValue::FromTensor(std::move(t));
+          absl::StatusOr<Tensor> t = bind_state(st);
+          if (!t.ok()) return AtNode(*node, t.status());
+          out = RuntimeValue::FromTensor(std::move(*t));
           break;
         }
         const Tensor* given = nullptr;
@@ -1160,8 +1176,9 @@ absl::StatusOr<ExecutionResult> Run(
         }
         RETURN_IF_ERROR(CheckInputAgainstMeta(*node, *given));
         // A copy: in-place ops in the graph must not write the caller's tensor.
-        ASSIGN_OR_RETURN(Tensor t, given->CopyTo(device));
-        out = RuntimeValue::FromTensor(std::move(t));
+        absl::StatusOr<Tensor> t = given->CopyTo(device);
+        if (!t.ok()) return AtNode(*node, t.status());
+        out = RuntimeValue::FromTensor(std::move(*t));
         break;
       }
       case OpKind::kGetAttr: {
@@ -1171,8 +1188,9 @@ absl::StatusOr<ExecutionResult> Run(
               "get_attr %", node->name(), ": the module has no tensor '",
               node->target().qualified, "'"));
         }
-        ASSIGN_OR_RETURN(Tensor t, bind_state(st));
-        out = RuntimeValue::FromTensor(std::move(t));
+        absl::StatusOr<Tensor> t = bind_state(st);
+        if (!t.ok()) return AtNode(*node, t.status());
+        out = RuntimeValue::FromTensor(std::move(*t));
         break;
       }
       case OpKind::kOutput: {
@@ -1253,11 +1271,17 @@ absl::StatusOr<ExecutionResult> Run(
         if (target.schema == nullptr) {
           return AtNode(*node, absl::InternalError("op has a kernel but no schema"));
         }
-        const int64_t promised = PromisedBytes(*node);
-        if (promised > options.max_tensor_bytes) {
+        const PromisedSize promised = Promised(*node);
+        if (promised.bytes > options.max_tensor_bytes) {
           return AtNode(*node, absl::ResourceExhaustedError(absl::StrCat(
-                                   "result of ", promised, " bytes exceeds the limit of ",
+                                   "result of ", promised.bytes, " bytes exceeds the limit of ",
                                    options.max_tensor_bytes, " bytes")));
+        }
+        if (promised.elements > options.max_tensor_elements) {
+          return AtNode(*node, absl::ResourceExhaustedError(absl::StrCat(
+                                   "result of ", promised.elements,
+                                   " elements exceeds the limit of ",
+                                   options.max_tensor_elements, " elements")));
         }
         absl::StatusOr<NormalizedArgs> norm =
             NormalizeArguments(*target.schema, node->args(), node->kwargs());
