@@ -673,6 +673,12 @@ absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim) {
   }
   if (parts.empty()) return tensors[0].Clone();
   const Tensor& first = *parts[0];
+  // NormalizeDim accepts dim 0 of a 0-D tensor (as a 1-D view would), but a
+  // scalar has no dim to concatenate along; PyTorch refuses it too.
+  if (first.dim() == 0) {
+    return absl::InvalidArgumentError(
+        "cat: zero-dimensional tensor cannot be concatenated");
+  }
   ASSIGN_OR_RETURN(int d, NormalizeDim(dim, first.dim()));
   std::vector<int64_t> shape = first.shape();
   shape[d] = 0;

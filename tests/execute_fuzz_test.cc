@@ -58,5 +58,46 @@ TEST(ExecuteFuzzTest, EverySeedRunsAndEveryRegressionInputFailsCleanly) {
   EXPECT_EQ(seeds, 40);
 }
 
+// Runs a graph in the text form on one float input x of `shape`, with the
+// fuzzer's limits.
+absl::StatusOr<ExecutionResult> RunText(const std::string& text,
+                                        std::vector<int64_t> shape = {4}) {
+  auto g = ParseGraph(text);
+  if (!g.ok()) return g.status();
+  ExportedModule m(std::move(*g));
+  ExecuteOptions options;
+  options.max_tensor_bytes = fuzz::kMaxTensorBytes;
+  options.max_tensor_elements = fuzz::kMaxElements;
+  auto x = Tensor::Zeros(ScalarType::kFloat32, std::move(shape));
+  if (!x.ok()) return x.status();
+  return Execute(m, {*x}, options);
+}
+
+// ------------------------------------------------- fuzzer regressions
+
+// aten.cat of a 0-D tensor: NormalizeDim accepted dim 0 of a scalar and Cat
+// indexed its empty shape (UBSan: reference binding to null pointer). The
+// fuzz input is an input x without "val", which the fuzzer feeds a scalar.
+TEST(ExecuteFuzzTest, FuzzRegressionCatOfZeroDimTensorIsRefused) {
+  absl::Status s = Replay(ReadFile("tests/testdata/execute_cat_zero_dim.bin"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("zero-dimensional"));
+  auto r = RunText(R"(graph():
+    %x = placeholder
+    %cat = aten.cat.default([%x, %x], 0)
+    return (%cat,)
+)",
+                   {});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("%cat"));
+  // One dim is enough.
+  EXPECT_TRUE(RunText(R"(graph():
+    %x = placeholder
+    %cat = aten.cat.default([%x, %x], -1)
+    return (%cat,)
+)")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace rewire
