@@ -183,6 +183,22 @@ const char* BinaryName(BinaryKind k) {
   return "?";
 }
 
+// int64 arithmetic that wraps around in two's complement, as PyTorch's
+// integer tensors do; computed on uint64_t because signed overflow is
+// undefined behaviour.
+int64_t WrapAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+int64_t WrapMul(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+}
+
+// Whether a double converts to int64_t without undefined behaviour.
+bool FitsInt64(double v) { return v >= -0x1p63 && v < 0x1p63; }
+
 // out = a op b with broadcasting into out's (already checked) shape.
 absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
                         Scalar alpha, Tensor& out) {
@@ -190,7 +206,7 @@ absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
   const auto sb = BroadcastStrides(b.shape(), out.shape());
   if (a.dtype() == ScalarType::kInt64 && b.dtype() == ScalarType::kInt64 &&
       out.dtype() == ScalarType::kInt64 && kind != BinaryKind::kDiv &&
-      alpha.integral) {
+      alpha.integral && FitsInt64(alpha.value)) {
     // Exact integer path (num_batches_tracked += 1 must not round).
     const int64_t* x = a.data<int64_t>();
     const int64_t* y = b.data<int64_t>();
@@ -198,9 +214,9 @@ absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
     const int64_t al = static_cast<int64_t>(alpha.value);
     ForEachBroadcast(out.shape(), sa, sb, [&](int64_t i, int64_t ia, int64_t ib) {
       switch (kind) {
-        case BinaryKind::kAdd: z[i] = x[ia] + al * y[ib]; break;
-        case BinaryKind::kSub: z[i] = x[ia] - al * y[ib]; break;
-        default: z[i] = x[ia] * y[ib]; break;
+        case BinaryKind::kAdd: z[i] = WrapAdd(x[ia], WrapMul(al, y[ib])); break;
+        case BinaryKind::kSub: z[i] = WrapSub(x[ia], WrapMul(al, y[ib])); break;
+        default: z[i] = WrapMul(x[ia], y[ib]); break;
       }
     });
     return absl::OkStatus();

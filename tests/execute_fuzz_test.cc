@@ -5,6 +5,7 @@
 // graph in the text form as well.
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -97,6 +98,40 @@ TEST(ExecuteFuzzTest, FuzzRegressionCatOfZeroDimTensorIsRefused) {
     return (%cat,)
 )")
                   .ok());
+}
+
+// add_ of int64 INT64_MAX and 1 (num_batches_tracked renamed so that it
+// became an input, which the fuzzer filled with INT64_MAX): the exact int64
+// path overflowed a signed integer. Integer tensors wrap around in two's
+// complement, as in PyTorch; an alpha beyond int64 no longer takes that path.
+TEST(ExecuteFuzzTest, FuzzRegressionInt64ArithmeticWrapsAround) {
+  EXPECT_TRUE(
+      Replay(ReadFile("tests/testdata/execute_int64_add_overflow.bin")).ok());
+  auto g = ParseGraph(R"(graph():
+    %x : i64[2] = placeholder
+    %add = aten.add.Tensor(%x, 1)
+    %sub = aten.sub.Tensor(%x, %add, alpha=3)
+    %mul = aten.mul.Tensor(%x, %x)
+    %alpha = aten.add.Tensor(%x, %x, alpha=9223372036854775807)
+    return (%add, %sub, %mul, %alpha)
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(std::move(*g));
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  auto r = Execute(m, {*Tensor::FromVector<int64_t>(
+                          {2}, std::vector<int64_t>{kMax, -1})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto values = [&](int i) {
+    const Tensor& t = r->outputs[i].tensor;
+    return std::vector<int64_t>(t.data<int64_t>(), t.data<int64_t>() + 2);
+  };
+  EXPECT_EQ(values(0), (std::vector<int64_t>{kMin, 0}));
+  // kMax - 3 * kMin == kMax + kMin (mod 2^64).
+  EXPECT_EQ(values(1), (std::vector<int64_t>{-1, -1}));
+  // (2^63 - 1)^2 == 1 (mod 2^64).
+  EXPECT_EQ(values(2), (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(r->outputs[3].tensor.dtype(), ScalarType::kInt64);
 }
 
 }  // namespace
