@@ -45,9 +45,18 @@ void StoreT(void* p, int64_t i, double v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     d[i] = v != 0;
   } else if constexpr (std::is_integral_v<T>) {
-    // Truncation as in PyTorch's casts; NaN and out-of-range become 0 rather
-    // than undefined behaviour.
-    d[i] = (std::isfinite(v) && std::fabs(v) < 9.2e18) ? static_cast<T>(v) : 0;
+    // Truncation as in PyTorch's casts; NaN and values outside T's range
+    // become 0, since converting them is undefined behaviour (the old bound
+    // only held for int64). Both bounds are powers of two, exact in a double.
+    constexpr double kLo =
+        std::is_signed_v<T> ? static_cast<double>(std::numeric_limits<T>::min())
+                            : 0.0;
+    constexpr double kHi =
+        std::is_signed_v<T>
+            ? -kLo
+            : static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+    const double t = std::trunc(v);
+    d[i] = (t >= kLo && t < kHi) ? static_cast<T>(t) : 0;
   } else {
     d[i] = static_cast<T>(v);
   }
