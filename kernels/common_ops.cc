@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
@@ -360,6 +361,30 @@ absl::StatusOr<Tensor> PermuteCopy(const Tensor& x, const std::vector<int>& perm
                      std::memcpy(dst + i * item, src + o * item, item);
                    });
   return out;
+}
+
+// The taps i in [0, k) of a sliding window (convolution, max pooling) at
+// output position o whose input position o * s - pad + i * d lies in
+// [0, in), as [first, last), with the input position of tap `first`. Kernel
+// sizes, strides, paddings and dilations come from the graph: the positions
+// are computed in 128 bits, where their products cannot overflow, and only
+// the taps that land in the input are visited, so a window of 10^12 taps
+// over a 2-pixel input costs two steps, not 10^12.
+struct Taps {
+  int64_t first = 0;
+  int64_t last = 0;
+  int64_t first_pos = 0;
+};
+Taps ValidTaps(int64_t o, int64_t k, int64_t s, int64_t pad, int64_t d,
+               int64_t in) {
+  const absl::int128 base = absl::int128(o) * s - pad;
+  const absl::int128 first = base >= 0 ? absl::int128(0) : (-base + d - 1) / d;
+  const absl::int128 last = base >= in ? absl::int128(0) : (in - base + d - 1) / d;
+  Taps t;
+  t.first = static_cast<int64_t>(std::min(first, absl::int128(k)));
+  t.last = std::max(t.first, static_cast<int64_t>(std::min(last, absl::int128(k))));
+  if (t.first < t.last) t.first_pos = static_cast<int64_t>(base + absl::int128(t.first) * d);
+  return t;
 }
 
 absl::StatusOr<int64_t> CheckedProduct(int64_t a, int64_t b) {
@@ -809,12 +834,30 @@ absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
     return absl::InvalidArgumentError(absl::StrCat(
         "conv2d: bias must be [", o, "] of the input's dtype, got ", bias->DebugString()));
   }
-  const int64_t oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1;
-  const int64_t ow = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1;
-  if (oh <= 0 || ow <= 0) {
+  // In 128 bits: paddings and dilations come from the graph, and their
+  // products need not fit in int64.
+  auto out_size = [&](int64_t in, int i, int64_t k) {
+    const absl::int128 num =
+        absl::int128(in) + absl::int128(2) * padding[i] -
+        absl::int128(dilation[i]) * (absl::int128(k) - 1) - 1;
+    // Floor division, as PyTorch: truncation turned a kernel one larger than
+    // the padded input (num == -1) with stride > 1 into one output row.
+    const absl::int128 s = stride[i];
+    return (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+  };
+  const absl::int128 oh_wide = out_size(h, 0, kh);
+  const absl::int128 ow_wide = out_size(w, 1, kw);
+  if (oh_wide <= 0 || ow_wide <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "conv2d: kernel larger than padded input ", ShapeToString(input.shape())));
   }
+  if (oh_wide > std::numeric_limits<int64_t>::max() ||
+      ow_wide > std::numeric_limits<int64_t>::max()) {
+    return absl::InvalidArgumentError(
+        "conv2d: padding too large (the output size overflows int64)");
+  }
+  const int64_t oh = static_cast<int64_t>(oh_wide);
+  const int64_t ow = static_cast<int64_t>(ow_wide);
   std::vector<int64_t> out_shape = {n, o, oh, ow};
   if (unbatched) out_shape.erase(out_shape.begin());
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(input.dtype(), out_shape));
@@ -829,17 +872,17 @@ absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
       for (int64_t oc = 0; oc < o; ++oc) {
         const int64_t g = oc / og;
         for (int64_t y0 = 0; y0 < oh; ++y0) {
+          const Taps ty = ValidTaps(y0, kh, stride[0], padding[0], dilation[0], h);
           for (int64_t x0 = 0; x0 < ow; ++x0) {
+            const Taps tx = ValidTaps(x0, kw, stride[1], padding[1], dilation[1], w);
             double acc = b ? static_cast<double>(b[oc]) : 0.0;
             for (int64_t ic = 0; ic < cg; ++ic) {
               const T* plane = x + ((ni * c) + g * cg + ic) * h * w;
               const T* kern = k + ((oc * cg) + ic) * kh * kw;
-              for (int64_t i = 0; i < kh; ++i) {
-                const int64_t yy = y0 * stride[0] - padding[0] + i * dilation[0];
-                if (yy < 0 || yy >= h) continue;
-                for (int64_t j = 0; j < kw; ++j) {
-                  const int64_t xx = x0 * stride[1] - padding[1] + j * dilation[1];
-                  if (xx < 0 || xx >= w) continue;
+              for (int64_t i = ty.first; i < ty.last; ++i) {
+                const int64_t yy = ty.first_pos + (i - ty.first) * dilation[0];
+                for (int64_t j = tx.first; j < tx.last; ++j) {
+                  const int64_t xx = tx.first_pos + (j - tx.first) * dilation[1];
                   acc += static_cast<double>(plane[yy * w + xx]) * kern[i * kw + j];
                 }
               }
@@ -1014,11 +1057,18 @@ absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b) {
 
 int64_t PoolOutputSize(int64_t in, int64_t k, int64_t pad, int64_t s,
                        int64_t d, bool ceil_mode) {
-  const int64_t num = in + 2 * pad - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+  // In 128 bits: the parameters come from the graph, and their products need
+  // not fit in int64 (nor need the result; it saturates).
+  const absl::int128 wide_s = s;
+  const absl::int128 num = absl::int128(in) + absl::int128(2) * pad -
+                           absl::int128(d) * (absl::int128(k) - 1) - 1 +
+                           (ceil_mode ? wide_s - 1 : absl::int128(0));
   // Floor division (num may be negative for too-small inputs).
-  int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
-  if (ceil_mode && (out - 1) * s >= in + pad) --out;
-  return out;
+  absl::int128 out = (num >= 0 ? num / wide_s : -((-num + wide_s - 1) / wide_s)) + 1;
+  if (ceil_mode && (out - 1) * wide_s >= absl::int128(in) + pad) --out;
+  return static_cast<int64_t>(std::max(
+      absl::int128(std::numeric_limits<int64_t>::min()),
+      std::min(out, absl::int128(std::numeric_limits<int64_t>::max()))));
 }
 
 namespace {
@@ -1039,7 +1089,7 @@ absl::StatusOr<PoolGeom> PoolSetup(const Tensor& x, const Pool2dParams& p,
       return absl::InvalidArgumentError(absl::StrCat(
           op, ": kernel, stride and dilation must be positive, padding >= 0"));
     }
-    if (p.padding[i] * 2 > p.kernel[i]) {
+    if (p.padding[i] > p.kernel[i] / 2) {  // pad * 2 > kernel, without overflow
       return absl::InvalidArgumentError(absl::StrCat(
           op, ": pad should be at most half of the effective kernel size"));
     }
@@ -1077,12 +1127,14 @@ absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p) 
         for (int64_t ox = 0; ox < g.ow; ++ox) {
           double best = -std::numeric_limits<double>::infinity();
           int64_t best_i = -1;
-          for (int64_t i = 0; i < p.kernel[0]; ++i) {
-            const int64_t yy = oy * p.stride[0] - p.padding[0] + i * p.dilation[0];
-            if (yy < 0 || yy >= g.h) continue;
-            for (int64_t j = 0; j < p.kernel[1]; ++j) {
-              const int64_t xx = ox * p.stride[1] - p.padding[1] + j * p.dilation[1];
-              if (xx < 0 || xx >= g.w) continue;
+          const Taps ty = ValidTaps(oy, p.kernel[0], p.stride[0], p.padding[0],
+                                    p.dilation[0], g.h);
+          const Taps tx = ValidTaps(ox, p.kernel[1], p.stride[1], p.padding[1],
+                                    p.dilation[1], g.w);
+          for (int64_t i = ty.first; i < ty.last; ++i) {
+            const int64_t yy = ty.first_pos + (i - ty.first) * p.dilation[0];
+            for (int64_t j = tx.first; j < tx.last; ++j) {
+              const int64_t xx = tx.first_pos + (j - tx.first) * p.dilation[1];
               const double v = plane[yy * g.w + xx];
               // NaN propagates, as in PyTorch.
               if (v > best || std::isnan(v) || best_i < 0) {
@@ -1118,24 +1170,32 @@ absl::StatusOr<Tensor> AvgPool2d(const Tensor& x, const Pool2dParams& p,
       const T* plane = in + pl * g.h * g.w;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          int64_t hs = oy * p.stride[0] - p.padding[0];
-          int64_t ws = ox * p.stride[1] - p.padding[1];
-          int64_t he = std::min(hs + p.kernel[0], g.h + p.padding[0]);
-          int64_t we = std::min(ws + p.kernel[1], g.w + p.padding[1]);
-          const int64_t pool = (he - hs) * (we - ws);
-          hs = std::max<int64_t>(hs, 0);
-          ws = std::max<int64_t>(ws, 0);
-          he = std::min(he, g.h);
-          we = std::min(we, g.w);
+          // Window bounds in 128 bits (graph parameters), then clamped to
+          // the input, so that the loops below stay within it.
+          const absl::int128 hs_pad = absl::int128(oy) * p.stride[0] - p.padding[0];
+          const absl::int128 ws_pad = absl::int128(ox) * p.stride[1] - p.padding[1];
+          const absl::int128 he_pad =
+              std::min(hs_pad + p.kernel[0], absl::int128(g.h) + p.padding[0]);
+          const absl::int128 we_pad =
+              std::min(ws_pad + p.kernel[1], absl::int128(g.w) + p.padding[1]);
+          const double pool = static_cast<double>(he_pad - hs_pad) *
+                              static_cast<double>(we_pad - ws_pad);
+          auto clamp = [](absl::int128 v, int64_t hi) {
+            return static_cast<int64_t>(
+                std::max(absl::int128(0), std::min(v, absl::int128(hi))));
+          };
+          const int64_t hs = clamp(hs_pad, g.h), he = clamp(he_pad, g.h);
+          const int64_t ws = clamp(ws_pad, g.w), we = clamp(we_pad, g.w);
           double acc = 0;
           for (int64_t yy = hs; yy < he; ++yy) {
             for (int64_t xx = ws; xx < we; ++xx) acc += plane[yy * g.w + xx];
           }
           const double div = divisor_override.has_value()
                                  ? static_cast<double>(*divisor_override)
-                                 : static_cast<double>(count_include_pad
-                                                           ? pool
-                                                           : (he - hs) * (we - ws));
+                                 : count_include_pad
+                                       ? pool
+                                       : static_cast<double>(he - hs) *
+                                             static_cast<double>(we - ws);
           y[(pl * g.oh + oy) * g.ow + ox] = static_cast<T>(acc / div);
         }
       }

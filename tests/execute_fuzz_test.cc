@@ -176,5 +176,66 @@ TEST(ExecuteFuzzTest, OutOfRangeCastsToSmallIntegersGiveZero) {
   EXPECT_EQ(as_ints(3), (std::vector<int64_t>{0}));
 }
 
+// Window arithmetic of max_pool2d, avg_pool2d and conv2d on kernel sizes,
+// paddings, strides and dilations near int64's range overflowed (undefined
+// behaviour), and max_pool2d looped over every tap of a 10^12-tap window
+// that hangs mostly off a 2-pixel input. Sizes are computed in 128 bits and
+// only the taps inside the input are visited.
+TEST(ExecuteFuzzTest, HugeWindowParametersNeitherOverflowNorHang) {
+  struct Case {
+    const char* what;
+    const char* op;
+    absl::StatusCode code;
+    std::vector<int64_t> shape;  // of the result when OK
+  };
+  const Case cases[] = {
+      {"10^12-tap max pool window padded to fit",
+       "aten.max_pool2d.default(%x, [1000000000000, 1], [1, 1], "
+       "[500000000000, 0])",
+       absl::StatusCode::kOk, {1, 1, 3, 2}},
+      {"avg pool window of INT64_MAX taps",
+       "aten.avg_pool2d.default(%x, [9223372036854775807, 1], [1, 1], "
+       "[4611686018427387903, 0])",
+       absl::StatusCode::kOk, {1, 1, 2, 2}},
+      {"pool dilation * kernel beyond int64",
+       "aten.max_pool2d.default(%x, [9, 1], [1, 1], [0, 0], "
+       "[2000000000000000000, 1])",
+       absl::StatusCode::kInvalidArgument, {}},
+      {"pool padding * 2 beyond int64",
+       "aten.max_pool2d.default(%x, [9223372036854775807, 1], [1, 1], "
+       "[4611686018427387904, 0])",
+       absl::StatusCode::kInvalidArgument, {}},
+      {"conv output size beyond int64",
+       "aten.conv2d.default(%x, %w, None, [1, 1], [4611686018427387904, 0])",
+       absl::StatusCode::kInvalidArgument, {}},
+      {"conv stride and padding of 2^62",
+       "aten.conv2d.default(%x, %w, None, [4611686018427387904, 1], "
+       "[4611686018427387904, 0])",
+       absl::StatusCode::kOk, {1, 1, 3, 2}},
+      {"conv dilation * kernel beyond int64",
+       "aten.conv2d.default(%x, %w3, None, [1, 1], [0, 0], "
+       "[9223372036854775807, 1])",
+       absl::StatusCode::kInvalidArgument, {}},
+      {"conv kernel one larger than the input, stride 2 (PyTorch refuses)",
+       "aten.conv2d.default(%x, %w3, None, [2, 1])",
+       absl::StatusCode::kInvalidArgument, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto g = ParseGraph(std::string(R"(graph():
+    %x : f32[1, 1, 2, 2] = placeholder
+    %w : f32[1, 1, 1, 1] = placeholder
+    %w3 : f32[1, 1, 3, 1] = placeholder
+    %y = )") + c.op + "\n    return (%y,)\n");
+    ASSERT_TRUE(g.ok()) << g.status();
+    ExportedModule m(std::move(*g));
+    auto r = Execute(m, {*Tensor::Zeros(ScalarType::kFloat32, {1, 1, 2, 2}),
+                         *Tensor::Zeros(ScalarType::kFloat32, {1, 1, 1, 1}),
+                         *Tensor::Zeros(ScalarType::kFloat32, {1, 1, 3, 1})});
+    EXPECT_EQ(r.status().code(), c.code) << r.status();
+    if (r.ok()) EXPECT_EQ(r->outputs[0].tensor.shape(), c.shape);
+  }
+}
+
 }  // namespace
 }  // namespace rewire
