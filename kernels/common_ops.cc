@@ -779,7 +779,10 @@ absl::StatusOr<std::vector<Tensor>> Split(const Tensor& x, int64_t split_size,
   for (int i = 0; i < d; ++i) outer *= x.size(i);
   for (int i = d + 1; i < x.dim(); ++i) inner *= x.size(i);
   std::vector<Tensor> out;
-  const int64_t pieces = len == 0 ? 1 : (len + split_size - 1) / split_size;
+  // Rounded up without len + split_size - 1, which overflows for a
+  // split_size near int64's range.
+  const int64_t pieces =
+      len == 0 ? 1 : len / split_size + (len % split_size != 0 ? 1 : 0);
   const char* src = static_cast<const char*>(x.raw_data());
   for (int64_t p = 0; p < pieces; ++p) {
     const int64_t start = p * split_size;

@@ -237,5 +237,19 @@ TEST(ExecuteFuzzTest, HugeWindowParametersNeitherOverflowNorHang) {
   }
 }
 
+// split with a split_size near int64's range rounded the piece count up
+// with len + split_size - 1, which overflowed.
+TEST(ExecuteFuzzTest, SplitSizeNearInt64MaxIsOnePiece) {
+  auto r = RunText(R"(graph():
+    %x = placeholder
+    %split = aten.split.Tensor(%x, 9223372036854775807)
+    %getitem = getitem(%split, 0)
+    return (%split,)
+)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->outputs.size(), 1u);
+  EXPECT_EQ(r->outputs[0].tensor.shape(), (std::vector<int64_t>{4}));
+}
+
 }  // namespace
 }  // namespace rewire
