@@ -606,7 +606,12 @@ absl::StatusOr<RuntimeValue> OpReshapeAlias(Ctx& c, Args& a) {
           "_reshape_alias with non-contiguous strides ", ShapeToString(stride),
           " for size ", ShapeToString(size), " is not supported"));
     }
-    expect *= size[i];
+    // The sizes come from the graph: their product may overflow (and then
+    // matches no tensor anyway).
+    if (__builtin_mul_overflow(expect, size[i], &expect)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "_reshape_alias size ", ShapeToString(size), " overflows int64"));
+    }
   }
   (void)x;
   return OpViewLike(c, a, "size");

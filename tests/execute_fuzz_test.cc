@@ -251,5 +251,23 @@ TEST(ExecuteFuzzTest, SplitSizeNearInt64MaxIsOnePiece) {
   EXPECT_EQ(r->outputs[0].tensor.shape(), (std::vector<int64_t>{4}));
 }
 
+// _reshape_alias multiplied its sizes (from the graph) to check the strides
+// and overflowed.
+TEST(ExecuteFuzzTest, ReshapeAliasSizeOverflowIsRefused) {
+  auto r = RunText(R"(graph():
+    %x = placeholder
+    %a = aten._reshape_alias.default(%x, [4611686018427387904, 4, 4], [16, 4, 1])
+    return (%a,)
+)");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("overflows"));
+  EXPECT_TRUE(RunText(R"(graph():
+    %x = placeholder
+    %a = aten._reshape_alias.default(%x, [2, 2], [2, 1])
+    return (%a,)
+)")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace rewire
