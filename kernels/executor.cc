@@ -1010,6 +1010,20 @@ PromisedSize Promised(const Node& node) {
   return most;
 }
 
+// Reading a byte other than 0 or 1 as a bool is undefined behaviour, and the
+// bytes of state tensors and inputs (.npy files) come from outside.
+absl::Status CheckBoolBytes(const void* data, int64_t n) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (int64_t i = 0; i < n; ++i) {
+    if (bytes[i] > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bool element ", i, " is stored as ", static_cast<int>(bytes[i]),
+          " (must be 0 or 1)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckInputAgainstMeta(const Node& node, const Tensor& t) {
   const MetaValue* val = node.meta().val();
   if (val == nullptr || !val->is_tensor()) return absl::OkStatus();
@@ -1180,6 +1194,13 @@ absl::StatusOr<ExecutionResult> Run(
               "no input for placeholder %", node->name()));
         }
         RETURN_IF_ERROR(CheckInputAgainstMeta(*node, *given));
+        if (given->dtype() == ScalarType::kBool && given->is_cpu()) {
+          absl::Status s = CheckBoolBytes(given->raw_data(), given->numel());
+          if (!s.ok()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "input for placeholder %", node->name(), ": ", s.message()));
+          }
+        }
         // A copy: in-place ops in the graph must not write the caller's tensor.
         absl::StatusOr<Tensor> t = given->CopyTo(device);
         if (!t.ok()) return AtNode(*node, t.status());
@@ -1386,6 +1407,13 @@ absl::StatusOr<Tensor> StateToTensor(const StateTensor& st) {
     return absl::InvalidArgumentError(absl::StrCat(
         "state tensor ", st.name, ": ", st.data.size(), " bytes for ",
         ScalarTypeName(st.dtype), ShapeToString(st.shape), ", expected ", expected));
+  }
+  if (st.dtype == ScalarType::kBool) {
+    absl::Status s = CheckBoolBytes(st.data.data(), expected);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state tensor ", st.name, ": ", s.message()));
+    }
   }
   absl::StatusOr<Tensor> t = Tensor::Empty(st.dtype, st.shape);
   if (!t.ok()) {

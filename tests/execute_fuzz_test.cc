@@ -269,5 +269,45 @@ TEST(ExecuteFuzzTest, ReshapeAliasSizeOverflowIsRefused) {
                   .ok());
 }
 
+// A bool state tensor stored as byte 2 (any byte is valid in the file) was
+// read as a bool: undefined behaviour. State and inputs are checked.
+TEST(ExecuteFuzzTest, BoolBytesOtherThanZeroOrOneAreRefused) {
+  auto g = ParseGraph(R"(graph():
+    %x = placeholder
+    %m = placeholder
+    %f = aten._to_copy.default(%m, dtype=torch.float32)
+    return (%f,)
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(std::move(*g));
+  StateTensor mask;
+  mask.name = mask.placeholder = "m";
+  mask.role = TensorRole::kBuffer;
+  mask.dtype = ScalarType::kBool;
+  mask.shape = {2};
+  mask.data = std::string("\x01\x02", 2);
+  ASSERT_TRUE(m.AddTensor(mask).ok());
+  auto x = *Tensor::Zeros(ScalarType::kFloat32, {4});
+  auto r = Execute(m, {x});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("state tensor m"));
+  EXPECT_THAT(r.status().message(), HasSubstr("bool element 1"));
+  m.mutable_tensors()[0].data = std::string("\x01\x00", 2);
+  m.ReindexTensors();
+  EXPECT_TRUE(Execute(m, {x}).ok());
+
+  auto g2 = ParseGraph(R"(graph():
+    %b = placeholder
+    %f = aten._to_copy.default(%b, dtype=torch.float32)
+    return (%f,)
+)");
+  ExportedModule m2(std::move(*g2));
+  Tensor b = *Tensor::Zeros(ScalarType::kBool, {3});
+  static_cast<uint8_t*>(b.raw_data())[2] = 7;
+  auto r2 = Execute(m2, {b});
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r2.status().message(), HasSubstr("%b"));
+}
+
 }  // namespace
 }  // namespace rewire
