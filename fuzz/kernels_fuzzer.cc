@@ -12,8 +12,8 @@
 // shape; dropout masks are identical on every CPU ISA the machine supports
 // (masks are a pure function of seed, offset and index, kernels/philox.h).
 //
-// Whole-module execution (load + Execute on small inputs) has no fuzz target
-// yet; it is exercised by tests/executor_test.cc and the CLI tests.
+// Whole-module execution (load + Execute on small inputs) is target (g),
+// execute_fuzzer.cc.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "fuzz/execute_case.h"
 #include "fuzz/seed_models.h"
 #include "ir/serialization.h"
 #include "ir/text_format.h"
@@ -47,6 +48,51 @@ const char* const kPatterns[][2] = {
      "%m = aten.mul.Tensor(%x, %d)\nreturn (%m,)\n"},
 };
 
+// execute_fuzzer seeds: the control bytes (execute_case.h) of each variant
+// written per model. Every variant must run: a seed that fails at load or in
+// the first kernel would leave the fuzzer to rediscover a runnable model.
+struct ExecuteVariant {
+  const char* suffix;
+  char flags;
+};
+constexpr ExecuteVariant kExecuteVariants[] = {
+    // As exported, by position, compared against a second run.
+    {".pb", 0x20},
+    // Switched to eval, by name, special values, a second step.
+    {"_eval.pb", 0x01 | 0x04 | 0x08 | 0x10},
+    // Text proto, as exported, special values, compared against a second run.
+    {".pbtxt", 0x40 | 0x08 | 0x20},
+    // Text proto, eval then back to train, by name, a second step.
+    {"_train.pbtxt", 0x40 | 0x03 | 0x04 | 0x10},
+};
+
+bool WriteExecuteSeeds(const std::string& out, const std::string& name,
+                       const rewire::ExportedModule& module) {
+  bool ok = true;
+  for (const ExecuteVariant& v : kExecuteVariants) {
+    auto module_bytes = rewire::SerializeModule(
+        module, (v.flags & 0x40) != 0 ? rewire::Format::kTextProto
+                                      : rewire::Format::kBinaryProto);
+    if (!module_bytes.ok()) {
+      std::fprintf(stderr, "%s: serialization failed\n", name.c_str());
+      return false;
+    }
+    const std::string bytes =
+        std::string{v.flags, 0x07, 0x00, 0x01} + *module_bytes;
+    auto c = rewire::fuzz::DecodeExecuteCase(bytes);
+    absl::Status s = c.status();
+    if (c.ok()) s = rewire::fuzz::RunCase(*c, c->module, c->options).status();
+    if (!s.ok()) {
+      std::fprintf(stderr, "%s%s does not run: %s\n", name.c_str(), v.suffix,
+                   s.ToString().c_str());
+      ok = false;
+      continue;
+    }
+    ok &= Write(out + "/execute_fuzzer/" + name + v.suffix, bytes);
+  }
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,6 +123,17 @@ int main(int argc, char** argv) {
     ok &= Write(out + "/load_text_proto_fuzzer/" + m.name + ".pbtxt", *pbtxt);
     ok &= Write(out + "/text_format_fuzzer/" + m.name + ".txt",
                 rewire::PrintGraph(module->graph()));
+    ok &= WriteExecuteSeeds(out, m.name, *module);
+  }
+  for (const rewire::fuzz::SeedModel& m :
+       rewire::fuzz::ExecutionSeedModels()) {
+    auto module = rewire::fuzz::BuildSeedModule(m.text);
+    if (!module.ok()) {
+      std::fprintf(stderr, "%s: %s\n", m.name.c_str(),
+                   module.status().ToString().c_str());
+      return 1;
+    }
+    ok &= WriteExecuteSeeds(out, m.name, *module);
   }
   for (const auto& p : kPatterns) {
     ok &= Write(out + "/pattern_matcher_fuzzer/" + p[0] + ".txt", p[1]);

@@ -11,15 +11,18 @@
 #
 # The checked-in corpora are only read: new inputs go to the work directory,
 # so a CI run never dirties the tree. -rss_limit_mb and -max_len bound each
-# run; the loaders' own LoadOptions limits (fuzz/load_round_trip.h) are what
-# keep a tiny input from claiming a huge graph or tensor.
+# run; the loaders' own LoadOptions limits (fuzz/load_round_trip.h,
+# fuzz/execute_case.h) are what keep a tiny input from claiming a huge graph
+# or tensor, and ExecuteOptions' per-tensor limits what keep a small graph
+# from allocating or looping without bound when it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs="${1:-60}"
 shift || true
 all_targets=(load_binary_fuzzer load_text_proto_fuzzer text_format_fuzzer
-             rewrite_fuzzer pattern_matcher_fuzzer kernels_fuzzer)
+             rewrite_fuzzer pattern_matcher_fuzzer kernels_fuzzer
+             execute_fuzzer)
 if [[ $# -gt 0 ]]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 jobs="${FUZZ_JOBS:-1}"
 
@@ -28,6 +31,9 @@ bin="$(bazel info --config=fuzz bazel-bin 2>/dev/null)/fuzz"
 work="${FUZZ_WORK_DIR:-$(mktemp -d /tmp/rewire_fuzz.XXXXXX)}"
 mkdir -p "$work"
 echo "fuzz work directory: $work"
+# libFuzzer takes one dictionary: the execute fuzzer's text-proto inputs want
+# the .pbtxt grammar and its own literals and op names.
+cat fuzz/pbtxt.dict fuzz/execute.dict >"$work/execute.dict"
 
 # Per-target input size bound and dictionary.
 max_len() {
@@ -42,6 +48,7 @@ dict() {
   case "$1" in
     load_text_proto_fuzzer) echo "-dict=fuzz/pbtxt.dict" ;;
     text_format_fuzzer | pattern_matcher_fuzzer) echo "-dict=fuzz/text_format.dict" ;;
+    execute_fuzzer) echo "-dict=$work/execute.dict" ;;
     *) echo "" ;;
   esac
 }

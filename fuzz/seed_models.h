@@ -29,6 +29,14 @@ struct SeedModel {
 // bernoulli_ / div_ / mul + native_batch_norm + getitem), and a relu chain.
 const std::vector<SeedModel>& SeedModels();
 
+// More models for the execute fuzzer, so that its corpus reaches every op the
+// executor has a kernel for: a conv net in training IR, a grouped-conv net in
+// core ATen eval form with a symbolic batch, an MLP through the activations
+// and arithmetic, the shape ops and factories, and the remaining dropout and
+// batch norm forms. Each runs on the inputs DecodeExecuteCase builds
+// (//fuzz:make_seeds checks that it does).
+const std::vector<SeedModel>& ExecutionSeedModels();
+
 // Parses `text` and binds every placeholder other than the model inputs
 // (named x or x_1) and every get_attr to a state tensor of the node's "val"
 // dtype and shape, filled with a small deterministic pattern, so the module

@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
@@ -45,9 +46,18 @@ void StoreT(void* p, int64_t i, double v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     d[i] = v != 0;
   } else if constexpr (std::is_integral_v<T>) {
-    // Truncation as in PyTorch's casts; NaN and out-of-range become 0 rather
-    // than undefined behaviour.
-    d[i] = (std::isfinite(v) && std::fabs(v) < 9.2e18) ? static_cast<T>(v) : 0;
+    // Truncation as in PyTorch's casts; NaN and values outside T's range
+    // become 0, since converting them is undefined behaviour (the old bound
+    // only held for int64). Both bounds are powers of two, exact in a double.
+    constexpr double kLo =
+        std::is_signed_v<T> ? static_cast<double>(std::numeric_limits<T>::min())
+                            : 0.0;
+    constexpr double kHi =
+        std::is_signed_v<T>
+            ? -kLo
+            : static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+    const double t = std::trunc(v);
+    d[i] = (t >= kLo && t < kHi) ? static_cast<T>(t) : 0;
   } else {
     d[i] = static_cast<T>(v);
   }
@@ -183,6 +193,22 @@ const char* BinaryName(BinaryKind k) {
   return "?";
 }
 
+// int64 arithmetic that wraps around in two's complement, as PyTorch's
+// integer tensors do; computed on uint64_t because signed overflow is
+// undefined behaviour.
+int64_t WrapAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+int64_t WrapMul(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+}
+
+// Whether a double converts to int64_t without undefined behaviour.
+bool FitsInt64(double v) { return v >= -0x1p63 && v < 0x1p63; }
+
 // out = a op b with broadcasting into out's (already checked) shape.
 absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
                         Scalar alpha, Tensor& out) {
@@ -190,7 +216,7 @@ absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
   const auto sb = BroadcastStrides(b.shape(), out.shape());
   if (a.dtype() == ScalarType::kInt64 && b.dtype() == ScalarType::kInt64 &&
       out.dtype() == ScalarType::kInt64 && kind != BinaryKind::kDiv &&
-      alpha.integral) {
+      alpha.integral && FitsInt64(alpha.value)) {
     // Exact integer path (num_batches_tracked += 1 must not round).
     const int64_t* x = a.data<int64_t>();
     const int64_t* y = b.data<int64_t>();
@@ -198,9 +224,9 @@ absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
     const int64_t al = static_cast<int64_t>(alpha.value);
     ForEachBroadcast(out.shape(), sa, sb, [&](int64_t i, int64_t ia, int64_t ib) {
       switch (kind) {
-        case BinaryKind::kAdd: z[i] = x[ia] + al * y[ib]; break;
-        case BinaryKind::kSub: z[i] = x[ia] - al * y[ib]; break;
-        default: z[i] = x[ia] * y[ib]; break;
+        case BinaryKind::kAdd: z[i] = WrapAdd(x[ia], WrapMul(al, y[ib])); break;
+        case BinaryKind::kSub: z[i] = WrapSub(x[ia], WrapMul(al, y[ib])); break;
+        default: z[i] = WrapMul(x[ia], y[ib]); break;
       }
     });
     return absl::OkStatus();
@@ -335,6 +361,30 @@ absl::StatusOr<Tensor> PermuteCopy(const Tensor& x, const std::vector<int>& perm
                      std::memcpy(dst + i * item, src + o * item, item);
                    });
   return out;
+}
+
+// The taps i in [0, k) of a sliding window (convolution, max pooling) at
+// output position o whose input position o * s - pad + i * d lies in
+// [0, in), as [first, last), with the input position of tap `first`. Kernel
+// sizes, strides, paddings and dilations come from the graph: the positions
+// are computed in 128 bits, where their products cannot overflow, and only
+// the taps that land in the input are visited, so a window of 10^12 taps
+// over a 2-pixel input costs two steps, not 10^12.
+struct Taps {
+  int64_t first = 0;
+  int64_t last = 0;
+  int64_t first_pos = 0;
+};
+Taps ValidTaps(int64_t o, int64_t k, int64_t s, int64_t pad, int64_t d,
+               int64_t in) {
+  const absl::int128 base = absl::int128(o) * s - pad;
+  const absl::int128 first = base >= 0 ? absl::int128(0) : (-base + d - 1) / d;
+  const absl::int128 last = base >= in ? absl::int128(0) : (in - base + d - 1) / d;
+  Taps t;
+  t.first = static_cast<int64_t>(std::min(first, absl::int128(k)));
+  t.last = std::max(t.first, static_cast<int64_t>(std::min(last, absl::int128(k))));
+  if (t.first < t.last) t.first_pos = static_cast<int64_t>(base + absl::int128(t.first) * d);
+  return t;
 }
 
 absl::StatusOr<int64_t> CheckedProduct(int64_t a, int64_t b) {
@@ -673,6 +723,12 @@ absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim) {
   }
   if (parts.empty()) return tensors[0].Clone();
   const Tensor& first = *parts[0];
+  // NormalizeDim accepts dim 0 of a 0-D tensor (as a 1-D view would), but a
+  // scalar has no dim to concatenate along; PyTorch refuses it too.
+  if (first.dim() == 0) {
+    return absl::InvalidArgumentError(
+        "cat: zero-dimensional tensor cannot be concatenated");
+  }
   ASSIGN_OR_RETURN(int d, NormalizeDim(dim, first.dim()));
   std::vector<int64_t> shape = first.shape();
   shape[d] = 0;
@@ -723,7 +779,10 @@ absl::StatusOr<std::vector<Tensor>> Split(const Tensor& x, int64_t split_size,
   for (int i = 0; i < d; ++i) outer *= x.size(i);
   for (int i = d + 1; i < x.dim(); ++i) inner *= x.size(i);
   std::vector<Tensor> out;
-  const int64_t pieces = len == 0 ? 1 : (len + split_size - 1) / split_size;
+  // Rounded up without len + split_size - 1, which overflows for a
+  // split_size near int64's range.
+  const int64_t pieces =
+      len == 0 ? 1 : len / split_size + (len % split_size != 0 ? 1 : 0);
   const char* src = static_cast<const char*>(x.raw_data());
   for (int64_t p = 0; p < pieces; ++p) {
     const int64_t start = p * split_size;
@@ -778,12 +837,30 @@ absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
     return absl::InvalidArgumentError(absl::StrCat(
         "conv2d: bias must be [", o, "] of the input's dtype, got ", bias->DebugString()));
   }
-  const int64_t oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1;
-  const int64_t ow = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1;
-  if (oh <= 0 || ow <= 0) {
+  // In 128 bits: paddings and dilations come from the graph, and their
+  // products need not fit in int64.
+  auto out_size = [&](int64_t in, int i, int64_t k) {
+    const absl::int128 num =
+        absl::int128(in) + absl::int128(2) * padding[i] -
+        absl::int128(dilation[i]) * (absl::int128(k) - 1) - 1;
+    // Floor division, as PyTorch: truncation turned a kernel one larger than
+    // the padded input (num == -1) with stride > 1 into one output row.
+    const absl::int128 s = stride[i];
+    return (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+  };
+  const absl::int128 oh_wide = out_size(h, 0, kh);
+  const absl::int128 ow_wide = out_size(w, 1, kw);
+  if (oh_wide <= 0 || ow_wide <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "conv2d: kernel larger than padded input ", ShapeToString(input.shape())));
   }
+  if (oh_wide > std::numeric_limits<int64_t>::max() ||
+      ow_wide > std::numeric_limits<int64_t>::max()) {
+    return absl::InvalidArgumentError(
+        "conv2d: padding too large (the output size overflows int64)");
+  }
+  const int64_t oh = static_cast<int64_t>(oh_wide);
+  const int64_t ow = static_cast<int64_t>(ow_wide);
   std::vector<int64_t> out_shape = {n, o, oh, ow};
   if (unbatched) out_shape.erase(out_shape.begin());
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(input.dtype(), out_shape));
@@ -798,17 +875,17 @@ absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
       for (int64_t oc = 0; oc < o; ++oc) {
         const int64_t g = oc / og;
         for (int64_t y0 = 0; y0 < oh; ++y0) {
+          const Taps ty = ValidTaps(y0, kh, stride[0], padding[0], dilation[0], h);
           for (int64_t x0 = 0; x0 < ow; ++x0) {
+            const Taps tx = ValidTaps(x0, kw, stride[1], padding[1], dilation[1], w);
             double acc = b ? static_cast<double>(b[oc]) : 0.0;
             for (int64_t ic = 0; ic < cg; ++ic) {
               const T* plane = x + ((ni * c) + g * cg + ic) * h * w;
               const T* kern = k + ((oc * cg) + ic) * kh * kw;
-              for (int64_t i = 0; i < kh; ++i) {
-                const int64_t yy = y0 * stride[0] - padding[0] + i * dilation[0];
-                if (yy < 0 || yy >= h) continue;
-                for (int64_t j = 0; j < kw; ++j) {
-                  const int64_t xx = x0 * stride[1] - padding[1] + j * dilation[1];
-                  if (xx < 0 || xx >= w) continue;
+              for (int64_t i = ty.first; i < ty.last; ++i) {
+                const int64_t yy = ty.first_pos + (i - ty.first) * dilation[0];
+                for (int64_t j = tx.first; j < tx.last; ++j) {
+                  const int64_t xx = tx.first_pos + (j - tx.first) * dilation[1];
                   acc += static_cast<double>(plane[yy * w + xx]) * kern[i * kw + j];
                 }
               }
@@ -983,11 +1060,18 @@ absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b) {
 
 int64_t PoolOutputSize(int64_t in, int64_t k, int64_t pad, int64_t s,
                        int64_t d, bool ceil_mode) {
-  const int64_t num = in + 2 * pad - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+  // In 128 bits: the parameters come from the graph, and their products need
+  // not fit in int64 (nor need the result; it saturates).
+  const absl::int128 wide_s = s;
+  const absl::int128 num = absl::int128(in) + absl::int128(2) * pad -
+                           absl::int128(d) * (absl::int128(k) - 1) - 1 +
+                           (ceil_mode ? wide_s - 1 : absl::int128(0));
   // Floor division (num may be negative for too-small inputs).
-  int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
-  if (ceil_mode && (out - 1) * s >= in + pad) --out;
-  return out;
+  absl::int128 out = (num >= 0 ? num / wide_s : -((-num + wide_s - 1) / wide_s)) + 1;
+  if (ceil_mode && (out - 1) * wide_s >= absl::int128(in) + pad) --out;
+  return static_cast<int64_t>(std::max(
+      absl::int128(std::numeric_limits<int64_t>::min()),
+      std::min(out, absl::int128(std::numeric_limits<int64_t>::max()))));
 }
 
 namespace {
@@ -1008,7 +1092,7 @@ absl::StatusOr<PoolGeom> PoolSetup(const Tensor& x, const Pool2dParams& p,
       return absl::InvalidArgumentError(absl::StrCat(
           op, ": kernel, stride and dilation must be positive, padding >= 0"));
     }
-    if (p.padding[i] * 2 > p.kernel[i]) {
+    if (p.padding[i] > p.kernel[i] / 2) {  // pad * 2 > kernel, without overflow
       return absl::InvalidArgumentError(absl::StrCat(
           op, ": pad should be at most half of the effective kernel size"));
     }
@@ -1046,12 +1130,14 @@ absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p) 
         for (int64_t ox = 0; ox < g.ow; ++ox) {
           double best = -std::numeric_limits<double>::infinity();
           int64_t best_i = -1;
-          for (int64_t i = 0; i < p.kernel[0]; ++i) {
-            const int64_t yy = oy * p.stride[0] - p.padding[0] + i * p.dilation[0];
-            if (yy < 0 || yy >= g.h) continue;
-            for (int64_t j = 0; j < p.kernel[1]; ++j) {
-              const int64_t xx = ox * p.stride[1] - p.padding[1] + j * p.dilation[1];
-              if (xx < 0 || xx >= g.w) continue;
+          const Taps ty = ValidTaps(oy, p.kernel[0], p.stride[0], p.padding[0],
+                                    p.dilation[0], g.h);
+          const Taps tx = ValidTaps(ox, p.kernel[1], p.stride[1], p.padding[1],
+                                    p.dilation[1], g.w);
+          for (int64_t i = ty.first; i < ty.last; ++i) {
+            const int64_t yy = ty.first_pos + (i - ty.first) * p.dilation[0];
+            for (int64_t j = tx.first; j < tx.last; ++j) {
+              const int64_t xx = tx.first_pos + (j - tx.first) * p.dilation[1];
               const double v = plane[yy * g.w + xx];
               // NaN propagates, as in PyTorch.
               if (v > best || std::isnan(v) || best_i < 0) {
@@ -1087,24 +1173,32 @@ absl::StatusOr<Tensor> AvgPool2d(const Tensor& x, const Pool2dParams& p,
       const T* plane = in + pl * g.h * g.w;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          int64_t hs = oy * p.stride[0] - p.padding[0];
-          int64_t ws = ox * p.stride[1] - p.padding[1];
-          int64_t he = std::min(hs + p.kernel[0], g.h + p.padding[0]);
-          int64_t we = std::min(ws + p.kernel[1], g.w + p.padding[1]);
-          const int64_t pool = (he - hs) * (we - ws);
-          hs = std::max<int64_t>(hs, 0);
-          ws = std::max<int64_t>(ws, 0);
-          he = std::min(he, g.h);
-          we = std::min(we, g.w);
+          // Window bounds in 128 bits (graph parameters), then clamped to
+          // the input, so that the loops below stay within it.
+          const absl::int128 hs_pad = absl::int128(oy) * p.stride[0] - p.padding[0];
+          const absl::int128 ws_pad = absl::int128(ox) * p.stride[1] - p.padding[1];
+          const absl::int128 he_pad =
+              std::min(hs_pad + p.kernel[0], absl::int128(g.h) + p.padding[0]);
+          const absl::int128 we_pad =
+              std::min(ws_pad + p.kernel[1], absl::int128(g.w) + p.padding[1]);
+          const double pool = static_cast<double>(he_pad - hs_pad) *
+                              static_cast<double>(we_pad - ws_pad);
+          auto clamp = [](absl::int128 v, int64_t hi) {
+            return static_cast<int64_t>(
+                std::max(absl::int128(0), std::min(v, absl::int128(hi))));
+          };
+          const int64_t hs = clamp(hs_pad, g.h), he = clamp(he_pad, g.h);
+          const int64_t ws = clamp(ws_pad, g.w), we = clamp(we_pad, g.w);
           double acc = 0;
           for (int64_t yy = hs; yy < he; ++yy) {
             for (int64_t xx = ws; xx < we; ++xx) acc += plane[yy * g.w + xx];
           }
           const double div = divisor_override.has_value()
                                  ? static_cast<double>(*divisor_override)
-                                 : static_cast<double>(count_include_pad
-                                                           ? pool
-                                                           : (he - hs) * (we - ws));
+                                 : count_include_pad
+                                       ? pool
+                                       : static_cast<double>(he - hs) *
+                                             static_cast<double>(we - ws);
           y[(pl * g.oh + oy) * g.ow + ox] = static_cast<T>(acc / div);
         }
       }

@@ -606,7 +606,12 @@ absl::StatusOr<RuntimeValue> OpReshapeAlias(Ctx& c, Args& a) {
           "_reshape_alias with non-contiguous strides ", ShapeToString(stride),
           " for size ", ShapeToString(size), " is not supported"));
     }
-    expect *= size[i];
+    // The sizes come from the graph: their product may overflow (and then
+    // matches no tensor anyway).
+    if (__builtin_mul_overflow(expect, size[i], &expect)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "_reshape_alias size ", ShapeToString(size), " overflows int64"));
+    }
   }
   (void)x;
   return OpViewLike(c, a, "size");
@@ -968,12 +973,17 @@ absl::StatusOr<RuntimeValue> Resolve(
   return root;
 }
 
-// Byte size a node's "val" promises, for the pre-allocation check; 0 when
-// unknown (symbolic or missing).
-int64_t PromisedBytes(const Node& node) {
+// The largest byte size and element count (zero-size dims counted as 1, as
+// ScopedTensorLimits counts them) among the tensors a node's "val" promises,
+// for the pre-allocation check; 0 when unknown (symbolic or missing).
+struct PromisedSize {
+  int64_t bytes = 0;
+  int64_t elements = 0;
+};
+PromisedSize Promised(const Node& node) {
+  PromisedSize most;
   const MetaValue* val = node.meta().val();
-  if (val == nullptr) return 0;
-  int64_t most = 0;
+  if (val == nullptr) return most;
   auto one = [&](const TensorMeta& t) {
     absl::StatusOr<int64_t> n = t.NumElements();
     if (!n.ok()) return;
@@ -981,7 +991,15 @@ int64_t PromisedBytes(const Node& node) {
     if (__builtin_mul_overflow(*n, static_cast<int64_t>(ScalarTypeSize(t.dtype)), &bytes)) {
       bytes = INT64_MAX;
     }
-    most = std::max(most, bytes);
+    int64_t elements = 1;
+    for (const Dim& d : t.shape) {
+      if (__builtin_mul_overflow(elements, std::max<int64_t>(d.value, 1), &elements)) {
+        elements = INT64_MAX;
+        break;
+      }
+    }
+    most.bytes = std::max(most.bytes, bytes);
+    most.elements = std::max(most.elements, elements);
   };
   if (val->is_tensor()) one(val->tensor());
   if (val->is_tensor_list()) {
@@ -990,6 +1008,20 @@ int64_t PromisedBytes(const Node& node) {
     }
   }
   return most;
+}
+
+// Reading a byte other than 0 or 1 as a bool is undefined behaviour, and the
+// bytes of state tensors and inputs (.npy files) come from outside.
+absl::Status CheckBoolBytes(const void* data, int64_t n) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (int64_t i = 0; i < n; ++i) {
+    if (bytes[i] > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bool element ", i, " is stored as ", static_cast<int>(bytes[i]),
+          " (must be 0 or 1)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckInputAgainstMeta(const Node& node, const Tensor& t) {
@@ -1057,6 +1089,8 @@ absl::StatusOr<ExecutionResult> Run(
     ExportedModule& module,
     const absl::flat_hash_map<std::string, Tensor>& named,
     const std::vector<Tensor>* positional, const ExecuteOptions& options) {
+  // Every tensor of the run, not only the results "val" describes.
+  ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements);
   Graph& graph = module.graph();
   // Device and kernels.
   Device device = Device::Cpu();
@@ -1142,8 +1176,9 @@ absl::StatusOr<ExecutionResult> Run(
         const StateTensor* st = module.TensorForPlaceholder(node->name());
         if (st == nullptr) st = module.TensorForPlaceholder(node->target().qualified);
         if (st != nullptr) {
-          ASSIGN_OR_RETURN(Tensor t, bind_state(st));
-          out = RuntimeValue::FromTensor(std::move(t));
+          absl::StatusOr<Tensor> t = bind_state(st);
+          if (!t.ok()) return AtNode(*node, t.status());
+          out = RuntimeValue::FromTensor(std::move(*t));
           break;
         }
         const Tensor* given = nullptr;
@@ -1159,9 +1194,17 @@ absl::StatusOr<ExecutionResult> Run(
               "no input for placeholder %", node->name()));
         }
         RETURN_IF_ERROR(CheckInputAgainstMeta(*node, *given));
+        if (given->dtype() == ScalarType::kBool && given->is_cpu()) {
+          absl::Status s = CheckBoolBytes(given->raw_data(), given->numel());
+          if (!s.ok()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "input for placeholder %", node->name(), ": ", s.message()));
+          }
+        }
         // A copy: in-place ops in the graph must not write the caller's tensor.
-        ASSIGN_OR_RETURN(Tensor t, given->CopyTo(device));
-        out = RuntimeValue::FromTensor(std::move(t));
+        absl::StatusOr<Tensor> t = given->CopyTo(device);
+        if (!t.ok()) return AtNode(*node, t.status());
+        out = RuntimeValue::FromTensor(std::move(*t));
         break;
       }
       case OpKind::kGetAttr: {
@@ -1171,8 +1214,9 @@ absl::StatusOr<ExecutionResult> Run(
               "get_attr %", node->name(), ": the module has no tensor '",
               node->target().qualified, "'"));
         }
-        ASSIGN_OR_RETURN(Tensor t, bind_state(st));
-        out = RuntimeValue::FromTensor(std::move(t));
+        absl::StatusOr<Tensor> t = bind_state(st);
+        if (!t.ok()) return AtNode(*node, t.status());
+        out = RuntimeValue::FromTensor(std::move(*t));
         break;
       }
       case OpKind::kOutput: {
@@ -1253,11 +1297,17 @@ absl::StatusOr<ExecutionResult> Run(
         if (target.schema == nullptr) {
           return AtNode(*node, absl::InternalError("op has a kernel but no schema"));
         }
-        const int64_t promised = PromisedBytes(*node);
-        if (promised > options.max_tensor_bytes) {
+        const PromisedSize promised = Promised(*node);
+        if (promised.bytes > options.max_tensor_bytes) {
           return AtNode(*node, absl::ResourceExhaustedError(absl::StrCat(
-                                   "result of ", promised, " bytes exceeds the limit of ",
+                                   "result of ", promised.bytes, " bytes exceeds the limit of ",
                                    options.max_tensor_bytes, " bytes")));
+        }
+        if (promised.elements > options.max_tensor_elements) {
+          return AtNode(*node, absl::ResourceExhaustedError(absl::StrCat(
+                                   "result of ", promised.elements,
+                                   " elements exceeds the limit of ",
+                                   options.max_tensor_elements, " elements")));
         }
         absl::StatusOr<NormalizedArgs> norm =
             NormalizeArguments(*target.schema, node->args(), node->kwargs());
@@ -1357,6 +1407,13 @@ absl::StatusOr<Tensor> StateToTensor(const StateTensor& st) {
     return absl::InvalidArgumentError(absl::StrCat(
         "state tensor ", st.name, ": ", st.data.size(), " bytes for ",
         ScalarTypeName(st.dtype), ShapeToString(st.shape), ", expected ", expected));
+  }
+  if (st.dtype == ScalarType::kBool) {
+    absl::Status s = CheckBoolBytes(st.data.data(), expected);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state tensor ", st.name, ": ", s.message()));
+    }
   }
   absl::StatusOr<Tensor> t = Tensor::Empty(st.dtype, st.shape);
   if (!t.ok()) {

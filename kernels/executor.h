@@ -15,7 +15,8 @@
 // Memory: last-use indices are computed once, and a value is released right
 // after the node that uses it last, so a deep model holds only its live
 // activations. Sizes from the nodes' "val" metadata are checked against
-// ExecuteOptions::max_tensor_bytes before the kernel allocates.
+// ExecuteOptions::max_tensor_bytes and max_tensor_elements before the kernel
+// allocates, and every allocation of the run is held to the same limits.
 //
 // Devices: dropout, bernoulli_ and the batch norm family dispatch through a
 // DeviceOps table (the CPU one always, a CUDA one when the CUDA kernels library
@@ -31,6 +32,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -112,9 +114,17 @@ struct ExecuteOptions {
   // Where to run; default: the module's unique device (cpu when it has no
   // tensors; meta counts as cpu).
   std::optional<Device> device;
-  // Largest single tensor a node may produce, checked before allocation from
-  // the node's "val" metadata and by the allocator: ResourceExhausted.
+  // Largest single tensor the run may create, in bytes and in elements (a
+  // zero-size dim counting as 1, so that a [0, 10^15] result cannot make a
+  // kernel loop 10^15 times). Checked from a node's "val" metadata before its
+  // kernel runs, and for every tensor the run allocates or reshapes (input
+  // copies, state, results, kernel temporaries) by the allocator
+  // (ScopedTensorLimits in kernels/tensor.h), since "val" may be missing,
+  // symbolic or wrong. Over a limit: ResourceExhausted naming the node, and
+  // nothing larger was allocated. Together with a bound on the node count
+  // this bounds the memory and time of a run on a hostile graph.
   int64_t max_tensor_bytes = int64_t{16} << 30;
+  int64_t max_tensor_elements = std::numeric_limits<int64_t>::max();
 
   // Observation points (Validate uses them). `args` are the node's arguments
   // normalized to its schema order (node->target().schema). before_node runs

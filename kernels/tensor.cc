@@ -1,7 +1,9 @@
 #include "kernels/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <utility>
 
@@ -13,6 +15,34 @@ namespace {
 
 std::atomic<int64_t> max_bytes{int64_t{64} << 30};
 std::atomic<const CudaBackend*> cuda_backend{nullptr};
+
+// ScopedTensorLimits of this thread; INT64_MAX when none is active.
+thread_local int64_t scoped_max_bytes = std::numeric_limits<int64_t>::max();
+thread_local int64_t scoped_max_elements = std::numeric_limits<int64_t>::max();
+
+// Checks `shape` (of `bytes` bytes) against the thread's scoped limits.
+absl::Status CheckScopedLimits(ScalarType dtype, absl::Span<const int64_t> shape,
+                               int64_t bytes) {
+  if (bytes > scoped_max_bytes) {
+    return absl::OutOfRangeError(absl::StrCat(
+        ScalarTypeName(dtype), ShapeToString(shape), " needs ", bytes,
+        " bytes, over the limit of ", scoped_max_bytes, " bytes per tensor"));
+  }
+  if (scoped_max_elements == std::numeric_limits<int64_t>::max()) {
+    return absl::OkStatus();
+  }
+  int64_t extent = 1;
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(extent, std::max<int64_t>(d, 1), &extent) ||
+        extent > scoped_max_elements) {
+      return absl::OutOfRangeError(absl::StrCat(
+          ScalarTypeName(dtype), ShapeToString(shape),
+          " is over the limit of ", scoped_max_elements,
+          " elements per tensor (zero-size dims count as 1)"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status NoCuda(absl::string_view what) {
   return absl::UnavailableError(absl::StrCat(
@@ -97,6 +127,17 @@ void Tensor::SetMaxBytes(int64_t bytes) {
   max_bytes.store(bytes, std::memory_order_relaxed);
 }
 
+ScopedTensorLimits::ScopedTensorLimits(int64_t max_bytes, int64_t max_elements)
+    : saved_bytes_(scoped_max_bytes), saved_elements_(scoped_max_elements) {
+  scoped_max_bytes = std::min(scoped_max_bytes, max_bytes);
+  scoped_max_elements = std::min(scoped_max_elements, max_elements);
+}
+
+ScopedTensorLimits::~ScopedTensorLimits() {
+  scoped_max_bytes = saved_bytes_;
+  scoped_max_elements = saved_elements_;
+}
+
 std::string ShapeToString(absl::Span<const int64_t> shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
@@ -137,6 +178,12 @@ absl::StatusOr<Tensor> Tensor::Empty(ScalarType dtype,
         "Tensor::Empty: ", ScalarTypeName(dtype), ShapeToString(shape),
         " needs more than the limit of ", MaxBytes(),
         " bytes (Tensor::SetMaxBytes)"));
+  }
+  {
+    absl::Status s = CheckScopedLimits(dtype, shape, bytes);
+    if (!s.ok()) {
+      return absl::OutOfRangeError(absl::StrCat("Tensor::Empty: ", s.message()));
+    }
   }
   // Round up to the alignment (aligned_alloc requires a multiple) and never
   // allocate zero bytes, so data pointers are always valid and distinct.
@@ -192,6 +239,12 @@ absl::StatusOr<Tensor> Tensor::Reshape(std::vector<int64_t> shape) const {
         absl::StrCat("cannot reshape ", DebugString(), " (", numel_,
                      " elements) to ", ShapeToString(shape), " (", numel,
                      " elements)"));
+  }
+  {
+    absl::Status s = CheckScopedLimits(dtype_, shape, nbytes());
+    if (!s.ok()) {
+      return absl::OutOfRangeError(absl::StrCat("Tensor::Reshape: ", s.message()));
+    }
   }
   Tensor t = *this;
   t.strides_.assign(shape.size(), 1);

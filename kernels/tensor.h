@@ -86,8 +86,9 @@ class Tensor {
 
   // Uninitialized contiguous tensor. Errors: InvalidArgument for negative
   // dims or dtypes without storage (complex), OutOfRange when the element or
-  // byte count overflows int64 or exceeds MaxBytes(), ResourceExhausted when
-  // allocation fails, Unavailable for CUDA without a CUDA build.
+  // byte count overflows int64 or exceeds MaxBytes() or the calling thread's
+  // ScopedTensorLimits, ResourceExhausted when allocation fails, Unavailable
+  // for CUDA without a CUDA build.
   static absl::StatusOr<Tensor> Empty(ScalarType dtype,
                                       std::vector<int64_t> shape,
                                       Device device = Device::Cpu());
@@ -100,6 +101,7 @@ class Tensor {
                                            absl::Span<const T> values);
 
   // Largest allocation Empty accepts (default 64 GiB); process-wide.
+  // ScopedTensorLimits lowers it for one thread.
   static int64_t MaxBytes();
   static void SetMaxBytes(int64_t bytes);
 
@@ -129,7 +131,8 @@ class Tensor {
     return static_cast<const T*>(data_);
   }
 
-  // A tensor sharing storage with a different shape of the same numel.
+  // A tensor sharing storage with a different shape of the same numel
+  // (within the calling thread's ScopedTensorLimits: OutOfRange otherwise).
   absl::StatusOr<Tensor> Reshape(std::vector<int64_t> shape) const;
   // A deep copy on the same device.
   absl::StatusOr<Tensor> Clone() const;
@@ -152,6 +155,31 @@ class Tensor {
   std::vector<int64_t> strides_;
   int64_t numel_ = 0;
   Device device_ = Device::Cpu();
+};
+
+// Limits for the tensors one computation creates on the calling thread, on
+// top of the process-wide Tensor::MaxBytes(): while an instance lives,
+// Tensor::Empty refuses more than `max_bytes` bytes and, like Reshape, a
+// shape whose dims multiply to more than `max_elements` with each zero-size
+// dim counted as 1 (a [0, 10^15] tensor holds no data, yet a kernel may still
+// loop over its other dims). Refusals are OutOfRange. Scopes nest, the
+// tightest limit winning, and the destructor restores the previous limits.
+//
+// The executor scopes ExecuteOptions' limits around a run this way, so that
+// a limit chosen for one model bounds every tensor of that run (kernel
+// temporaries included) without affecting other threads. Tensors allocated
+// by ThreadPool workers are not covered; the kernels allocate on the calling
+// thread.
+class ScopedTensorLimits {
+ public:
+  ScopedTensorLimits(int64_t max_bytes, int64_t max_elements);
+  ~ScopedTensorLimits();
+  ScopedTensorLimits(const ScopedTensorLimits&) = delete;
+  ScopedTensorLimits& operator=(const ScopedTensorLimits&) = delete;
+
+ private:
+  int64_t saved_bytes_;
+  int64_t saved_elements_;
 };
 
 // Element count of `shape`, with overflow and negative-dim checks.

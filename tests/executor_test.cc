@@ -343,6 +343,78 @@ TEST(ExecutorTest, OversizedResultIsResourceExhaustedBeforeAllocation) {
   EXPECT_EQ(r2.status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+// The per-run limits bind every tensor of the run, whether or not "val"
+// describes it: results without metadata, results whose "val" lies, zero-size
+// shapes with huge other dims, views, and the state tensors themselves.
+TEST(ExecutorTest, PerRunTensorLimitsBindEveryAllocation) {
+  ExecuteOptions limited;
+  limited.max_tensor_bytes = 4096 * 8;
+  limited.max_tensor_elements = 4096;
+  auto run = [&](const std::string& text, const ExecuteOptions& options) {
+    auto g = ParseGraph(text);
+    EXPECT_TRUE(g.ok()) << g.status();
+    ExportedModule m(std::move(*g));
+    return Execute(m, {*Tensor::Zeros(ScalarType::kFloat32, {2})}, options);
+  };
+  struct Case {
+    const char* what;
+    const char* text;
+  };
+  const Case cases[] = {
+      {"no val", R"(graph():
+    %x = placeholder
+    %e = aten.zeros.default([64, 65])
+    return (%e,)
+)"},
+      {"val smaller than the result", R"(graph():
+    %x : f32[2] = placeholder
+    %e : f32[2] = aten.ones.default([5000])
+    return (%e,)
+)"},
+      {"zero-size dim", R"(graph():
+    %x = placeholder
+    %e = aten.zeros.default([0, 1000000000000000])
+    return (%e,)
+)"},
+      {"view of an empty tensor", R"(graph():
+    %x = placeholder
+    %e = aten.zeros.default([0])
+    %v = aten.view.default(%e, [1000000000000000, 0])
+    return (%v,)
+)"},
+      {"val promising too many elements", R"(graph():
+    %x = placeholder
+    %e : f32[0, 5000] = aten.zeros.default([0, 5000])
+    return (%e,)
+)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto r = run(c.text, limited);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted)
+        << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr("limit"));
+    // The defaults accept them (most hold no data at all).
+    EXPECT_TRUE(run(c.text, ExecuteOptions()).ok());
+  }
+  // The error names the node whose kernel hit the limit.
+  auto r = run(cases[1].text, limited);
+  EXPECT_THAT(r.status().message(), HasSubstr("%e"));
+
+  // A run within the limits works, and the limits end with the run.
+  ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
+  ASSERT_TRUE(Execute(m, {ModelInput()}, limited).ok());
+  ExecuteOptions tiny;
+  tiny.max_tensor_elements = 16;  // the 4x2x3x3 conv weight has 72
+  const auto before = m.tensors();
+  auto small = Execute(m, {ModelInput()}, tiny);
+  EXPECT_EQ(small.status().code(), absl::StatusCode::kResourceExhausted);
+  // The first placeholder bound is the conv weight (state counts too).
+  EXPECT_THAT(small.status().message(), HasSubstr("%p_conv_weight"));
+  EXPECT_TRUE(m.tensors() == before);
+  EXPECT_TRUE(Tensor::Empty(ScalarType::kFloat32, {1 << 20}).ok());
+}
+
 TEST(ExecutorTest, CudaModuleWithoutCudaBuildIsUnavailable) {
   if (GetCudaDeviceOps() != nullptr) GTEST_SKIP() << "CUDA kernels are linked in; this test runs in builds "
                                                  "without --config=cuda";

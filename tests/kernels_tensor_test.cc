@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <thread>
 
 #include "gtest/gtest.h"
 
@@ -53,6 +54,43 @@ TEST(TensorTest, MaxBytesIsEnforced) {
   EXPECT_EQ(t.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_TRUE(Tensor::Empty(ScalarType::kFloat32, {1000}).ok());
   Tensor::SetMaxBytes(old);
+}
+
+TEST(TensorTest, ScopedLimitsBindThisThreadAndNest) {
+  {
+    ScopedTensorLimits outer(1024, 100);
+    EXPECT_EQ(Tensor::Empty(ScalarType::kFloat64, {129}).status().code(),
+              absl::StatusCode::kOutOfRange);
+    EXPECT_TRUE(Tensor::Empty(ScalarType::kFloat64, {100}).ok());
+    EXPECT_EQ(Tensor::Empty(ScalarType::kUInt8, {101}).status().code(),
+              absl::StatusCode::kOutOfRange);
+    // A zero-size dim holds no bytes but its neighbours still count.
+    EXPECT_TRUE(Tensor::Empty(ScalarType::kFloat32, {0, 100}).ok());
+    EXPECT_EQ(Tensor::Empty(ScalarType::kFloat32, {0, 101}).status().code(),
+              absl::StatusCode::kOutOfRange);
+    absl::StatusOr<Tensor> e = Tensor::Empty(ScalarType::kFloat32, {0});
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(e->Reshape({int64_t{1} << 50, 0}).status().code(),
+              absl::StatusCode::kOutOfRange);
+    EXPECT_TRUE(e->Reshape({10, 0, 10}).ok());
+    {
+      // Nested: the tighter limit wins, the looser one cannot widen it.
+      ScopedTensorLimits inner(std::numeric_limits<int64_t>::max(), 10);
+      EXPECT_EQ(Tensor::Empty(ScalarType::kFloat32, {11}).status().code(),
+                absl::StatusCode::kOutOfRange);
+      EXPECT_EQ(Tensor::Empty(ScalarType::kFloat64, {0, 129}).status().code(),
+                absl::StatusCode::kOutOfRange);
+    }
+    EXPECT_TRUE(Tensor::Empty(ScalarType::kFloat32, {11}).ok());
+    // Other threads keep the process-wide limit.
+    bool other_ok = false;
+    std::thread t([&] {
+      other_ok = Tensor::Empty(ScalarType::kFloat32, {1 << 16}).ok();
+    });
+    t.join();
+    EXPECT_TRUE(other_ok);
+  }
+  EXPECT_TRUE(Tensor::Empty(ScalarType::kFloat32, {1 << 16}).ok());
 }
 
 TEST(TensorTest, AllocationFailureIsResourceExhausted) {
