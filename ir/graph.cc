@@ -193,7 +193,7 @@ Graph& Graph::operator=(Graph&& other) noexcept {
 
 Node* Graph::FindNode(absl::string_view name) const {
   auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : it->second;
+  return it == by_name_.end() ? nullptr : *it;
 }
 
 Node* Graph::output() const { return output_; }
@@ -505,7 +505,7 @@ absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
   node->kwargs_ = std::move(spec.kwargs);
   node->meta_ = std::move(spec.meta);
   LinkBefore(node, before);
-  by_name_.emplace(node->name_, node);
+  by_name_.insert(node);
   AddUses(node);
   MarkUnused(node);
   IndexAdd(node);
@@ -651,7 +651,7 @@ absl::Status Graph::Erase(Node* node) {
   RemoveUses(node);
   MarkUsed(node);  // leaves the unused set with the graph
   IndexRemove(node);
-  by_name_.erase(node->name_);
+  by_name_.erase(node);
   if (node == output_) output_ = nullptr;
   Unlink(node);
   delete node;
@@ -666,9 +666,10 @@ absl::Status Graph::Rename(Node* node, absl::string_view name) {
     return absl::AlreadyExistsError(
         absl::StrCat("duplicate node name '", name, "'"));
   }
-  by_name_.erase(node->name_);
+  // Out of the table before the name it is hashed by changes.
+  by_name_.erase(node);
   node->name_ = std::string(name);
-  by_name_.emplace(node->name_, node);
+  by_name_.insert(node);
   return absl::OkStatus();
 }
 

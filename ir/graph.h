@@ -31,6 +31,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -278,11 +280,33 @@ class Graph {
   void IndexRemove(Node* node);
   void EnsureOrder() const;
 
+  // The name table holds node pointers hashed and compared by the node's
+  // own name, and is searched by string_view (heterogeneous lookup): each
+  // name is stored once, in its node, and a slot costs 8 bytes instead of a
+  // 40-byte string-and-pointer pair. A node's name changes only through
+  // Rename, which takes the node out of the table first.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(absl::string_view name) const {
+      return absl::Hash<absl::string_view>{}(name);
+    }
+    size_t operator()(const Node* n) const { return (*this)(n->name()); }
+  };
+  struct NameEq {
+    using is_transparent = void;
+    static absl::string_view Key(absl::string_view name) { return name; }
+    static absl::string_view Key(const Node* n) { return n->name(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) == Key(b);
+    }
+  };
+
   Node* head_ = nullptr;
   Node* tail_ = nullptr;
   Node* output_ = nullptr;
   size_t size_ = 0;
-  absl::flat_hash_map<std::string, Node*> by_name_;
+  absl::flat_hash_set<Node*, NameHash, NameEq> by_name_;
   // Interned targets per op kind; unique_ptr keeps TargetInfo addresses
   // stable. Keyed by string with string_view lookup: no allocation on a hit.
   absl::flat_hash_map<std::string, std::unique_ptr<TargetInfo>> targets_[4];
