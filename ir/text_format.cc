@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "ir/status_macros.h"
 
 namespace rewire {
@@ -241,7 +242,7 @@ void AppendArgument(const Argument& a, std::string* out) {
   }
 }
 
-void AppendArgList(const std::vector<Argument>& args,
+void AppendArgList(absl::Span<const Argument> args,
                    const std::vector<Kwarg>& kwargs, std::string* out) {
   bool first = true;
   for (const Argument& a : args) {
