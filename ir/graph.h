@@ -167,10 +167,10 @@ class Node {
                  static_cast<uintptr_t>(op);
   }
 
-  // Every node costs one malloc chunk of sizeof(Node) rounded up to 16 bytes
-  // plus 8, so the layout is kept at 184 bytes (a 192-byte chunk), and one
-  // element of args_, operands_ and uses_ is stored inline: a unary op needs
-  // no allocation besides the node and its metadata.
+  // Each node is one malloc chunk of sizeof(Node) + 8 bytes rounded up to
+  // 16 (glibc), so the layout is kept at 184 bytes (a 192-byte chunk), and
+  // one element of args_, operands_ and uses_ is stored inline: a unary op
+  // needs no allocation besides the node and its metadata.
   //
   // The interned target and the op kind share one word: a TargetInfo is at
   // least 4-byte aligned, so the two low bits of its address hold the
