@@ -26,8 +26,7 @@ constexpr uint64_t kOrderGap = uint64_t{1} << 20;
 // Visits every node-reference Argument of (args, kwargs) in slot order with a
 // mutable pointer; stops early when f returns false.
 template <typename F>
-void ForEachSlot(std::vector<Argument>& args, std::vector<Kwarg>& kwargs,
-                 F&& f) {
+void ForEachSlot(absl::Span<Argument> args, absl::Span<Kwarg> kwargs, F&& f) {
   uint32_t slot = 0;
   std::vector<std::pair<std::vector<Argument>*, size_t>> stack;
   auto visit_top = [&](Argument& a) -> bool {
@@ -102,8 +101,13 @@ absl::StatusOr<OpKind> ParseOpKind(absl::string_view s) {
 
 // ---------------------------------------------------------------- Node
 
+const std::vector<Kwarg>& Node::KwargList::Empty() {
+  static const std::vector<Kwarg>* const kEmpty = new std::vector<Kwarg>();
+  return *kEmpty;
+}
+
 const Argument* Node::kwarg(absl::string_view name) const {
-  for (const Kwarg& kw : kwargs_) {
+  for (const Kwarg& kw : kwargs()) {
     if (kw.name == name) return &kw.value;
   }
   return nullptr;
@@ -134,15 +138,16 @@ bool Node::IsBefore(const Node* other) const {
 
 std::string Node::DebugString() const {
   std::string out = absl::StrCat("%", name_, " = ");
-  if (op_ != OpKind::kCallFunction) {
-    absl::StrAppend(&out, OpKindName(op_), "[target=", target_->qualified, "]");
-    if (op_ != OpKind::kOutput) return out;
+  if (op() != OpKind::kCallFunction) {
+    absl::StrAppend(&out, OpKindName(op()), "[target=", target().qualified,
+                    "]");
+    if (op() != OpKind::kOutput) return out;
   } else {
-    absl::StrAppend(&out, target_->qualified);
+    absl::StrAppend(&out, target().qualified);
   }
   std::vector<std::string> parts;
   for (const Argument& a : args_) parts.push_back(a.DebugString());
-  for (const Kwarg& kw : kwargs_) {
+  for (const Kwarg& kw : kwargs()) {
     parts.push_back(absl::StrCat(kw.name, "=", kw.value.DebugString()));
   }
   absl::StrAppend(&out, "(", absl::StrJoin(parts, ", "), ")");
@@ -193,7 +198,7 @@ Graph& Graph::operator=(Graph&& other) noexcept {
 
 Node* Graph::FindNode(absl::string_view name) const {
   auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : it->second;
+  return it == by_name_.end() ? nullptr : *it;
 }
 
 Node* Graph::output() const { return output_; }
@@ -379,19 +384,20 @@ void Graph::Unlink(Node* node) {
 
 void Graph::AddUses(Node* node) {
   node->operands_.clear();
-  ForEachSlot(node->args_, node->kwargs_, [&](Argument& a, uint32_t slot) {
+  auto add_use = [&](Argument& a, uint32_t slot) {
     Node* producer = a.node();
     node->operands_.push_back(
         {producer, static_cast<uint32_t>(producer->uses_.size()), &a});
     if (producer->uses_.empty()) MarkUsed(producer);
     producer->uses_.push_back({node, slot});
     return true;
-  });
+  };
+  ForEachSlot(absl::MakeSpan(node->args_), node->kwargs_.span(), add_use);
 }
 
 void Graph::RemoveUse(Node* node, size_t operand_index) {
   Node::Operand op = node->operands_[operand_index];
-  std::vector<Use>& uses = op.producer->uses_;
+  auto& uses = op.producer->uses_;
   Use moved = uses.back();
   uses[op.use_index] = moved;
   moved.user->operands_[moved.slot].use_index = op.use_index;
@@ -421,20 +427,20 @@ void Graph::MarkUsed(Node* node) {
 }
 
 void Graph::IndexAdd(Node* node) {
-  if (node->op_ != OpKind::kCallFunction) return;
-  std::vector<Node*>& bucket = index_[node->target_];
+  if (!node->is_call()) return;
+  std::vector<Node*>& bucket = index_[node->target_key()];
   node->index_pos_ = static_cast<uint32_t>(bucket.size());
   bucket.push_back(node);
 }
 
 void Graph::IndexRemove(Node* node) {
-  if (node->op_ != OpKind::kCallFunction) return;
-  std::vector<Node*>& bucket = index_[node->target_];
+  if (!node->is_call()) return;
+  std::vector<Node*>& bucket = index_[node->target_key()];
   Node* moved = bucket.back();
   bucket[node->index_pos_] = moved;
   moved->index_pos_ = node->index_pos_;
   bucket.pop_back();
-  if (bucket.empty()) index_.erase(node->target_);
+  if (bucket.empty()) index_.erase(node->target_key());
 }
 
 absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
@@ -507,18 +513,18 @@ absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
     name = UniqueName(spec.op == OpKind::kOutput ? "output" : target->name);
   }
   auto* node = new Node();
-  node->op_ = spec.op;
-  node->target_ = target;
+  node->set_target(spec.op, target);
   node->name_ = std::move(name);
-  node->args_ = std::move(spec.args);
+  node->args_.assign(std::make_move_iterator(spec.args.begin()),
+                     std::make_move_iterator(spec.args.end()));
   node->kwargs_ = std::move(spec.kwargs);
   node->meta_ = std::move(spec.meta);
   LinkBefore(node, before);
-  by_name_.emplace(node->name_, node);
+  by_name_.insert(node);
   AddUses(node);
   MarkUnused(node);
   IndexAdd(node);
-  if (node->op_ == OpKind::kOutput) output_ = node;
+  if (node->is_output()) output_ = node;
   return node;
 }
 
@@ -594,7 +600,8 @@ absl::Status Graph::SetArguments(Node* node, std::vector<Argument> args,
   RETURN_IF_ERROR(CheckOperands(args, kwargs, node, "setting arguments of '",
                                 node->name_));
   RemoveUses(node);
-  node->args_ = std::move(args);
+  node->args_.assign(std::make_move_iterator(args.begin()),
+                     std::make_move_iterator(args.end()));
   node->kwargs_ = std::move(kwargs);
   AddUses(node);
   return absl::OkStatus();
@@ -690,7 +697,7 @@ absl::Status Graph::Erase(Node* node) {
   RemoveUses(node);
   MarkUsed(node);  // leaves the unused set with the graph
   IndexRemove(node);
-  by_name_.erase(node->name_);
+  by_name_.erase(node);
   if (node == output_) output_ = nullptr;
   Unlink(node);
   delete node;
@@ -705,9 +712,10 @@ absl::Status Graph::Rename(Node* node, absl::string_view name) {
     return absl::AlreadyExistsError(
         absl::StrCat("duplicate node name '", name, "'"));
   }
-  by_name_.erase(node->name_);
+  // Out of the table before the name it is hashed by changes.
+  by_name_.erase(node);
   node->name_ = std::string(name);
-  by_name_.emplace(node->name_, node);
+  by_name_.insert(node);
   return absl::OkStatus();
 }
 
@@ -758,11 +766,11 @@ std::unique_ptr<Graph> Graph::Clone() const {
   map.reserve(size_);
   for (const Node* n : *this) {
     NodeSpec spec;
-    spec.op = n->op_;
-    spec.target = n->target_->qualified;
+    spec.op = n->op();
+    spec.target = n->target().qualified;
     spec.name = n->name_;
-    spec.args = n->args_;
-    spec.kwargs = n->kwargs_;
+    spec.args.assign(n->args_.begin(), n->args_.end());
+    spec.kwargs = n->kwargs();
     auto remap = [&](Node* old) { return map.at(old); };
     for (Argument& a : spec.args) a.MapNodes(remap);
     for (Kwarg& kw : spec.kwargs) kw.value.MapNodes(remap);

@@ -31,6 +31,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -78,14 +81,16 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  OpKind op() const { return op_; }
-  const TargetInfo& target() const { return *target_; }
+  OpKind op() const { return static_cast<OpKind>(target_op_ & kOpMask); }
+  const TargetInfo& target() const { return *target_key(); }
   // The interned target pointer: equal pointers <=> equal targets within a
   // graph.
-  const TargetInfo* target_key() const { return target_; }
+  const TargetInfo* target_key() const {
+    return reinterpret_cast<const TargetInfo*>(target_op_ & ~kOpMask);
+  }
   const std::string& name() const { return name_; }
-  const std::vector<Argument>& args() const { return args_; }
-  const std::vector<Kwarg>& kwargs() const { return kwargs_; }
+  absl::Span<const Argument> args() const { return args_; }
+  const std::vector<Kwarg>& kwargs() const { return kwargs_.get(); }
   // The kwarg named `name`, or nullptr.
   const Argument* kwarg(absl::string_view name) const;
 
@@ -110,10 +115,10 @@ class Node {
   // O(1) order comparison (Note [Order keys]).
   bool IsBefore(const Node* other) const;
 
-  bool is_placeholder() const { return op_ == OpKind::kPlaceholder; }
-  bool is_get_attr() const { return op_ == OpKind::kGetAttr; }
-  bool is_call() const { return op_ == OpKind::kCallFunction; }
-  bool is_output() const { return op_ == OpKind::kOutput; }
+  bool is_placeholder() const { return op() == OpKind::kPlaceholder; }
+  bool is_get_attr() const { return op() == OpKind::kGetAttr; }
+  bool is_call() const { return op() == OpKind::kCallFunction; }
+  bool is_output() const { return op() == OpKind::kOutput; }
 
   // "%name = aten.add.Tensor(%a, 1)" for error messages.
   std::string DebugString() const;
@@ -127,17 +132,57 @@ class Node {
     uint32_t use_index;  // position in producer->uses_
     // The argument holding the reference. Stable: args_/kwargs_ and nested
     // lists are only replaced wholesale (SetArguments), which rebuilds the
-    // operands. Makes ReplaceInput O(1) even on very wide nodes.
+    // operands, and a Node never moves. Makes ReplaceInput O(1) even on very
+    // wide nodes.
     Argument* location;
   };
 
-  OpKind op_ = OpKind::kCallFunction;
-  const TargetInfo* target_ = nullptr;
+  // Keyword arguments are rare in exported graphs (torch.export passes
+  // nearly everything positionally), so a node keeps them behind one
+  // pointer, null when there are none: 8 bytes instead of a std::vector's 24.
+  class KwargList {
+   public:
+    const std::vector<Kwarg>& get() const { return v_ ? *v_ : Empty(); }
+    size_t size() const { return v_ ? v_->size() : 0; }
+    bool empty() const { return size() == 0; }
+    Kwarg& operator[](size_t i) { return (*v_)[i]; }
+    const Kwarg& operator[](size_t i) const { return (*v_)[i]; }
+    absl::Span<Kwarg> span() {
+      return v_ ? absl::MakeSpan(*v_) : absl::Span<Kwarg>();
+    }
+    KwargList& operator=(std::vector<Kwarg> kwargs) {
+      v_ = kwargs.empty()
+               ? nullptr
+               : std::make_unique<std::vector<Kwarg>>(std::move(kwargs));
+      return *this;
+    }
+
+   private:
+    static const std::vector<Kwarg>& Empty();
+    std::unique_ptr<std::vector<Kwarg>> v_;
+  };
+
+  void set_target(OpKind op, const TargetInfo* target) {
+    target_op_ = reinterpret_cast<uintptr_t>(target) |
+                 static_cast<uintptr_t>(op);
+  }
+
+  // Each node is one malloc chunk of sizeof(Node) + 8 bytes rounded up to
+  // 16 (glibc), so the layout is kept at 184 bytes (a 192-byte chunk), and
+  // one element of args_, operands_ and uses_ is stored inline: a unary op
+  // needs no allocation besides the node and its metadata.
+  //
+  // The interned target and the op kind share one word: a TargetInfo is at
+  // least 4-byte aligned, so the two low bits of its address hold the
+  // OpKind. A separate OpKind byte would be padded to 8 and push the node
+  // into the next chunk size.
+  static constexpr uintptr_t kOpMask = 3;
+  uintptr_t target_op_ = static_cast<uintptr_t>(OpKind::kCallFunction);
   std::string name_;
-  std::vector<Argument> args_;
-  std::vector<Kwarg> kwargs_;
-  std::vector<Operand> operands_;
-  std::vector<Use> uses_;
+  absl::InlinedVector<Argument, 1> args_;
+  KwargList kwargs_;
+  absl::InlinedVector<Operand, 1> operands_;
+  absl::InlinedVector<Use, 1> uses_;
   Metadata meta_;
   Graph* graph_ = nullptr;
   Node* prev_ = nullptr;
@@ -146,6 +191,13 @@ class Node {
   uint32_t index_pos_ = 0;  // position in the graph's target index bucket
   int32_t unused_pos_ = -1;  // position in Graph::unused_, -1 when used
 };
+
+static_assert(alignof(TargetInfo) > 3 &&
+                  static_cast<uintptr_t>(OpKind::kOutput) <= 3,
+              "Node packs the OpKind into the TargetInfo pointer's low bits");
+static_assert(sizeof(void*) != 8 || sizeof(Node) <= 184,
+              "a larger Node takes the next malloc chunk size (see Node's "
+              "fields)");
 
 class Graph {
  public:
@@ -284,11 +336,33 @@ class Graph {
   void IndexRemove(Node* node);
   void EnsureOrder() const;
 
+  // The name table holds node pointers hashed and compared by the node's
+  // own name, and is searched by string_view (heterogeneous lookup): each
+  // name is stored once, in its node, and a slot costs 8 bytes instead of a
+  // 40-byte string-and-pointer pair. A node's name changes only through
+  // Rename, which takes the node out of the table first.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(absl::string_view name) const {
+      return absl::Hash<absl::string_view>{}(name);
+    }
+    size_t operator()(const Node* n) const { return (*this)(n->name()); }
+  };
+  struct NameEq {
+    using is_transparent = void;
+    static absl::string_view Key(absl::string_view name) { return name; }
+    static absl::string_view Key(const Node* n) { return n->name(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) == Key(b);
+    }
+  };
+
   Node* head_ = nullptr;
   Node* tail_ = nullptr;
   Node* output_ = nullptr;
   size_t size_ = 0;
-  absl::flat_hash_map<std::string, Node*> by_name_;
+  absl::flat_hash_set<Node*, NameHash, NameEq> by_name_;
   // Interned targets per op kind; unique_ptr keeps TargetInfo addresses
   // stable. Keyed by string with string_view lookup: no allocation on a hit.
   absl::flat_hash_map<std::string, std::unique_ptr<TargetInfo>> targets_[4];

@@ -1,15 +1,103 @@
 #include "ir/metadata.h"
 
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <new>
 #include <string>
 #include <utility>
-#include <vector>
 
+#include "absl/base/macros.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace rewire {
+namespace {
 
-TensorMeta TensorMeta::Make(ScalarType dtype, std::vector<int64_t> sizes,
+// The metadata keys torch.export, make_fx and rewire write on nodes. Entry 0
+// is the empty key, which moved-from MetaKeys point at.
+constexpr absl::string_view kSharedKeys[] = {
+    "",
+    "val",
+    "stack_trace",
+    "nn_module_stack",
+    "source_fn_stack",
+    "original_aten",
+    "from_node",
+    "seq_nr",
+    "torch_fn",
+    "tensor_meta",
+    "example_value",
+    "unbacked_bindings",
+    "custom",
+    "partitioner_tag",
+    "is_wrapped",
+    // The markers of rewrite/train_eval.h.
+    "rewire_dropout",
+    "rewire_batch_norm",
+};
+constexpr size_t kNumSharedKeys = ABSL_ARRAYSIZE(kSharedKeys);
+
+// Never destroyed, so keys stay valid during static destruction.
+const std::string* SharedKeys() {
+  static const std::string* const keys = [] {
+    auto* k = new std::string[kNumSharedKeys];
+    for (size_t i = 0; i < kNumSharedKeys; ++i) k[i] = std::string(kSharedKeys[i]);
+    return k;
+  }();
+  return keys;
+}
+
+const std::string* FindSharedKey(absl::string_view key) {
+  const std::string* keys = SharedKeys();
+  for (size_t i = 0; i < kNumSharedKeys; ++i) {
+    if (keys[i] == key) return &keys[i];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- MetaKey
+
+MetaKey::MetaKey(absl::string_view key) {
+  const std::string* shared = FindSharedKey(key);
+  str_ = shared != nullptr ? shared : new std::string(key);
+}
+
+MetaKey::MetaKey(const MetaKey& other)
+    : str_(other.is_shared() ? other.str_ : new std::string(*other.str_)) {}
+
+MetaKey::MetaKey(MetaKey&& other) noexcept
+    : str_(std::exchange(other.str_, SharedKeys())) {}
+
+MetaKey& MetaKey::operator=(const MetaKey& other) {
+  if (this != &other) *this = MetaKey(other);
+  return *this;
+}
+
+MetaKey& MetaKey::operator=(MetaKey&& other) noexcept {
+  if (this != &other) {
+    if (!is_shared()) delete str_;
+    str_ = std::exchange(other.str_, SharedKeys());
+  }
+  return *this;
+}
+
+MetaKey::~MetaKey() {
+  if (!is_shared()) delete str_;
+}
+
+bool MetaKey::is_shared() const {
+  // std::less: a total order even for pointers outside the table.
+  const std::string* keys = SharedKeys();
+  std::less<const std::string*> less;
+  return !less(str_, keys) && less(str_, keys + kNumSharedKeys);
+}
+
+// ---------------------------------------------------------------- TensorMeta
+
+TensorMeta TensorMeta::Make(ScalarType dtype, absl::Span<const int64_t> sizes,
                             Device device) {
   TensorMeta t;
   t.dtype = dtype;
@@ -20,8 +108,8 @@ TensorMeta TensorMeta::Make(ScalarType dtype, std::vector<int64_t> sizes,
   return t;
 }
 
-std::vector<int64_t> TensorMeta::ContiguousStrides(const std::vector<Dim>& shape) {
-  std::vector<int64_t> strides(shape.size());
+StrideVector TensorMeta::ContiguousStrides(absl::Span<const Dim> shape) {
+  StrideVector strides(shape.size());
   int64_t stride = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = stride;
@@ -72,16 +160,75 @@ std::string TensorMeta::ShortString() const {
   return out + "]";
 }
 
+// ---------------------------------------------------------------- Metadata
+
+// Delegates to the default constructor so that, should a copy throw, the
+// destructor releases the entries copied so far.
+Metadata::Metadata(const Metadata& other) : Metadata() {
+  if (other.size_ == 0) return;
+  data_ = static_cast<Entry*>(::operator new(sizeof(Entry) * other.size_));
+  capacity_ = other.size_;
+  for (; size_ < other.size_; ++size_) {
+    new (data_ + size_) Entry(other.data_[size_]);
+  }
+}
+
+Metadata::Metadata(Metadata&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)) {}
+
+Metadata& Metadata::operator=(const Metadata& other) {
+  if (this != &other) *this = Metadata(other);
+  return *this;
+}
+
+Metadata& Metadata::operator=(Metadata&& other) noexcept {
+  if (this != &other) {
+    Clear();
+    ::operator delete(data_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+Metadata::~Metadata() {
+  Clear();
+  ::operator delete(data_);
+}
+
+void Metadata::Clear() {
+  for (uint32_t i = 0; i < size_; ++i) data_[i].~Entry();
+  size_ = 0;
+}
+
+void Metadata::Grow() {
+  // Entries are over 100 bytes each, so this limit is never reached by a
+  // graph that fits in memory.
+  if (capacity_ > UINT32_MAX / 2) std::abort();
+  const uint32_t capacity = capacity_ == 0 ? 1 : 2 * capacity_;
+  auto* fresh = static_cast<Entry*>(::operator new(sizeof(Entry) * capacity));
+  for (uint32_t i = 0; i < size_; ++i) {
+    new (fresh + i) Entry(std::move(data_[i]));
+    data_[i].~Entry();
+  }
+  ::operator delete(data_);
+  data_ = fresh;
+  capacity_ = capacity;
+}
+
 const MetaValue* Metadata::Find(absl::string_view key) const {
-  for (const Entry& e : entries_) {
-    if (e.first == key) return &e.second;
+  for (const Entry& e : entries()) {
+    if (e.key == key) return &e.value;
   }
   return nullptr;
 }
 
 MetaValue* Metadata::FindMutable(absl::string_view key) {
-  for (Entry& e : entries_) {
-    if (e.first == key) return &e.second;
+  for (uint32_t i = 0; i < size_; ++i) {
+    if (data_[i].key == key) return &data_[i].value;
   }
   return nullptr;
 }
@@ -91,15 +238,20 @@ void Metadata::Set(absl::string_view key, MetaValue value) {
     *existing = std::move(value);
     return;
   }
-  entries_.emplace_back(std::string(key), std::move(value));
+  MetaKey owned_key(key);
+  if (size_ == capacity_) Grow();
+  new (data_ + size_) Entry{std::move(owned_key), std::move(value)};
+  ++size_;
 }
 
 bool Metadata::Erase(absl::string_view key) {
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->first == key) {
-      entries_.erase(it);
-      return true;
+  for (uint32_t i = 0; i < size_; ++i) {
+    if (data_[i].key != key) continue;
+    for (uint32_t j = i + 1; j < size_; ++j) {
+      data_[j - 1] = std::move(data_[j]);
     }
+    data_[--size_].~Entry();
+    return true;
   }
   return false;
 }

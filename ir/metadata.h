@@ -18,8 +18,10 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "ir/types.h"
 
 namespace rewire {
@@ -76,19 +78,25 @@ struct Dim {
   friend bool operator!=(const Dim& a, const Dim& b) { return !(a == b); }
 };
 
+// Up to four dims and strides are stored inside the TensorMeta (the rank of
+// most activations), which saves two allocations per "val".
+using DimVector = absl::InlinedVector<Dim, 4>;
+using StrideVector = absl::InlinedVector<int64_t, 4>;
+
 // The description of a tensor-valued result ("val" of one output).
 struct TensorMeta {
-  ScalarType dtype = ScalarType::kFloat32;
-  std::vector<Dim> shape;
+  // The vectors come first so that the small fields share the last word.
+  DimVector shape;
   // Empty when the exporter recorded none; otherwise one stride per dim.
-  std::vector<int64_t> strides;
+  StrideVector strides;
+  ScalarType dtype = ScalarType::kFloat32;
   Device device;
   bool requires_grad = false;
 
-  static TensorMeta Make(ScalarType dtype, std::vector<int64_t> sizes,
+  static TensorMeta Make(ScalarType dtype, absl::Span<const int64_t> sizes,
                          Device device = Device::Cpu());
   // Row-major strides for `shape` (requires concrete dims).
-  static std::vector<int64_t> ContiguousStrides(const std::vector<Dim>& shape);
+  static StrideVector ContiguousStrides(absl::Span<const Dim> shape);
   bool has_symbolic_dims() const;
   // Product of the concrete dims; error on symbolic dims, negative dims or
   // int64 overflow, naming the offending dim.
@@ -153,10 +161,73 @@ class MetaValue {
   Rep v_;
 };
 
-// Ordered key -> value map; small (a handful of keys), so a vector.
+// A metadata key. The keys exporters write on every node ("val",
+// "stack_trace", "nn_module_stack", ...) point into one process-wide table,
+// so a million nodes share one copy of each and a key costs one pointer;
+// any other key is a string owned by its MetaKey. The table is fixed at
+// compile time rather than growing with every key seen, because keys come
+// from untrusted files and a growing table would keep all of them for the
+// life of the process.
+class MetaKey {
+ public:
+  explicit MetaKey(absl::string_view key);
+  MetaKey(const MetaKey& other);
+  MetaKey(MetaKey&& other) noexcept;
+  MetaKey& operator=(const MetaKey& other);
+  MetaKey& operator=(MetaKey&& other) noexcept;
+  ~MetaKey();
+
+  const std::string& str() const { return *str_; }
+  operator absl::string_view() const { return *str_; }  // NOLINT: implicit
+  bool empty() const { return str_->empty(); }
+  size_t size() const { return str_->size(); }
+  // Whether the key is one of the shared table's (it owns no string).
+  bool is_shared() const;
+
+  friend bool operator==(const MetaKey& a, const MetaKey& b) {
+    return a.str_ == b.str_ || *a.str_ == *b.str_;
+  }
+  friend bool operator==(const MetaKey& a, absl::string_view b) {
+    return absl::string_view(*a.str_) == b;
+  }
+  friend bool operator==(absl::string_view a, const MetaKey& b) {
+    return b == a;
+  }
+  friend bool operator!=(const MetaKey& a, const MetaKey& b) {
+    return !(a == b);
+  }
+  friend bool operator!=(const MetaKey& a, absl::string_view b) {
+    return !(a == b);
+  }
+  friend bool operator!=(absl::string_view a, const MetaKey& b) {
+    return !(b == a);
+  }
+
+ private:
+  // Never null: a table entry or a string this key owns (moved-from keys
+  // point at the table's empty key).
+  const std::string* str_;
+};
+
+// Ordered key -> value map; small (a handful of keys), so an array searched
+// linearly. It is 16 bytes (pointer, 32-bit size and capacity) instead of a
+// std::vector's 24, because every node holds one.
 class Metadata {
  public:
-  using Entry = std::pair<std::string, MetaValue>;
+  struct Entry {
+    MetaKey key;
+    MetaValue value;
+    friend bool operator==(const Entry& a, const Entry& b) {
+      return a.key == b.key && a.value == b.value;
+    }
+  };
+
+  Metadata() = default;
+  Metadata(const Metadata& other);
+  Metadata(Metadata&& other) noexcept;
+  Metadata& operator=(const Metadata& other);
+  Metadata& operator=(Metadata&& other) noexcept;
+  ~Metadata();
 
   const MetaValue* Find(absl::string_view key) const;
   MetaValue* FindMutable(absl::string_view key);
@@ -165,24 +236,29 @@ class Metadata {
   // else appends.
   void Set(absl::string_view key, MetaValue value);
   bool Erase(absl::string_view key);
-  void Clear() { entries_.clear(); }
+  void Clear();
 
-  const std::vector<Entry>& entries() const { return entries_; }
-  bool empty() const { return entries_.empty(); }
-  size_t size() const { return entries_.size(); }
+  // The entries in insertion order.
+  absl::Span<const Entry> entries() const { return {data_, size_}; }
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
 
   // The "val" entry, if any.
   const MetaValue* val() const { return Find("val"); }
 
   friend bool operator==(const Metadata& a, const Metadata& b) {
-    return a.entries_ == b.entries_;
+    return a.entries() == b.entries();
   }
   friend bool operator!=(const Metadata& a, const Metadata& b) {
     return !(a == b);
   }
 
  private:
-  std::vector<Entry> entries_;
+  void Grow();
+
+  Entry* data_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 0;
 };
 
 }  // namespace rewire

@@ -396,7 +396,7 @@ absl::StatusOr<OpSchema> ParseSchema(absl::string_view text) {
 }
 
 absl::StatusOr<NormalizedArgs> NormalizeArguments(
-    const OpSchema& schema, const std::vector<Argument>& args,
+    const OpSchema& schema, absl::Span<const Argument> args,
     const std::vector<Kwarg>& kwargs) {
   const size_t n = schema.arguments.size();
   NormalizedArgs out;

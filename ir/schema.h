@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "ir/argument.h"
 
 namespace rewire {
@@ -96,7 +97,7 @@ struct NormalizedArgs {
 // when there are too many positional args, an unknown or duplicate keyword,
 // or a required argument is missing.
 absl::StatusOr<NormalizedArgs> NormalizeArguments(
-    const OpSchema& schema, const std::vector<Argument>& args,
+    const OpSchema& schema, absl::Span<const Argument> args,
     const std::vector<Kwarg>& kwargs);
 
 // The process-wide, immutable registry of known aten schemas (built once,

@@ -940,10 +940,10 @@ absl::Status CheckUtf8(const ExportedModule& module) {
       }
     }
     for (const Metadata::Entry& e : n->meta().entries()) {
-      if (!IsValidUtf8(e.first)) return bad(where, "a metadata key");
-      const MetaValue& v = e.second;
+      if (!IsValidUtf8(e.key)) return bad(where, "a metadata key");
+      const MetaValue& v = e.value;
       if (v.is_string() && !IsValidUtf8(v.as_string())) {
-        return bad(where, absl::StrCat("metadata '", e.first, "'"));
+        return bad(where, absl::StrCat("metadata '", e.key.str(), "'"));
       }
       auto check_meta = [&](const TensorMeta& t) {
         for (const Dim& d : t.shape) {
@@ -952,13 +952,13 @@ absl::Status CheckUtf8(const ExportedModule& module) {
         return true;
       };
       if (v.is_tensor() && !check_meta(v.tensor())) {
-        return bad(where, absl::StrCat("a symbol in metadata '", e.first, "'"));
+        return bad(where, absl::StrCat("a symbol in metadata '", e.key.str(), "'"));
       }
       if (v.is_tensor_list()) {
         for (const std::optional<TensorMeta>& t : v.tensors()) {
           if (t.has_value() && !check_meta(*t)) {
             return bad(where,
-                       absl::StrCat("a symbol in metadata '", e.first, "'"));
+                       absl::StrCat("a symbol in metadata '", e.key.str(), "'"));
           }
         }
       }
@@ -1006,8 +1006,8 @@ proto::GraphModule ModuleToProto(const ExportedModule& module) {
     }
     for (const Metadata::Entry& e : n->meta().entries()) {
       proto::MetaEntry* pe = pn->add_meta();
-      pe->set_key(e.first);
-      MetaValueToProto(e.second, pe->mutable_value());
+      pe->set_key(e.key.str());
+      MetaValueToProto(e.value, pe->mutable_value());
     }
   }
   for (const StateTensor& t : module.tensors()) {

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "ir/status_macros.h"
 
 namespace rewire {
@@ -241,7 +242,7 @@ void AppendArgument(const Argument& a, std::string* out) {
   }
 }
 
-void AppendArgList(const std::vector<Argument>& args,
+void AppendArgList(absl::Span<const Argument> args,
                    const std::vector<Kwarg>& kwargs, std::string* out) {
   bool first = true;
   for (const Argument& a : args) {
@@ -262,7 +263,7 @@ void AppendArgList(const std::vector<Argument>& args,
   }
 }
 
-bool AllConcrete(const std::vector<Dim>& shape) {
+bool AllConcrete(absl::Span<const Dim> shape) {
   for (const Dim& d : shape) {
     if (d.is_symbolic()) return false;
   }
@@ -270,7 +271,7 @@ bool AllConcrete(const std::vector<Dim>& shape) {
 }
 
 // Strides a tensor type without a '/' suffix gets (see the grammar).
-std::vector<int64_t> DefaultStrides(const std::vector<Dim>& shape) {
+StrideVector DefaultStrides(absl::Span<const Dim> shape) {
   if (!AllConcrete(shape)) return {};
   return TensorMeta::ContiguousStrides(shape);
 }
@@ -341,11 +342,11 @@ void AppendBracketTarget(absl::string_view target, std::string* out) {
 }
 
 void AppendNode(const Node& n, std::string* out) {
-  const std::vector<Metadata::Entry>& entries = n.meta().entries();
+  const absl::Span<const Metadata::Entry> entries = n.meta().entries();
   // "val" goes in the type annotation only when it is the first entry, so
   // that the metadata order survives a round trip.
   size_t first_braced = 0;
-  const bool annotated = !entries.empty() && entries[0].first == "val";
+  const bool annotated = !entries.empty() && entries[0].key == "val";
   const std::string& target = n.target().qualified;
   const bool bare_return = n.is_output() && n.name() == "output" &&
                            target == "output" && n.kwargs().empty();
@@ -358,7 +359,7 @@ void AppendNode(const Node& n, std::string* out) {
     AppendName(n.name(), out);
     if (annotated) {
       out->append(" : ");
-      AppendMetaValue(entries[0].second, out);
+      AppendMetaValue(entries[0].value, out);
       first_braced = 1;
     }
     out->append(" = ");
@@ -397,13 +398,13 @@ void AppendNode(const Node& n, std::string* out) {
     out->append(" {");
     for (size_t i = first_braced; i < entries.size(); ++i) {
       if (i > first_braced) out->append(", ");
-      if (IsIdentifier(entries[i].first)) {
-        out->append(entries[i].first);
+      if (IsIdentifier(entries[i].key)) {
+        out->append(entries[i].key.str());
       } else {
-        AppendQuoted(entries[i].first, out);
+        AppendQuoted(entries[i].key, out);
       }
       out->push_back('=');
-      AppendMetaValue(entries[i].second, out);
+      AppendMetaValue(entries[i].value, out);
     }
     out->push_back('}');
   }

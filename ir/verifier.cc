@@ -263,7 +263,7 @@ void Checker::CheckTensor(const Node* node, const TensorMeta& t,
 
 void Checker::CheckMetadata(const Node* node) {
   for (const Metadata::Entry& e : node->meta().entries()) {
-    if (e.first.empty()) Report(node, "metadata entry with an empty key");
+    if (e.key.empty()) Report(node, "metadata entry with an empty key");
   }
   const MetaValue* val = node->meta().val();
   if (val == nullptr) return;

@@ -40,7 +40,7 @@ inline ::testing::AssertionResult GraphsStructurallyEqual(const Graph& a,
              << where << ": targets differ: " << na->target().qualified
              << " vs " << nb->target().qualified;
     }
-    std::vector<Argument> args = na->args();
+    std::vector<Argument> args(na->args().begin(), na->args().end());
     std::vector<Kwarg> kwargs = na->kwargs();
     bool dangling = false;
     auto remap = [&](Node* n) {

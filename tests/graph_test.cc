@@ -250,6 +250,55 @@ TEST(GraphTest, RenameKeepsLookupsInSync) {
   EXPECT_EQ((*derived)->name(), "relu_1");
 }
 
+// A node stores one argument, operand and use inline and moves to the heap
+// past that; edges must survive every transition in both directions.
+TEST(GraphTest, EdgesSurviveInlineAndHeapStorage) {
+  std::unique_ptr<Graph> g = Parse(kChain);
+  Node* x = g->FindNode("x");
+  Node* a = g->FindNode("a");
+  Node* b = g->FindNode("b");
+  EXPECT_TRUE(x->is_placeholder());
+  EXPECT_EQ(x->target().qualified, "x");
+  EXPECT_TRUE(a->is_call());
+  EXPECT_EQ(a->target_key(), g->InternTarget(OpKind::kCallFunction,
+                                             "aten.relu.default"));
+  EXPECT_TRUE(g->output()->is_output());
+
+  std::vector<Node*> extra;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<Node*> n = g->InsertBefore(b, Call("aten.exp.default",
+                                                      {Argument::Ref(x)}));
+    ASSERT_TRUE(n.ok());
+    extra.push_back(*n);
+  }
+  EXPECT_EQ(x->num_uses(), 6u);
+  for (Node* n : extra) ASSERT_TRUE(g->Erase(n).ok());
+  EXPECT_THAT(x->uses(), ElementsAre(Use{a, 0}));
+
+  ASSERT_TRUE(g->SetArguments(b, {Argument::Ref(a), Argument::Int(2),
+                                  Argument::Ref(x)},
+                              {{"other", Argument::Ref(a)}})
+                  .ok());
+  EXPECT_EQ(b->num_operands(), 3u);
+  ASSERT_TRUE(g->ReplaceInput(b, 2, x).ok());
+  EXPECT_EQ(PrintNode(*b), "%b = aten.neg.default(%a, 2, %x, other=%x)");
+  EXPECT_THAT(x->uses(), UnorderedElementsAre(Use{a, 0}, Use{b, 1},
+                                              Use{b, 2}));
+  ASSERT_TRUE(g->ReplaceAllUsesWith(a, x).ok());
+  EXPECT_EQ(PrintNode(*b), "%b = aten.neg.default(%x, 2, %x, other=%x)");
+  EXPECT_THAT(x->uses(), UnorderedElementsAre(Use{a, 0}, Use{b, 0}, Use{b, 1},
+                                              Use{b, 2}));
+  std::unique_ptr<Graph> copy = g->Clone();
+  EXPECT_TRUE(GraphsStructurallyEqual(*g, *copy));
+
+  ASSERT_TRUE(g->SetArguments(b, {Argument::Ref(a)}, {}).ok());
+  EXPECT_EQ(PrintNode(*b), "%b = aten.neg.default(%a)");
+  EXPECT_TRUE(b->kwargs().empty());
+  EXPECT_THAT(x->uses(), ElementsAre(Use{a, 0}));
+  EXPECT_THAT(a->uses(), ElementsAre(Use{b, 0}));
+  ExpectValid(*g);
+}
+
 TEST(GraphTest, DeadCodeEliminationKeepsMutatingOps) {
   std::unique_ptr<Graph> g = Parse(R"IR(
     %x = placeholder

@@ -196,7 +196,7 @@ TEST(HostileInputTest, GraphWithOnlyAnOutputIsValid) {
 TEST(HostileInputTest, NanAndInfLiteralsAndDataRoundTrip) {
   ExportedModule m = Seed("training_ir");
   Node* bn = m.graph().FindNode("batch_norm");
-  std::vector<Argument> args = bn->args();
+  std::vector<Argument> args(bn->args().begin(), bn->args().end());
   args[6] = Argument::Double(std::numeric_limits<double>::quiet_NaN());
   args[7] = Argument::Double(-std::numeric_limits<double>::infinity());
   ASSERT_TRUE(m.graph().SetArguments(bn, args, bn->kwargs()).ok());

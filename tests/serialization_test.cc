@@ -211,7 +211,7 @@ TEST(SerializationRoundTripTest, KeepsSymbolicDimsAbsentStridesAndNegZero) {
   EXPECT_EQ(x.shape[0].symbol.str(), "s0");
   EXPECT_TRUE(x.strides.empty());
   const TensorMeta& w = back->graph().FindNode("p_w")->meta().val()->tensor();
-  EXPECT_EQ(w.strides, (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(w.strides, (StrideVector{3, 1}));
   const Argument& z = back->graph().FindNode("mul")->args()[1];
   EXPECT_TRUE(std::signbit(z.as_double()));
 }

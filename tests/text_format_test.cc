@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/graph.h"
@@ -226,7 +227,7 @@ TEST(TextFormatTest, LiteralKindsSurvive) {
       "device(type='cuda', index=0), device('meta'), None, [], [1, [2.0, "
       "[False]]], (3, 4))\n"
       "return (%f,)\n");
-  const std::vector<Argument>& a = g->FindNode("f")->args();
+  absl::Span<const Argument> a = g->FindNode("f")->args();
   ASSERT_EQ(a.size(), 28u);
   EXPECT_EQ(a[1], Argument::Int(1));
   EXPECT_EQ(a[2], Argument::Double(1.0));
