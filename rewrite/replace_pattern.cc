@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "ir/schema.h"
 #include "ir/status_macros.h"
 #include "ir/verifier.h"
@@ -357,7 +358,7 @@ absl::StatusOr<ReplaceResult> RunInPlaceStream(
         args.clear();
         kwargs.clear();
         BuildArguments(r, pattern_node, m, options, vm, &args, &kwargs);
-        const std::vector<Argument>& old_args = g->args();
+        absl::Span<const Argument> old_args = g->args();
         const std::vector<Kwarg>& old_kwargs = g->kwargs();
         bool literal_only = args.size() == old_args.size() &&
                             kwargs.size() == old_kwargs.size();
