@@ -217,16 +217,15 @@ std::vector<Node*> Graph::NodesWithTarget(absl::string_view qualified) const {
   if (t == calls.end()) return {};
   auto it = index_.find(t->second.get());
   if (it == index_.end()) return {};
+  const IndexBucket& bucket = it->second;
+  if (bucket.in_order) return bucket.nodes;
   EnsureOrder();
   // Sort (key, node) pairs: comparing through the nodes would dereference
-  // two scattered nodes per comparison on a large graph. Buckets are
-  // usually in order already (nodes are mostly appended).
+  // two scattered nodes per comparison on a large graph.
   std::vector<std::pair<uint64_t, Node*>> keyed;
-  keyed.reserve(it->second.size());
-  for (Node* n : it->second) keyed.emplace_back(n->order_, n);
-  if (!std::is_sorted(keyed.begin(), keyed.end())) {
-    std::sort(keyed.begin(), keyed.end());
-  }
+  keyed.reserve(bucket.nodes.size());
+  for (Node* n : bucket.nodes) keyed.emplace_back(n->order_, n);
+  std::sort(keyed.begin(), keyed.end());
   std::vector<Node*> out;
   out.reserve(keyed.size());
   for (const auto& k : keyed) out.push_back(k.second);
@@ -238,13 +237,13 @@ size_t Graph::CountTarget(absl::string_view qualified) const {
   auto t = calls.find(qualified);
   if (t == calls.end()) return 0;
   auto it = index_.find(t->second.get());
-  return it == index_.end() ? 0 : it->second.size();
+  return it == index_.end() ? 0 : it->second.nodes.size();
 }
 
 std::vector<std::string> Graph::CallTargets() const {
   std::vector<std::string> out;
-  for (const auto& [info, nodes] : index_) {
-    if (!nodes.empty()) out.push_back(info->qualified);
+  for (const auto& [info, bucket] : index_) {
+    if (!bucket.nodes.empty()) out.push_back(info->qualified);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -428,19 +427,25 @@ void Graph::MarkUsed(Node* node) {
 
 void Graph::IndexAdd(Node* node) {
   if (!node->is_call()) return;
-  std::vector<Node*>& bucket = index_[node->target_key()];
-  node->index_pos_ = static_cast<uint32_t>(bucket.size());
-  bucket.push_back(node);
+  IndexBucket& bucket = index_[node->target_key()];
+  // Order keys are valid here: LinkBefore renumbers eagerly.
+  if (!bucket.nodes.empty() && !bucket.nodes.back()->IsBefore(node)) {
+    bucket.in_order = false;
+  }
+  node->index_pos_ = static_cast<uint32_t>(bucket.nodes.size());
+  bucket.nodes.push_back(node);
 }
 
 void Graph::IndexRemove(Node* node) {
   if (!node->is_call()) return;
-  std::vector<Node*>& bucket = index_[node->target_key()];
-  Node* moved = bucket.back();
-  bucket[node->index_pos_] = moved;
+  IndexBucket& bucket = index_[node->target_key()];
+  Node* moved = bucket.nodes.back();
+  // Swap-removal keeps the order only when the last node is removed.
+  if (moved != node) bucket.in_order = false;
+  bucket.nodes[node->index_pos_] = moved;
   moved->index_pos_ = node->index_pos_;
-  bucket.pop_back();
-  if (bucket.empty()) index_.erase(node->target_key());
+  bucket.nodes.pop_back();
+  if (bucket.nodes.empty()) index_.erase(node->target_key());
 }
 
 absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
@@ -725,6 +730,7 @@ void Graph::MoveBefore(Node* node, Node* position) {
   if (node == position || node->next_ == position) return;
   Unlink(node);
   LinkBefore(node, position);
+  if (node->is_call()) index_[node->target_key()].in_order = false;
 }
 
 bool Graph::IsImpure(const Node& node) {

@@ -366,7 +366,15 @@ class Graph {
   // Interned targets per op kind; unique_ptr keeps TargetInfo addresses
   // stable. Keyed by string with string_view lookup: no allocation on a hit.
   absl::flat_hash_map<std::string, std::unique_ptr<TargetInfo>> targets_[4];
-  absl::flat_hash_map<const TargetInfo*, std::vector<Node*>> index_;
+  // Call nodes per target. `in_order` says the bucket is in graph order, as
+  // it is after appending nodes in order (building or loading a model), so
+  // NodesWithTarget can return it without touching a million scattered
+  // nodes for their order keys.
+  struct IndexBucket {
+    std::vector<Node*> nodes;
+    bool in_order = true;
+  };
+  absl::flat_hash_map<const TargetInfo*, IndexBucket> index_;
   // Nodes without users, so dead-code elimination visits only candidates
   // instead of walking (and cache-missing through) the whole graph.
   std::vector<Node*> unused_;

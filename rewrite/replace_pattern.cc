@@ -317,6 +317,11 @@ absl::StatusOr<ReplaceResult> RunInPlaceStream(
   ValMap vm;
   std::vector<Argument> args;
   std::vector<Kwarg> kwargs;
+  // At most one record per node with the pattern's target: one allocation
+  // instead of a growing vector copied over and over on a large graph.
+  if (pattern_node->is_call()) {
+    result.replaced.reserve(graph.CountTarget(pattern_node->target().qualified));
+  }
   // Swaps each pending value with the node's argument: applies the edit and
   // keeps the old value for a rollback.
   auto apply_pending = [&]() -> absl::Status {

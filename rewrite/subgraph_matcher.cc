@@ -303,6 +303,19 @@ class IrAdapter {
   void ForEachCandidate(int p, F f) const {
     for (Node* n : candidates_[p]) f(n);
   }
+  void Prefetch(Node* t, bool deep) const {
+    if (!deep) {
+      // The node spans a few cache lines; op, target and arguments first.
+      __builtin_prefetch(t);
+      __builtin_prefetch(reinterpret_cast<const char*>(t) + 64);
+      __builtin_prefetch(reinterpret_cast<const char*>(t) + 128);
+      return;
+    }
+    // Out-of-line arguments and the name, which a match record copies.
+    __builtin_prefetch(t->args().data());
+    __builtin_prefetch(reinterpret_cast<const char*>(t->args().data()) + 64);
+    __builtin_prefetch(t->name().data());
+  }
   int64_t OutDegree(Node* t) const { return t->num_uses(); }
   int64_t InDegree(Node* t) const { return t->num_operands(); }
   template <class F>

@@ -63,6 +63,9 @@
 //                                         // that may match p (label
 //                                         // frequency); only orders the search.
 //   template <class F> void ForEachCandidate(int p, F f) const;
+//   void Prefetch(const TargetNode& t, bool deep) const;
+//       // Optional cache hint for a candidate tried soon: the node itself
+//       // (deep = false), later what it points to (deep = true).
 //       // Calls f(TargetNode) once per distinct target node that may match p
 //       // (a superset of the compatible nodes is fine, e.g. a label bucket).
 //   int64_t OutDegree(TargetNode t) const;   // number of out edges, parallel
@@ -179,6 +182,13 @@ struct HasAllowTarget : std::false_type {};
 template <typename A>
 struct HasAllowTarget<A, std::void_t<decltype(std::declval<const A&>().AllowTarget(
                              std::declval<const typename A::TargetNode&>()))>>
+    : std::true_type {};
+
+template <typename A, typename = void>
+struct HasPrefetch : std::false_type {};
+template <typename A>
+struct HasPrefetch<A, std::void_t<decltype(std::declval<const A&>().Prefetch(
+                          std::declval<const typename A::TargetNode&>(), true))>>
     : std::true_type {};
 
 template <typename A, typename = void>
@@ -601,6 +611,19 @@ class Searcher {
           return result;
         }
         ++result.num_steps;
+        if constexpr (internal::HasPrefetch<Adapter>::value) {
+          // Root candidates of a large graph are scattered in memory; asking
+          // for a later one now hides most of its cache miss.
+          // Two stages: the node itself far ahead, then (once it has
+          // arrived) what it points to.
+          constexpr size_t kAhead = 16;
+          if (frame.cursor + kAhead < frame.end) {
+            a_.Prefetch(cand_buf_[frame.cursor + kAhead], /*deep=*/false);
+          }
+          if (frame.cursor + kAhead / 2 < frame.end) {
+            a_.Prefetch(cand_buf_[frame.cursor + kAhead / 2], /*deep=*/true);
+          }
+        }
         const TargetNode t = cand_buf_[frame.cursor++];
         if (!Feasible(level, t)) continue;
         Bind(level, t);
