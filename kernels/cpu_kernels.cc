@@ -140,9 +140,12 @@ absl::Status CheckProbability(double p, absl::string_view op,
   return absl::OkStatus();
 }
 
-// Elements per parallel task; a multiple of 64 so tasks start on counter and
-// vector-block boundaries.
+// Elements per parallel task for the elementwise kernels.
 constexpr int64_t kMaskGrain = 64 * 1024;
+// The mask kernels split work in blocks of this many elements, so every task
+// starts on a counter and vector-block boundary and runs the vector loop
+// (ParallelFor's chunk is n / chunks, not a multiple of the grain).
+constexpr int64_t kMaskBlock = 64;
 
 // Scalar keep-mask loop over [begin, end) (begin % 4 == 0 not required).
 // Writes out[i] = keep ? x[i] * scale : 0 (x == nullptr: 1), mask[i] = keep.
@@ -182,11 +185,15 @@ void MaskParallel(const T* x, T* out, uint8_t* mask, int64_t n, uint64_t seed,
   const bool stream =
       n * static_cast<int64_t>(sizeof(T) + (mask != nullptr ? 1 : 0)) >=
       kStreamBytes;
+  const int64_t blocks = (n + kMaskBlock - 1) / kMaskBlock;
   ThreadPool::Default().ParallelFor(
-      n, kMaskGrain, [&](int64_t begin, int64_t end) {
+      blocks, kMaskGrain / kMaskBlock,
+      [&](int64_t block_begin, int64_t block_end) {
+        const int64_t begin = block_begin * kMaskBlock;
+        const int64_t end = std::min(n, block_end * kMaskBlock);
         int64_t done = begin;
         if constexpr (std::is_same_v<T, float>) {
-          if (isa != CpuIsa::kScalar && begin % 64 == 0) {
+          if (isa != CpuIsa::kScalar) {
             cpu_isa::MaskSpan s;
             s.x = x != nullptr ? x + begin : nullptr;
             s.out = out != nullptr ? out + begin : nullptr;

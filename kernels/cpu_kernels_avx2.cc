@@ -10,73 +10,115 @@ namespace rewire {
 namespace cpu_isa {
 namespace {
 
-inline void MulHiLo(__m256i a, __m256i m, __m256i* hi, __m256i* lo) {
-  const __m256i even = _mm256_mul_epu32(a, m);
-  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
-  *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-  *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-}
-
-struct Lanes {
-  __m256i c0, c1, c2, c3;
+// Philox4x32-10 on 4 counters per vector, one counter per 64-bit lane with
+// each 32-bit state word in the low half of its lane, so _mm256_mul_epu32
+// yields a round's full product in place (low word) and one shift yields the
+// high word; the packed 8-lane form needs two multiplies, three shifts and
+// two blends per word pair. Upper lane halves carry garbage that never
+// reaches a low half.
+struct Words {
+  __m256i w0, w1, w2, w3;
 };
 
-inline Lanes Philox8(__m256i c0, __m256i c1, uint32_t key0, uint32_t key1) {
+// Round keys broadcast once per span: key + r * Weyl constant, r = 0..9.
+struct RoundKeys {
+  __m256i k0[10];
+  __m256i k1[10];
+};
+
+inline RoundKeys MakeRoundKeys(uint32_t key0, uint32_t key1) {
+  RoundKeys rk;
+  for (int r = 0; r < 10; ++r) {
+    rk.k0[r] = _mm256_set1_epi32(static_cast<int>(key0));
+    rk.k1[r] = _mm256_set1_epi32(static_cast<int>(key1));
+    key0 += 0x9E3779B9u;
+    key1 += 0xBB67AE85u;
+  }
+  return rk;
+}
+
+inline __m256i HighWord(__m256i product) {
+  return _mm256_srli_epi64(product, 32);
+}
+
+// Runs Philox4x32-10 on two vectors of 64-bit counters (counter word 0 in
+// the low half of each lane, word 1 in the high half; words 2 and 3 are 0),
+// interleaved to hide the multiply latency.
+inline void PhiloxLanes(__m256i ctr_a, __m256i ctr_b, const RoundKeys& rk,
+                        Words* a, Words* b) {
   const __m256i m0 = _mm256_set1_epi64x(0xD2511F53u);
   const __m256i m1 = _mm256_set1_epi64x(0xCD9E8D57u);
-  __m256i c2 = _mm256_setzero_si256();
-  __m256i c3 = _mm256_setzero_si256();
-  uint32_t k0 = key0, k1 = key1;
-  for (int r = 0; r < 10; ++r) {
-    if (r > 0) {
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
-    __m256i hi0, lo0, hi1, lo1;
-    MulHiLo(c0, m0, &hi0, &lo0);
-    MulHiLo(c2, m1, &hi1, &lo1);
-    const __m256i n0 = _mm256_xor_si256(
-        _mm256_xor_si256(hi1, c1), _mm256_set1_epi32(static_cast<int>(k0)));
-    const __m256i n2 = _mm256_xor_si256(
-        _mm256_xor_si256(hi0, c3), _mm256_set1_epi32(static_cast<int>(k1)));
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0;
+  __m256i c0[2], c1[2], c2[2], c3[2];
+  const __m256i ctr[2] = {ctr_a, ctr_b};
+  // Round 0 with c2 = c3 = 0: the second product is 0.
+  for (int v = 0; v < 2; ++v) {
+    const __m256i p0 = _mm256_mul_epu32(ctr[v], m0);
+    c0[v] = _mm256_xor_si256(HighWord(ctr[v]), rk.k0[0]);
+    c2[v] = _mm256_xor_si256(HighWord(p0), rk.k1[0]);
+    c3[v] = p0;
   }
-  return Lanes{c0, c1, c2, c3};
+  // Round 1 with c1 = 0.
+  for (int v = 0; v < 2; ++v) {
+    const __m256i p0 = _mm256_mul_epu32(c0[v], m0);
+    const __m256i p1 = _mm256_mul_epu32(c2[v], m1);
+    c0[v] = _mm256_xor_si256(HighWord(p1), rk.k0[1]);
+    c1[v] = p1;
+    c2[v] = _mm256_xor_si256(_mm256_xor_si256(HighWord(p0), c3[v]), rk.k1[1]);
+    c3[v] = p0;
+  }
+  for (int r = 2; r < 10; ++r) {
+    for (int v = 0; v < 2; ++v) {
+      const __m256i p0 = _mm256_mul_epu32(c0[v], m0);
+      const __m256i p1 = _mm256_mul_epu32(c2[v], m1);
+      c0[v] = _mm256_xor_si256(_mm256_xor_si256(HighWord(p1), c1[v]), rk.k0[r]);
+      c1[v] = p1;
+      c2[v] = _mm256_xor_si256(_mm256_xor_si256(HighWord(p0), c3[v]), rk.k1[r]);
+      c3[v] = p0;
+    }
+  }
+  *a = Words{c0[0], c1[0], c2[0], c3[0]};
+  *b = Words{c0[1], c1[1], c2[1], c3[1]};
+}
+
+// 32-bit lane 2m of the result is the low word of lane m of `even`, lane
+// 2m + 1 that of `odd`.
+inline __m256i Interleave(__m256i even, __m256i odd) {
+  return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
 }
 
 }  // namespace
 
 int64_t MaskSpanAvx2(const MaskSpan& s) {
   const int64_t blocks = s.n / 32;
-  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const RoundKeys rk = MakeRoundKeys(s.key0, s.key1);
+  const __m256i even = _mm256_setr_epi64x(0, 2, 4, 6);
+  const __m256i one = _mm256_set1_epi64x(1);
   // Both sides are below 2^24 + 1, so a signed compare is exact.
   const __m256i thr = _mm256_set1_epi32(static_cast<int>(s.threshold));
   const __m256 scale = _mm256_set1_ps(s.scale);
   const __m256 ones = _mm256_set1_ps(1.0f);
   const __m256i byte_one = _mm256_set1_epi8(1);
   const __m256i fix = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
   const bool stream_out = s.stream && s.out != nullptr &&
                           (reinterpret_cast<uintptr_t>(s.out) & 31) == 0;
   for (int64_t b = 0; b < blocks; ++b) {
+    // Vector a holds counters base + 2m (lane m), vector b the odd ones;
+    // 64-bit adds carry into the counter's high word.
     const uint64_t base = s.counter + static_cast<uint64_t>(b) * 8;
-    const uint32_t lo = static_cast<uint32_t>(base);
-    const uint32_t hi = static_cast<uint32_t>(base >> 32);
-    const __m256i lov = _mm256_set1_epi32(static_cast<int>(lo));
-    const __m256i c0 = _mm256_add_epi32(lov, iota);
-    // Unsigned c0 < lo (wrap-around) via sign-flipped signed compare: -1 there.
-    const __m256i wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(lov, sign),
-                                               _mm256_xor_si256(c0, sign));
-    const __m256i c1 =
-        _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(hi)), wrapped);
-    const Lanes r = Philox8(c0, c1, s.key0, s.key1);
-    const __m256i m0 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r.c0, 8));
-    const __m256i m1 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r.c1, 8));
-    const __m256i m2 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r.c2, 8));
-    const __m256i m3 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r.c3, 8));
+    const __m256i ctr_a =
+        _mm256_add_epi64(_mm256_set1_epi64x(static_cast<int64_t>(base)), even);
+    const __m256i ctr_b = _mm256_add_epi64(ctr_a, one);
+    Words wa, wb;
+    PhiloxLanes(ctr_a, ctr_b, rk, &wa, &wb);
+    // Lane j of word vector k is word k of counter base + j.
+    const __m256i r0 = Interleave(wa.w0, wb.w0);
+    const __m256i r1 = Interleave(wa.w1, wb.w1);
+    const __m256i r2 = Interleave(wa.w2, wb.w2);
+    const __m256i r3 = Interleave(wa.w3, wb.w3);
+    const __m256i m0 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r0, 8));
+    const __m256i m1 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r1, 8));
+    const __m256i m2 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r2, 8));
+    const __m256i m3 = _mm256_cmpgt_epi32(thr, _mm256_srli_epi32(r3, 8));
     // Transpose: lane j of m_k is element 4j + k.
     const __m256i t0 = _mm256_unpacklo_epi32(m0, m1);
     const __m256i t1 = _mm256_unpacklo_epi32(m2, m3);

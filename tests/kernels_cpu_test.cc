@@ -107,6 +107,32 @@ TEST(DropoutTest, EveryIsaIsBitIdenticalToScalar) {
   for (int64_t i = 0; i < masks[0].numel(); ++i) ASSERT_EQ(b[i], m[i] ? 1.0f : 0.0f);
 }
 
+TEST(DropoutTest, EveryIsaMatchesReferenceAtExtremeThresholds) {
+  // Thresholds 0, 1, 2^24 - 1 and 2^24 (keep all): the ends of the vector
+  // paths' integer comparison.
+  IsaGuard guard;
+  const int64_t n = 4099;
+  const uint64_t seed = 0x0123456789abcdefull;
+  for (CpuIsa isa : SupportedIsas()) {
+    SCOPED_TRACE(CpuIsaName(isa));
+    ASSERT_TRUE(SetCpuIsaForTesting(isa).ok());
+    for (double q : {0.0, 4e-8, 1.0 - 4e-8, 1.0}) {
+      const uint32_t thr = philox::KeepThreshold(q);
+      Tensor bools = *Tensor::Empty(ScalarType::kBool, {n});
+      Tensor floats = *Tensor::Empty(ScalarType::kFloat32, {n});
+      PhiloxGenerator g1(seed, 0xfffffff0ull), g2(seed, 0xfffffff0ull);
+      ASSERT_TRUE(Bernoulli_(bools, q, g1).ok());
+      ASSERT_TRUE(Bernoulli_(floats, q, g2).ok());
+      for (int64_t i = 0; i < n; ++i) {
+        const bool keep = philox::KeepElement(seed, 0xfffffff0ull, i, thr);
+        ASSERT_EQ(bools.data<bool>()[i], keep) << "q=" << q << " i=" << i;
+        ASSERT_EQ(floats.data<float>()[i], keep ? 1.0f : 0.0f)
+            << "q=" << q << " i=" << i;
+      }
+    }
+  }
+}
+
 TEST(DropoutTest, SliceComputedSeparatelyGivesSameBits) {
   // Elements [4k, n) of a call at offset o equal a call over n - 4k elements
   // at offset o + k.
