@@ -5,9 +5,7 @@
 // graph in the text form as well.
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +19,7 @@
 #include "ir/text_format.h"
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
+#include "tools/file_util.h"
 
 namespace rewire {
 namespace {
@@ -28,11 +27,9 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_TRUE(in.good() || in.eof()) << path;
-  return ss.str();
+  absl::StatusOr<std::string> bytes = tools::ReadFileToString(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *bytes : std::string();
 }
 
 // Decodes and runs a fuzz input as the fuzzer does (first run only).
