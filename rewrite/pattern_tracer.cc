@@ -14,9 +14,6 @@
 namespace rewire {
 namespace {
 
-constexpr absl::string_view kDialectNames[kNumDialects] = {
-    "training_ir", "pre_dispatch", "core_aten", "make_fx"};
-
 const TensorMeta* TensorVal(const Node* n) {
   if (n == nullptr) return nullptr;
   const MetaValue* v = n->meta().val();
@@ -88,19 +85,6 @@ Argument OptRef(const std::optional<Value>& v) {
 }
 
 }  // namespace
-
-absl::string_view DialectName(Dialect d) {
-  return kDialectNames[static_cast<int>(d)];
-}
-
-absl::StatusOr<Dialect> ParseDialect(absl::string_view name) {
-  for (int i = 0; i < kNumDialects; ++i) {
-    if (kDialectNames[i] == name) return static_cast<Dialect>(i);
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown dialect '", name,
-                   "' (expected training_ir, pre_dispatch, core_aten or make_fx)"));
-}
 
 const TensorMeta* Value::meta() const { return TensorVal(node_); }
 

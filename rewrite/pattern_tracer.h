@@ -34,19 +34,11 @@
 #include "ir/graph.h"
 #include "ir/metadata.h"
 #include "ir/types.h"
+#include "rewrite/dialect.h"
 
 namespace rewire {
 
-// The exporter whose op spelling a pattern uses (SEMANTICS.md §2).
-enum class Dialect : uint8_t {
-  kTrainingIr = 0,  // torch.export.export_for_training (torch >= 2.5)
-  kPreDispatch,     // capture_pre_autograd_graph (torch 2.1-2.4)
-  kCoreAten,        // ExportedProgram.run_decompositions()
-  kMakeFx,          // make_fx / dynamo aten_graph=True (torch 1.13)
-};
-inline constexpr int kNumDialects = 4;
-absl::string_view DialectName(Dialect d);  // "training_ir", "core_aten", ...
-absl::StatusOr<Dialect> ParseDialect(absl::string_view name);
+// Dialect, DialectName and ParseDialect are in rewrite/dialect.h.
 
 // A symbolic tensor: a node of the graph being traced. Default-constructed
 // (or returned after an error) it is invalid.

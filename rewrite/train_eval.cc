@@ -19,7 +19,10 @@
 #include "ir/graph.h"
 #include "ir/metadata.h"
 #include "ir/status_macros.h"
+#include "rewrite/mode_constructs.h"
+#include "rewrite/pattern_tracer.h"
 #include "rewrite/replace_pattern.h"
+#include "rewrite/stash.h"
 #include "rewrite/subgraph_matcher.h"
 
 namespace rewire {
@@ -38,12 +41,6 @@ constexpr char kLegitNoStats[] = "aten._native_batch_norm_legit.no_stats";
 constexpr char kNoTraining[] = "aten._native_batch_norm_legit_no_training.default";
 constexpr char kFunctional[] = "aten._native_batch_norm_legit_functional.default";
 constexpr char kCudnn[] = "aten.cudnn_batch_norm.default";
-
-constexpr const char* kUnsupportedDropouts[] = {
-    "aten.feature_dropout.default",       "aten.feature_dropout_.default",
-    "aten.alpha_dropout.default",         "aten.alpha_dropout_.default",
-    "aten.feature_alpha_dropout.default", "aten.feature_alpha_dropout_.default",
-};
 
 constexpr char kNoStatsReason[] =
     "batch norm without running stats: stays in training mode (batch "
@@ -149,25 +146,6 @@ absl::StatusOr<std::optional<Dialect>> ParseBatchNormMarker(const Node& n) {
   return dialect;
 }
 
-// The dialect the graph as a whole shows, from ops only one exporter emits
-// (target index lookups, no scan). nullopt when nothing tells.
-std::optional<Dialect> GuessDialect(const Graph& g) {
-  auto has = [&](const char* t) { return g.CountTarget(t) > 0; };
-  if (has(kBatchNorm)) return Dialect::kTrainingIr;
-  if (has(kLegit) || has(kCudnn)) return Dialect::kPreDispatch;
-  if (has(kFunctional) || has(kNativeDropout)) return Dialect::kCoreAten;
-  if (has(kNativeBatchNorm) || has(kBernoulli)) return Dialect::kMakeFx;
-  if (has("aten.conv2d.default") || has("aten.linear.default")) {
-    return has(kNoTraining) ? Dialect::kPreDispatch : Dialect::kTrainingIr;
-  }
-  if (has("aten.convolution.default") || has("aten.addmm.default") ||
-      has("aten.permute.default")) {
-    return Dialect::kCoreAten;
-  }
-  if (has(kDropout) || has(kDropoutInplace)) return Dialect::kTrainingIr;
-  return std::nullopt;
-}
-
 // Example shapes of upstream's patterns.
 TensorMeta ExampleX() { return TensorMeta::Make(ScalarType::kFloat32, {1, 1, 3, 3}); }
 TensorMeta ExampleC() { return TensorMeta::Make(ScalarType::kFloat32, {1}); }
@@ -224,7 +202,7 @@ struct Rule {
 
 struct Context {
   std::optional<Device> device;  // AssertAndGetUniqueDevice
-  std::optional<Dialect> guess;  // GuessDialect
+  std::optional<Dialect> guess;  // DetectDialect
   Device trace_device() const {
     return device.has_value() && device->is_cuda() ? *device : Device::Cpu();
   }
@@ -575,17 +553,6 @@ void ShareProvenance(const std::vector<Node*>& nodes) {
   }
 }
 
-void AddSites(TrainEvalReport& report, const std::string& pattern, Dialect d,
-              int64_t n) {
-  for (PatternSites& s : report.sites) {
-    if (s.pattern == pattern && s.dialect == d) {
-      s.rewritten += n;
-      return;
-    }
-  }
-  report.sites.push_back(PatternSites{pattern, d, n});
-}
-
 absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
                      absl::flat_hash_set<std::string>& reported) {
   auto left_alone = [&](const Node* n, std::string reason) {
@@ -670,8 +637,8 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
       }
     }
   }
-  AddSites(report, rule.pattern_name, rule.dialect,
-           static_cast<int64_t>(result->replaced.size()));
+  report.AddSites(rule.pattern_name, rule.dialect,
+                  static_cast<int64_t>(result->replaced.size()));
   return absl::OkStatus();
 }
 
@@ -698,14 +665,8 @@ void ReportUnsupported(const Graph& g, bool dropout, bool train_to_eval,
     }
   };
   if (dropout) {
-    for (const char* t : kUnsupportedDropouts) {
-      for (const Node* n : g.NodesWithTarget(t)) {
-        add(n, "unsupported dropout variant (Dropout2d/3d, AlphaDropout): no "
-               "train/eval pattern, as upstream");
-      }
-    }
     if (!train_to_eval) {
-      std::optional<Dialect> d = GuessDialect(g);
+      std::optional<Dialect> d = DetectDialect(g).dialect;
       if ((d == Dialect::kCoreAten || d == Dialect::kMakeFx) &&
           g.CountTarget(kNativeDropout) == 0 && g.CountTarget(kBernoulli) == 0) {
         report.notes.push_back(absl::StrCat(
@@ -731,8 +692,11 @@ absl::StatusOr<TrainEvalReport> Replace(ExportedModule& module, bool train_to_ev
   if (do_batch_norm) {
     ASSIGN_OR_RETURN(ctx.device, AssertAndGetUniqueDevice(module));
   }
-  ctx.guess = GuessDialect(graph);
-  if (!train_to_eval) RETURN_IF_ERROR(CheckMarkers(graph));
+  ctx.guess = DetectDialect(graph).dialect;
+  if (!train_to_eval) {
+    RETURN_IF_ERROR(CheckMarkers(graph));
+    if (do_dropout) RETURN_IF_ERROR(CheckStashes(graph));
+  }
   std::vector<Rule> rules;
   if (do_dropout) {
     ASSIGN_OR_RETURN(std::vector<Rule> r, BuildRules(true, train_to_eval, ctx));
@@ -741,6 +705,13 @@ absl::StatusOr<TrainEvalReport> Replace(ExportedModule& module, bool train_to_ev
   if (do_batch_norm) {
     ASSIGN_OR_RETURN(std::vector<Rule> r, BuildRules(false, train_to_eval, ctx));
     for (Rule& x : r) rules.push_back(std::move(x));
+  }
+  const Dialect dialect = ctx.guess.value_or(Dialect::kTrainingIr);
+  if (!train_to_eval && do_dropout) {
+    // Before dead-code elimination, which would drop an unused alias and
+    // its stash (an in-place dropout whose result nobody reads).
+    ASSIGN_OR_RETURN(int64_t restored, RestoreStashes(graph));
+    if (restored > 0) report.AddSites("stashed", dialect, restored);
   }
   // Self-contained matches (upstream's eliminate_dead_code).
   report.dead_nodes_removed = static_cast<int64_t>(graph.EliminateDeadCode());
@@ -751,6 +722,12 @@ absl::StatusOr<TrainEvalReport> Replace(ExportedModule& module, bool train_to_ev
     if (!present) continue;
     RETURN_IF_ERROR(RunRule(graph, rule, report, reported));
   }
+  // The constructs upstream has no pattern for (rewrite/mode_constructs.h),
+  // after the pattern rules so that their sites are settled.
+  ASSIGN_OR_RETURN(
+      ModeConstructPlan plan,
+      PlanModeConstructs(module, report.to, do_dropout, do_batch_norm, report));
+  RETURN_IF_ERROR(ApplyModeConstructs(graph, plan, dialect, report));
   if (do_dropout) ReportUnsupported(graph, true, train_to_eval, report, reported);
   if (do_batch_norm) {
     ReportUnsupported(graph, false, train_to_eval, report, reported);
@@ -758,57 +735,58 @@ absl::StatusOr<TrainEvalReport> Replace(ExportedModule& module, bool train_to_ev
   return report;
 }
 
-absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to) {
+// The strict switch's error: every node that keeps the graph from eager
+// eval, the first few by name.
+absl::Status StrictError(const TrainEvalReport& report) {
+  constexpr int kShown = 8;
+  std::string out = absl::StrCat(
+      "strict eval: ", report.num_preventing_eval(),
+      " node(s) would keep the graph from computing what eager eval "
+      "computes; the module is unchanged:");
+  int shown = 0;
+  for (const LeftAlone& l : report.left_alone) {
+    if (!l.prevents_eval) continue;
+    if (shown++ == kShown) {
+      absl::StrAppend(&out, " ... and ", report.num_preventing_eval() - kShown,
+                      " more");
+      break;
+    }
+    absl::StrAppend(&out, shown > 1 ? ";" : "", " %", l.node, " (", l.target,
+                    "): ", l.reason);
+  }
+  return absl::FailedPreconditionError(out);
+}
+
+absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to,
+                                     const TrainEvalOptions& options) {
   if (module.mode() == to) {
     TrainEvalReport report;
     report.from = report.to = to;
     report.already_in_mode = true;
     return report;
   }
-  ASSIGN_OR_RETURN(TrainEvalReport report,
-                   Replace(module, to == ModuleMode::kEval, true, true));
+  const bool strict = options.strict && to == ModuleMode::kEval;
+  // Strict: what is left is known only after rewriting, so the switch runs
+  // on the module with a copy to put back.
+  std::unique_ptr<Graph> backup = strict ? module.graph().Clone() : nullptr;
+  absl::StatusOr<TrainEvalReport> report =
+      Replace(module, to == ModuleMode::kEval, true, true);
+  if (report.ok() && to == ModuleMode::kEval) {
+    ReportModeDependentLeft(module, *report);
+    if (strict && report->num_preventing_eval() > 0) {
+      report = StrictError(*report);
+    }
+  }
+  if (!report.ok()) {
+    if (backup != nullptr) module.set_graph(std::move(backup));
+    return report.status();
+  }
   module.set_mode(to);
   return report;
 }
 
-absl::string_view ModeName(ModuleMode m) {
-  return m == ModuleMode::kTrain ? "train" : "eval";
-}
 
 }  // namespace
-
-int64_t TrainEvalReport::total_rewritten() const {
-  int64_t n = 0;
-  for (const PatternSites& s : sites) n += s.rewritten;
-  return n;
-}
-
-int64_t TrainEvalReport::Rewritten(absl::string_view pattern, Dialect d) const {
-  for (const PatternSites& s : sites) {
-    if (s.pattern == pattern && s.dialect == d) return s.rewritten;
-  }
-  return 0;
-}
-
-std::string TrainEvalReport::ToString() const {
-  std::string out = absl::StrCat(ModeName(from), " -> ", ModeName(to));
-  if (already_in_mode) {
-    absl::StrAppend(&out, ": already in ", ModeName(to), " mode, nothing changed\n");
-    return out;
-  }
-  absl::StrAppend(&out, ": ", total_rewritten(), " site(s) rewritten, ",
-                  dead_nodes_removed, " dead node(s) removed\n");
-  for (const PatternSites& s : sites) {
-    absl::StrAppend(&out, "  ", s.pattern, " [", DialectName(s.dialect),
-                    "]: ", s.rewritten, "\n");
-  }
-  for (const LeftAlone& l : left_alone) {
-    absl::StrAppend(&out, "  left alone %", l.node, " (", l.target, "): ",
-                    l.reason, "\n");
-  }
-  for (const std::string& n : notes) absl::StrAppend(&out, "  note: ", n, "\n");
-  return out;
-}
 
 absl::StatusOr<TrainEvalReport> ReplaceDropout(ExportedModule& module,
                                                bool train_to_eval) {
@@ -820,12 +798,13 @@ absl::StatusOr<TrainEvalReport> ReplaceBatchnorm(ExportedModule& module,
   return Replace(module, train_to_eval, false, true);
 }
 
-absl::StatusOr<TrainEvalReport> MoveExportedModelToEval(ExportedModule& module) {
-  return Move(module, ModuleMode::kEval);
+absl::StatusOr<TrainEvalReport> MoveExportedModelToEval(
+    ExportedModule& module, const TrainEvalOptions& options) {
+  return Move(module, ModuleMode::kEval, options);
 }
 
 absl::StatusOr<TrainEvalReport> MoveExportedModelToTrain(ExportedModule& module) {
-  return Move(module, ModuleMode::kTrain);
+  return Move(module, ModuleMode::kTrain, TrainEvalOptions{});
 }
 
 void AllowExportedModelTrainEval(ExportedModule& module) {

@@ -36,14 +36,11 @@
 #ifndef REWIRE_REWRITE_TRAIN_EVAL_H_
 #define REWIRE_REWRITE_TRAIN_EVAL_H_
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ir/exported_module.h"  // ModelIsExported, AssertAndGetUniqueDevice
-#include "rewrite/pattern_tracer.h"
+#include "rewrite/dialect.h"
+#include "rewrite/train_eval_report.h"
 
 namespace rewire {
 
@@ -54,38 +51,15 @@ namespace rewire {
 inline constexpr absl::string_view kDropoutMarkerKey = "rewire_dropout";
 inline constexpr absl::string_view kBatchNormMarkerKey = "rewire_batch_norm";
 
-// How many sites of one pattern in one dialect were rewritten.
-struct PatternSites {
-  std::string pattern;  // "dropout", "dropout_", "batch_norm"
-  Dialect dialect = Dialect::kTrainingIr;
-  int64_t rewritten = 0;
-};
-
-// A node the switch did not change although it is a dropout or batch norm.
-struct LeftAlone {
-  std::string node;    // graph node name
-  std::string target;  // its op
-  std::string reason;
-};
-
-struct TrainEvalReport {
-  ModuleMode from = ModuleMode::kTrain;
-  ModuleMode to = ModuleMode::kTrain;
-  // The module already was in the requested mode: nothing was done (not
-  // even dead-code elimination), as upstream returns early.
-  bool already_in_mode = false;
-  int64_t dead_nodes_removed = 0;
-  // One entry per pattern pass that ran (its ops were present).
-  std::vector<PatternSites> sites;
-  std::vector<LeftAlone> left_alone;
-  // Observations about the graph as a whole (e.g. nothing to restore).
-  std::vector<std::string> notes;
-
-  int64_t total_rewritten() const;
-  // Sites of `pattern` rewritten in `dialect` (0 when that pass did not run).
-  int64_t Rewritten(absl::string_view pattern, Dialect dialect) const;
-  // Multi-line human summary.
-  std::string ToString() const;
+// Options of the switch to eval.
+struct TrainEvalOptions {
+  // Fail with FailedPrecondition, leaving the module exactly as it was, when
+  // anything that keeps the eval graph from computing what eager
+  // `model.eval()` computes is left after the switch (a node that still
+  // draws random numbers, a training flag still set, a counter that still
+  // counts); the error names every such node. Costs a copy of the graph for
+  // the duration of the switch. Ignored by MoveExportedModelToTrain.
+  bool strict = false;
 };
 
 // Dead-code elimination, then every dropout pattern of every dialect present
@@ -105,7 +79,8 @@ absl::StatusOr<TrainEvalReport> ReplaceBatchnorm(ExportedModule& module,
 // Dropout then batch norm, then mode := eval / train. A module already in
 // that mode is returned unchanged (report.already_in_mode). On error the
 // module's mode is unchanged (Note [Failure atomicity]).
-absl::StatusOr<TrainEvalReport> MoveExportedModelToEval(ExportedModule& module);
+absl::StatusOr<TrainEvalReport> MoveExportedModelToEval(
+    ExportedModule& module, const TrainEvalOptions& options = {});
 absl::StatusOr<TrainEvalReport> MoveExportedModelToTrain(ExportedModule& module);
 
 // Lets TrainModule/EvalModule switch the module (upstream binds

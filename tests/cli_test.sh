@@ -82,7 +82,8 @@ run_cmd 0 help run && expect_out "usage: rewire run"
 # --- demo -----------------------------------------------------------------
 run_cmd 0 demo && {
   expect_out "MoveExportedModelToEval"
-  expect_out "train -> eval: 3 site(s) rewritten"
+  expect_out "train -> eval: 5 site(s) rewritten"
+  expect_out "batch_counter [training_ir]: 2"
   expect_out "eps 0.001, momentum 0.03, p 0.3 survived the round trip: yes"
   expect_out "running_mean/running_var unchanged by eval runs: yes"
   expect_out "All checks passed."
@@ -120,13 +121,13 @@ run_cmd 1 print "$TMP/bad.txt" && expect_err "bad.txt"
 
 # --- eval / train ---------------------------------------------------------
 run_cmd 0 eval "$DATA/cli_small.pb" -o "$TMP/eval.pb" && {
-  expect_out "train -> eval: 4 site(s) rewritten"
+  expect_out "train -> eval: 6 site(s) rewritten"
   expect_out "wrote $TMP/eval.pb"
 }
 run_cmd 0 info "$TMP/eval.pb" && expect_out "mode:      eval"
 run_cmd 0 validate "$TMP/eval.pb" && expect_out "eval-form"
 run_cmd 0 eval "$TMP/eval.pb" -o "$TMP/eval2.pbtxt" && expect_out "already in eval mode"
-run_cmd 0 train "$TMP/eval.pb" -o "$TMP/train.pbtxt" && expect_out "eval -> train: 4 site(s) rewritten"
+run_cmd 0 train "$TMP/eval.pb" -o "$TMP/train.pbtxt" && expect_out "eval -> train: 6 site(s) rewritten"
 run_cmd 0 print "$TMP/train.pbtxt" && {
   expect_out "aten.dropout.default(%relu, 0.25, True)"
   expect_out "True, 0.05, 0.001, True)"

@@ -1,0 +1,1075 @@
+"""Conformance of rewire's train -> eval switch and executor against eager PyTorch.
+
+For each model (torchvision / timm with random weights, nothing downloaded,
+plus one small nn.Module per mode-dependent construct) and each export form
+the running torch offers:
+
+  torch 1.x: make_fx      (rewire_bridge.exporter.trace_training + export_module)
+  torch 2.x: make_fx, training_ir (torch.export), core_aten (run_decompositions)
+
+the model is exported in train mode (non-default eps/momentum/dropout p,
+randomized running statistics, num_batches_tracked = 5), switched to eval by
+`rewire eval`, executed by `rewire run`, and its outputs and every buffer
+(read back from the module `bridge_runner --save_module` writes after the
+run; `rewire run` only reports updated state) are compared with eager
+PyTorch in eval mode. pt2e's move_exported_model_to_eval (torchao) is run on
+the same graph module (training_ir and make_fx forms) for comparison.
+
+One JSON line per (model, form) is appended to
+python/conformance/results/torch-<version>.jsonl as soon as it is known.
+Models run in a worker subprocess watched by this process: a model that
+runs past --model-timeout or crashes the interpreter gets "timeout" /
+"crashed" rows and the run goes on with the next model.
+
+  python3 python/conformance/conformance.py --subset ci      # torch 2.x
+  /usr/bin/python3 python/conformance/conformance.py --subset ci   # torch 1.13
+  python3 python/conformance/conformance.py --table          # docs/CONFORMANCE.md
+
+Run from anywhere; paths default to this checkout. CPU only, one thread.
+"""
+import argparse
+import collections
+import copy
+import datetime
+import functools
+import glob
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_REWIRE = os.path.join(REPO, "bazel-bin", "tools", "rewire")
+DEFAULT_RUNNER = os.path.join(REPO, "bazel-bin", "python", "bridge_runner")
+DEFAULT_DESCRIPTOR = os.path.join(REPO, "bazel-bin", "proto", "graph_descriptor_set.pb")
+DEFAULT_RESULTS = os.path.join(HERE, "results")
+DEFAULT_TABLE = os.path.join(REPO, "docs", "CONFORMANCE.md")
+MACHINE = "2 vCPU, 24 GB"
+
+FORMS_1 = ["make_fx"]
+FORMS_2 = ["make_fx", "training_ir", "core_aten"]
+
+# --------------------------------------------------------------------------
+# Model registry (pure data: no torch import needed for --table).
+# kind: "tv" torchvision builder, "timm" timm.create_model, "small" below.
+# kwargs: always passed; norm: the builder accepts norm_layer=BatchNorm2d
+# partial; drop: dropout kwargs tried (constructor candidates fall back on
+# TypeError, and what was used is recorded); size: H = W; batch.
+# --------------------------------------------------------------------------
+D = 0.3  # dropout p
+BN_EPS, BN_MOMENTUM = 1e-3, 0.03
+
+
+def _tv(name, size=64, batch=2, norm=False, drop=None, **kwargs):
+    return {"kind": "tv", "ctor": name, "size": size, "batch": batch,
+            "norm": norm, "drop": drop or {}, "kwargs": kwargs}
+
+
+def _timm(name, size=64, batch=2, **kwargs):
+    return {"kind": "timm", "ctor": name, "size": size, "batch": batch,
+            "norm": False, "drop": {"drop_rate": D},
+            "kwargs": dict(pretrained=False, drop_path_rate=0.1, **kwargs)}
+
+
+def _small(name, expected=None):
+    return {"kind": "small", "ctor": name, "expected": expected}
+
+
+MODELS = collections.OrderedDict([
+    ("resnet18", _tv("resnet18", norm=True)),
+    ("resnet50", _tv("resnet50", norm=True)),
+    ("resnext50_32x4d", _tv("resnext50_32x4d", norm=True)),
+    ("wide_resnet50_2", _tv("wide_resnet50_2", norm=True)),
+    ("mobilenet_v2", _tv("mobilenet_v2", norm=True, drop={"dropout": D})),
+    ("mobilenet_v3_large", _tv("mobilenet_v3_large", norm=True, drop={"dropout": D})),
+    ("mobilenet_v3_small", _tv("mobilenet_v3_small", norm=True, drop={"dropout": D})),
+    ("efficientnet_b1", _tv("efficientnet_b1", norm=True, drop={"dropout": D})),
+    ("efficientnet_v2_s", _tv("efficientnet_v2_s", norm=True, drop={"dropout": D})),
+    ("mnasnet1_0", _tv("mnasnet1_0", drop={"dropout": D})),
+    ("shufflenet_v2_x1_0", _tv("shufflenet_v2_x1_0")),
+    ("squeezenet1_1", _tv("squeezenet1_1", drop={"dropout": D})),
+    ("inception_v3", _tv("inception_v3", size=75, drop={"dropout": D},
+                         aux_logits=False, init_weights=False)),
+    ("regnet_y_400mf", _tv("regnet_y_400mf", norm=True)),
+    ("convnext_small", _tv("convnext_small")),
+    ("swin_t", _tv("swin_t", drop={"dropout": D, "attention_dropout": D})),
+    ("vit_b_32", _tv("vit_b_32", image_size=64,
+                     drop={"dropout": D, "attention_dropout": D})),
+    ("maxvit_t", _tv("maxvit_t", size=224, batch=1, norm=True,
+                     drop={"mlp_dropout": D, "attention_dropout": D})),
+    ("timm_convnext_atto", _timm("convnext_atto")),
+    ("timm_efficientnet_b0", _timm("efficientnet_b0")),
+    ("timm_deit_tiny_patch16_224", _timm("deit_tiny_patch16_224", img_size=64)),
+    ("dropout_inplace", _small("dropout_inplace")),
+    ("dropout2d", _small("dropout2d")),
+    ("alpha_dropout", _small("alpha_dropout")),
+    ("feature_alpha_dropout", _small("feature_alpha_dropout")),
+    ("stochastic_depth_row", _small("stochastic_depth_row")),
+    ("stochastic_depth_batch", _small("stochastic_depth_batch")),
+    ("timm_drop_path", _small("timm_drop_path")),
+    ("instance_norm_stats", _small("instance_norm_stats")),
+    ("rrelu", _small("rrelu")),
+    ("batch_norm", _small("batch_norm")),
+    ("batch_norm_momentum_none", _small(
+        "batch_norm_momentum_none",
+        expected="export failure (cumulative average reads num_batches_tracked)")),
+])
+SMALL = [n for n, s in MODELS.items() if s["kind"] == "small"]
+FULL = [n for n in MODELS if n != "mobilenet_v3_small"]
+SUBSETS = {
+    "ci": SMALL + ["resnet18", "mobilenet_v3_small"],
+    "small": SMALL,
+    "full": FULL,
+}
+
+
+# --------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------
+def short(msg, n=200):
+    msg = " ".join(str(msg).strip().split())
+    return msg if len(msg) <= n else msg[: n - 3] + "..."
+
+
+def first_error_line(text):
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    for l in lines:
+        if l.startswith("error:"):
+            return l[len("error:"):].strip()
+    return lines[-1] if lines else ""
+
+
+def exc_msg(e):
+    text = str(e).strip().splitlines()
+    return short(f"{type(e).__name__}: {text[0] if text else ''}")
+
+
+class quiet_stderr:
+    """Sends file descriptor 2 to a scratch file (torch logs whole graphs
+    when an export fails; the row keeps the short message)."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        self.scratch = tempfile.TemporaryFile()
+        os.dup2(self.scratch.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc):
+        sys.stderr.flush()
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        self.scratch.close()
+        return False
+
+
+def binary_id(path):
+    """'sha256[:12] (mtime)' of a binary, to tell rewire builds apart."""
+    import hashlib
+    if not path or not os.path.exists(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    mtime = datetime.datetime.fromtimestamp(os.path.getmtime(path))
+    return f"{h.hexdigest()[:12]} (built {mtime.strftime('%Y-%m-%d %H:%M:%S')})"
+
+
+def append_row(path, row):
+    with open(path, "a") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_rows(path):
+    rows = []
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass  # a line cut short by a crash
+    return rows
+
+
+def torch_version_cheap(python):
+    out = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True, timeout=120)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def results_path(results_dir, torch_version):
+    return os.path.join(results_dir, f"torch-{torch_version.split('+')[0]}.jsonl")
+
+
+# --------------------------------------------------------------------------
+# Worker: everything that imports torch
+# --------------------------------------------------------------------------
+class Worker:
+    def __init__(self, args):
+        import logging
+        import warnings
+        import numpy as np
+        import torch
+        torch.set_num_threads(1)
+        # Failed exports log whole graphs; the row keeps the short message.
+        for name in ("torch", "torch.fx", "torch._dynamo", "torch.export",
+                     "torch.fx.experimental.symbolic_shapes"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore")
+        self.np, self.torch = np, torch
+        sys.path.insert(0, os.path.join(REPO, "python"))
+        from rewire_bridge import exporter
+        self.exporter = exporter
+        self.args = args
+        self.major = int(torch.__version__.split(".")[0])
+        self.forms = FORMS_1 if self.major < 2 else FORMS_2
+        self.env = dict(os.environ, OMP_NUM_THREADS="1")
+        self.versions = {"torch": torch.__version__}
+        try:
+            import torchvision
+            self.versions["torchvision"] = torchvision.__version__
+        except ImportError:
+            pass
+        try:
+            import timm
+            self.versions["timm"] = timm.__version__
+        except ImportError:
+            pass
+        self.builds = {"rewire_build": binary_id(args.rewire),
+                       "runner_build": binary_id(args.runner)}
+        self.pt2e, self.pt2e_missing = self._find_pt2e()
+        if self.pt2e is not None:
+            try:
+                import torchao
+                self.versions["torchao"] = torchao.__version__
+            except ImportError:
+                pass
+
+    # ---------------------------------------------------------------- pt2e
+    def _find_pt2e(self):
+        tried = []
+        for mod, name in [("torchao.quantization.pt2e", "move_exported_model_to_eval"),
+                          ("torchao.quantization.pt2e.export_utils",
+                           "_move_exported_model_to_eval"),
+                          ("torch.ao.quantization", "move_exported_model_to_eval")]:
+            try:
+                m = __import__(mod, fromlist=[name])
+                return getattr(m, name), None
+            except Exception as e:  # noqa: BLE001
+                tried.append(f"{mod}.{name} ({type(e).__name__})")
+        self.pt2e_tried = tried
+        return None, (f"no move_exported_model_to_eval with torch {self.torch.__version__} "
+                      "(torchao not importable)")
+
+    # ------------------------------------------------------------ building
+    def build(self, name):
+        """Returns (module in train mode, example input, notes dict)."""
+        torch, nn = self.torch, self.torch.nn
+        spec = MODELS[name]
+        torch.manual_seed(0)
+        notes = {}
+        if spec["kind"] == "small":
+            model, x = self._small(spec["ctor"])
+            keep_momentum = spec["ctor"] == "batch_norm_momentum_none"
+        else:
+            keep_momentum = False
+            if spec["kind"] == "tv":
+                import torchvision.models as tvm
+                ctor = getattr(tvm, spec["ctor"], None)
+                if ctor is None:
+                    raise SkipModel(f"torchvision {self.versions.get('torchvision')} "
+                                    f"has no {spec['ctor']}")
+                base = dict(spec["kwargs"], weights=None)
+            else:
+                try:
+                    import timm
+                except ImportError:
+                    raise SkipModel(f"timm not installed for torch {torch.__version__}")
+                ctor = functools.partial(timm.create_model, spec["ctor"])
+                base = dict(spec["kwargs"])
+            norm = ({"norm_layer": functools.partial(nn.BatchNorm2d, eps=BN_EPS,
+                                                     momentum=BN_MOMENTUM)}
+                    if spec["norm"] else {})
+            drop = spec["drop"]
+            candidates = [{**base, **norm, **drop}, {**base, **drop}, {**base, **norm}, base]
+            model, err = None, None
+            for kw in candidates:
+                try:
+                    model = ctor(**kw)
+                    used = sorted(k for k in kw if k in norm or k in drop)
+                    notes["ctor_kwargs"] = used
+                    break
+                except TypeError as e:
+                    err = e
+            if model is None:
+                raise err
+            x = torch.randn(spec["batch"], 3, spec["size"], spec["size"],
+                            generator=torch.Generator().manual_seed(1))
+        self._adjust(model, keep_momentum)
+        model.train()
+        return model, x, notes
+
+    def _adjust(self, model, keep_momentum):
+        """Non-default eps/momentum/p and moved running statistics."""
+        torch, nn = self.torch, self.torch.nn
+        g = torch.Generator().manual_seed(2)
+        from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
+        from torch.nn.modules.dropout import _DropoutNd
+        for m in model.modules():
+            if isinstance(m, _BatchNorm):
+                m.eps = BN_EPS
+                if not keep_momentum:
+                    m.momentum = BN_MOMENTUM
+            if isinstance(m, _DropoutNd):
+                m.p = D
+            if isinstance(m, _NormBase) and m.track_running_stats and \
+                    m.running_mean is not None:
+                with torch.no_grad():
+                    m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) * 0.2 - 0.1)
+                    m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+                    if m.num_batches_tracked is not None:
+                        m.num_batches_tracked.fill_(5)
+
+    def _small(self, ctor):
+        torch, nn = self.torch, self.torch.nn
+
+        def conv(m):
+            return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), m)
+
+        img = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+        if ctor == "dropout_inplace":
+            return (nn.Sequential(nn.Linear(16, 16), nn.Dropout(D, inplace=True)),
+                    torch.randn(2, 16, generator=torch.Generator().manual_seed(1)))
+        if ctor == "dropout2d":
+            return conv(nn.Dropout2d(D)), img
+        if ctor == "alpha_dropout":
+            return conv(nn.AlphaDropout(D)), img
+        if ctor == "feature_alpha_dropout":
+            return conv(nn.FeatureAlphaDropout(D)), img
+        if ctor in ("stochastic_depth_row", "stochastic_depth_batch"):
+            from torchvision.ops import StochasticDepth
+            return conv(StochasticDepth(D, ctor.rsplit("_", 1)[1])), img
+        if ctor == "timm_drop_path":
+            try:
+                from timm.layers import DropPath
+            except ImportError:
+                try:
+                    from timm.models.layers import DropPath
+                except ImportError:
+                    raise SkipModel(f"timm not installed for torch {torch.__version__}")
+            return conv(DropPath(D)), img
+        if ctor == "instance_norm_stats":
+            return conv(nn.InstanceNorm2d(4, eps=BN_EPS, momentum=BN_MOMENTUM,
+                                          affine=True, track_running_stats=True)), img
+        if ctor == "rrelu":
+            return conv(nn.RReLU(0.1, 0.3)), img
+        if ctor == "batch_norm":
+            return conv(nn.BatchNorm2d(4, eps=BN_EPS, momentum=BN_MOMENTUM)), img
+        if ctor == "batch_norm_momentum_none":
+            return conv(nn.BatchNorm2d(4, eps=BN_EPS, momentum=None)), img
+        raise ValueError(f"unknown small module {ctor}")
+
+    # ------------------------------------------------------------ helpers
+    def snapshot(self, model):
+        return {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()}
+
+    def restore(self, model, snap):
+        with self.torch.no_grad():
+            sd = model.state_dict(keep_vars=True)
+            for k, v in snap.items():
+                sd[k].copy_(v)
+
+    def flatten(self, out):
+        from torch.utils._pytree import tree_flatten
+        leaves, _ = tree_flatten(out)
+        return [l.detach() for l in leaves if isinstance(l, self.torch.Tensor)]
+
+    def max_diff(self, got, expected):
+        """(max abs diff, all close?, message) of two lists of arrays."""
+        np = self.np
+        if len(got) != len(expected):
+            return None, False, f"{len(got)} output(s), expected {len(expected)}"
+        worst, ok, msg = 0.0, True, ""
+        for i, (g, e) in enumerate(zip(got, expected)):
+            g, e = np.asarray(g), np.asarray(e)
+            if g.shape != e.shape:
+                return None, False, f"output {i}: shape {list(g.shape)}, expected {list(e.shape)}"
+            if e.size == 0:
+                continue
+            g64, e64 = g.astype(np.float64), e.astype(np.float64)
+            if not np.all(np.isfinite(g64)):
+                return float("nan"), False, f"output {i}: non-finite values"
+            d = float(np.max(np.abs(g64 - e64)))
+            worst = max(worst, d)
+            atol = 1e-5 * max(1.0, float(np.max(np.abs(e64))))
+            if not np.allclose(g64, e64, rtol=1e-4, atol=atol):
+                ok, msg = False, msg or f"output {i}: max abs diff {d:.3g}"
+        return worst, ok, msg
+
+    def state_diff(self, got, expected):
+        """got/expected: {name: array}. (max diff, mismatching names, missing)."""
+        np = self.np
+        worst, bad, missing = 0.0, [], []
+        for name, e in expected.items():
+            if name not in got:
+                missing.append(name)
+                continue
+            g = np.asarray(got[name]).astype(np.float64).reshape(np.shape(e))
+            e64 = np.asarray(e).astype(np.float64)
+            d = float(np.max(np.abs(g - e64))) if e64.size else 0.0
+            worst = max(worst, d)
+            if np.asarray(e).dtype.kind in "iub":
+                ok = np.array_equal(g, e64)
+            else:
+                ok = np.allclose(g, e64, rtol=1e-4,
+                                 atol=1e-5 * max(1.0, float(np.max(np.abs(e64))) if e64.size else 1.0))
+            if not ok:
+                bad.append(name)
+        return worst, bad, missing
+
+    def call(self, argv, timeout):
+        """Runs a rewire binary: (rc or "timeout", stdout, stderr, seconds)."""
+        t = time.time()
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=timeout, env=self.env,
+                               start_new_session=True)
+            return p.returncode, p.stdout, p.stderr, time.time() - t
+        except subprocess.TimeoutExpired as e:
+            return "timeout", (e.stdout or b"").decode("utf-8", "replace") if isinstance(
+                e.stdout, bytes) else (e.stdout or ""), "", time.time() - t
+
+    @staticmethod
+    def failure_reason(what, stderr):
+        msg = first_error_line(stderr)
+        m = re.search(r"no kernel for op (\S+)", msg)
+        if m:
+            return f"missing op: {m.group(1)}"
+        m = re.search(r"(no kernel for [^(]*)", msg)
+        if m:
+            return f"missing op: {m.group(1).strip()}"
+        return short(f"{what} failed: {msg}")
+
+    # --------------------------------------------------------------- main
+    def run_model(self, name, emit):
+        spec = MODELS[name]
+        base = {"model": name, "kind": spec["kind"], **self.versions, **self.builds,
+                "expected": spec.get("expected")}
+        t0 = time.time()
+        try:
+            model, x, notes = self.build(name)
+        except SkipModel as e:
+            for form in self.forms:
+                emit({**base, "form": form, "status": "skip", "reason": str(e)})
+            return
+        except Exception as e:  # noqa: BLE001
+            for form in self.forms:
+                emit({**base, "form": form, "status": "fail",
+                      "reason": "construct failed: " + exc_msg(e)})
+            return
+        base.update(notes)
+        base["input_shape"] = list(x.shape)
+        torch = self.torch
+        snap = self.snapshot(model)
+        # Eager eval reference, on a copy (the original stays in train mode).
+        try:
+            ref = copy.deepcopy(model).eval()
+            with torch.no_grad():
+                expected = [t.numpy().copy() for t in self.flatten(ref(x.clone()))]
+            eval_state = {k: v.detach().numpy().copy() for k, v in ref.named_buffers()}
+            changed = [k for k, v in ref.state_dict().items()
+                       if not torch.equal(v, snap[k])]
+            base["eager_eval_changed_state"] = changed
+            del ref
+            # How far train mode is from eval (0: the model is not mode-dependent
+            # on this input, so a pass says little). On a copy: it moves buffers.
+            tr = copy.deepcopy(model).train()
+            torch.manual_seed(3)
+            with torch.no_grad():
+                got = [t.numpy() for t in self.flatten(tr(x.clone()))]
+            base["eager_train_vs_eval_diff"] = self.max_diff(got, expected)[0]
+            del tr
+        except Exception as e:  # noqa: BLE001
+            for form in self.forms:
+                emit({**base, "form": form, "status": "fail",
+                      "reason": "eager eval failed: " + exc_msg(e)})
+            return
+        base["build_eager_s"] = round(time.time() - t0, 2)
+        with tempfile.TemporaryDirectory(prefix=f"conf_{name}_") as d:
+            np = self.np
+            xpath = os.path.join(d, "x.npy")
+            np.save(xpath, x.numpy())
+            cache = {"dir": d}  # the training-IR ExportedProgram, shared by forms
+            for form in self.forms:
+                row = dict(base, form=form)
+                try:
+                    self.restore(model, snap)
+                    self.run_form(form, model, x, xpath, expected, eval_state, d, row,
+                                  cache)
+                except Exception as e:  # noqa: BLE001
+                    row["status"] = "fail"
+                    row["reason"] = "conformance script error: " + exc_msg(e)
+                    row["traceback"] = traceback.format_exc()[-2000:]
+                emit(row)
+
+    def export(self, form, model, x, row, cache):
+        """Exports in `form`; returns (graph module for pt2e, pt2e runner
+        kwargs, user input names, path of the .pb)."""
+        exporter = self.exporter
+        t = time.time()
+        if form == "make_fx":
+            gm, state = exporter.trace_training(model, x)
+            placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+            inputs = [n.name for n in placeholders[len(state):]]
+            path = os.path.join(cache["dir"], "make_fx.pb")
+            exporter.export_module(gm, path, state=state)
+            obj = ("make_fx", gm, state)
+            graph = gm.graph
+        else:
+            if "ep" not in cache:
+                cache["ep"] = exporter.export_program(model, x)
+            ep = cache["ep"]
+            if form == "core_aten":
+                ep = ep.run_decompositions()
+            from torch.export.graph_signature import InputKind
+            inputs = [s.arg.name for s in ep.graph_signature.input_specs
+                      if s.kind == InputKind.USER_INPUT]
+            path = os.path.join(cache["dir"], f"{form}.pb")
+            exporter.export_module(ep, path)
+            obj = (form, ep, None)
+            graph = ep.graph
+        row["nodes"] = len(graph.nodes)
+        row["export_s"] = round(time.time() - t, 2)
+        return obj, inputs, path
+
+    def run_form(self, form, model, x, xpath, expected, eval_state, d, row, cache):
+        try:
+            with quiet_stderr():
+                obj, inputs, path = self.export(form, model, x, row, cache)
+        except Exception as e:  # noqa: BLE001
+            row["status"] = "fail"
+            row["reason"] = "export failed: " + exc_msg(e)
+            self.pt2e_skip(row, "export failed")
+            return
+        # pt2e first: independent of rewire, on its own copy of the graph.
+        with quiet_stderr():
+            self.run_pt2e(obj, x, expected, eval_state, row)
+        self.run_rewire(form, path, inputs, xpath, expected, eval_state, d, row)
+
+    def run_rewire(self, form, path, inputs, xpath, expected, eval_state, d, row):
+        a = self.args
+        eval_pb = os.path.join(d, f"{form}.eval.pb")
+        rc, out, err, secs = self.call([a.rewire, "eval", path, "-o", eval_pb], a.run_timeout)
+        row["rewire_eval_s"] = round(secs, 2)
+        row["eval_report"] = out.strip()[:4000]
+        if rc == "timeout":
+            row.update(status="fail", reason="timeout")
+            return
+        first = out.strip().splitlines()[0] if out.strip() else ""
+        m = re.search(r"(\d+) site\(s\) rewritten", first)
+        row["sites_rewritten"] = int(m.group(1)) if m else None
+        row["left_alone"] = sum(1 for l in out.splitlines()
+                                if "left alone" in l and not l.strip().startswith("note:"))
+        if rc != 0:
+            row.update(status="fail", reason=self.failure_reason("rewire eval", err))
+            return
+        outdir = os.path.join(d, f"{form}.out")
+        argv = [a.rewire, "run", eval_pb, "-o", outdir]
+        for name in inputs:
+            argv += ["--input", f"{name}={xpath}"]
+        rc, out, err, secs = self.call(argv, a.run_timeout)
+        row["rewire_run_s"] = round(secs, 2)
+        if rc == "timeout":
+            row.update(status="fail", reason="timeout")
+            return
+        if rc != 0:
+            row.update(status="fail", reason=self.failure_reason("rewire run", err))
+            return
+        names = re.findall(r"^\s*output (\S+?):", out, flags=re.M)
+        m = re.search(r"state updated by the run[^:]*: (.*)$", out, flags=re.M)
+        row["run_updated_state"] = ([s.strip() for s in m.group(1).split(",") if s.strip()]
+                                    if m else [])
+        got = []
+        for n in names:
+            f = os.path.join(outdir, f"{n}.npy")
+            got.append(self.np.load(f) if os.path.exists(f) else None)
+        got = [g for g in got if g is not None]
+        diff, ok_out, msg_out = self.max_diff(got, expected)
+        row["out_diff"] = diff
+        # State after the run: bridge_runner executes the same module and
+        # saves it; `rewire run` only reports which buffers it changed.
+        state_pb = os.path.join(d, f"{form}.state.pb")
+        ok_state, msg_state = True, ""
+        if a.runner and os.path.exists(a.runner):
+            rdir = os.path.join(d, f"{form}.runner")
+            os.makedirs(rdir, exist_ok=True)
+            rc, out, err, secs = self.call([a.runner, "--model", eval_pb, "--input", xpath,
+                                            "--out_dir", rdir, "--save_module", state_pb],
+                                           a.run_timeout)
+            row["runner_s"] = round(secs, 2)
+            if rc == "timeout":
+                row.update(status="fail", reason="timeout (bridge_runner state run)")
+                return
+            if rc != 0:
+                row.update(status="fail", reason=self.failure_reason(
+                    "bridge_runner", err) + " (bridge_runner's state run)")
+                return
+            try:  # the same module run by bridge_runner: same outputs?
+                rgot = []
+                with open(os.path.join(rdir, "outputs.txt")) as f:
+                    for line in f:
+                        file = line.split()[-1]
+                        if file != "none":
+                            rgot.append(self.np.load(os.path.join(rdir, file)))
+                row["runner_vs_run_diff"] = self.max_diff(rgot, got)[0]
+            except Exception as e:  # noqa: BLE001
+                row["runner_vs_run_diff"] = "error: " + exc_msg(e)
+            tensors, _mode = self.exporter.load_state(state_pb)
+            sdiff, bad, missing = self.state_diff(tensors, eval_state)
+            row["state_diff"] = sdiff
+            row["state_mismatch"] = bad
+            row["state_missing"] = missing
+            if bad or missing:
+                ok_state = False
+                parts = []
+                if bad:
+                    parts.append("buffers changed: " + ", ".join(bad[:4]) +
+                                 (f" (+{len(bad) - 4})" if len(bad) > 4 else ""))
+                if missing:
+                    parts.append(f"{len(missing)} buffer(s) missing from the module")
+                msg_state = "; ".join(parts)
+        else:
+            row["state_diff"] = None
+            if row["run_updated_state"]:
+                ok_state = False
+                msg_state = "buffers changed (reported by rewire run): " + \
+                    ", ".join(row["run_updated_state"][:4])
+        if ok_out and ok_state:
+            row.update(status="pass", reason="")
+        else:
+            row.update(status="fail",
+                       reason="; ".join(x for x in ["output mismatch (" + msg_out + ")"
+                                                    if not ok_out else "", msg_state] if x))
+
+    # ---------------------------------------------------------------- pt2e
+    def pt2e_skip(self, row, why):
+        row["pt2e_diff"] = None
+        row["pt2e_switched"] = None
+        row["pt2e_reason"] = why
+
+    @staticmethod
+    def _mode_nodes(graph):
+        keys = collections.Counter()
+        for n in graph.nodes:
+            if n.op != "call_function":
+                continue
+            t = str(n.target)
+            if not re.search(r"dropout|batch_norm|bernoulli|rrelu|instance_norm", t):
+                continue
+            import torch.fx
+            lits = tuple(repr(a) for a in n.args if not isinstance(a, torch.fx.Node))
+            keys[(t, lits)] += 1
+        return keys
+
+    def run_pt2e(self, obj, x, expected, eval_state, row):
+        form, thing, state = obj
+        if form == "core_aten":
+            return self.pt2e_skip(row, "n/a (pt2e compared on training_ir and make_fx)")
+        if self.pt2e is None:
+            return self.pt2e_skip(row, "skipped: " + self.pt2e_missing)
+        torch = self.torch
+        try:
+            if form == "make_fx":
+                gm = copy.deepcopy(thing)
+            else:
+                gm = copy.deepcopy(thing.graph_module)
+            before = self._mode_nodes(gm.graph)
+            gm = self.pt2e(gm) or gm
+            after = self._mode_nodes(gm.graph)
+            row["pt2e_switched"] = sum((before - after).values())
+        except Exception as e:  # noqa: BLE001
+            return self.pt2e_skip(row, "pt2e switch failed: " + exc_msg(e))
+        try:
+            with torch.no_grad():
+                if form == "make_fx":
+                    pb = {n: t.detach().clone() for n, t, _ in state}
+                    try:
+                        out = gm(pb, x.clone())
+                    except TypeError:
+                        out = gm(*[t for t in pb.values()], x.clone())
+                    got = self.flatten(out)
+                    bufs = {n: pb[n] for n, _, role in state if role == "buffer"}
+                else:
+                    ep = thing
+                    from torch.export.graph_signature import InputKind, OutputKind
+                    args, bufs = [], {}
+                    consts = getattr(ep, "constants", {}) or {}
+                    for s in ep.graph_signature.input_specs:
+                        if s.kind == InputKind.USER_INPUT:
+                            args.append(x.clone())
+                            continue
+                        src = ep.state_dict.get(s.target)
+                        if src is None:
+                            src = consts[s.target]
+                        t = src.detach().clone()
+                        if s.kind == InputKind.BUFFER:
+                            bufs[s.target] = t
+                        args.append(t)
+                    out = gm(*args)
+                    out = list(out) if isinstance(out, (list, tuple)) else [out]
+                    got, kinds = [], ep.graph_signature.output_specs
+                    for spec, o in zip(kinds, out):
+                        if spec.kind == OutputKind.USER_OUTPUT:
+                            got.extend(self.flatten(o))
+                        elif spec.kind == OutputKind.BUFFER_MUTATION:
+                            bufs[spec.target] = o
+            diff, ok, msg = self.max_diff([g.numpy() for g in got], expected)
+            row["pt2e_diff"] = diff
+            sdiff, bad, _missing = self.state_diff(
+                {k: v.detach().numpy() for k, v in bufs.items()}, eval_state)
+            row["pt2e_state_diff"] = sdiff
+            row["pt2e_ok"] = bool(ok and not bad)
+            row["pt2e_reason"] = "; ".join(
+                x for x in [msg, ("buffers changed: " + ", ".join(bad[:4])) if bad else ""] if x)
+        except Exception as e:  # noqa: BLE001
+            row["pt2e_diff"] = None
+            row["pt2e_reason"] = "pt2e run failed: " + exc_msg(e)
+
+
+class SkipModel(Exception):
+    """The model cannot be built with this interpreter (not a failure)."""
+
+
+def worker_main(args):
+    w = Worker(args)
+    models = args.models.split(",")
+
+    def emit(row):
+        row.update(run_id=args.run_id, command=args.command,
+                   date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+                   python=sys.executable)
+        append_row(args.results, row)
+        extra = f" (out {row.get('out_diff')}, state {row.get('state_diff')})" \
+            if row.get("status") != "skip" else ""
+        print(f"  {row['model']} [{row['form']}]: {row['status'].upper()}"
+              f"{(' - ' + row['reason']) if row.get('reason') else ''}{extra}",
+              file=sys.stderr, flush=True)
+
+    for name in models:
+        with open(args.progress, "w") as f:
+            json.dump({"model": name, "start": time.time()}, f)
+        print(f"[torch {w.versions['torch']}] {name}", file=sys.stderr, flush=True)
+        t = time.time()
+        w.run_model(name, emit)
+        print(f"  {name}: {time.time() - t:.1f} s", file=sys.stderr, flush=True)
+    with open(args.progress, "w") as f:
+        json.dump({"model": None, "done": True}, f)
+
+
+# --------------------------------------------------------------------------
+# Parent: copies the binaries, runs workers, never hangs
+# --------------------------------------------------------------------------
+def parent_main(args, argv):
+    if args.models:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+    else:
+        models = SUBSETS[args.subset or "full"]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        sys.exit(f"error: unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    tmp = tempfile.mkdtemp(prefix="rewire_conformance_")
+    try:
+        rewire = os.path.join(tmp, "rewire")
+        shutil.copy2(args.rewire, rewire)
+        runner = ""
+        if args.runner and os.path.exists(args.runner):
+            runner = os.path.join(tmp, "bridge_runner")
+            shutil.copy2(args.runner, runner)
+        else:
+            print(f"warning: {args.runner} not found: state is checked from `rewire run`'s "
+                  "report only", file=sys.stderr)
+        desc = os.path.join(tmp, "graph_descriptor_set.pb")
+        shutil.copy2(args.descriptor, desc)
+        env = dict(os.environ, REWIRE_DESCRIPTOR_SET=desc, OMP_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+        version = torch_version_cheap(sys.executable)
+        os.makedirs(args.results_dir, exist_ok=True)
+        results = results_path(args.results_dir, version)
+        if args.fresh and os.path.exists(results):
+            os.remove(results)
+        run_id = uuid.uuid4().hex[:12]
+        command = shlex.join([os.path.basename(sys.executable) if sys.executable.startswith(
+            os.path.expanduser("~")) else sys.executable,
+            os.path.relpath(os.path.abspath(__file__), REPO)] + argv)
+        forms = FORMS_1 if int(version.split(".")[0]) < 2 else FORMS_2
+        progress = os.path.join(tmp, "progress.json")
+        print(f"torch {version}: {len(models)} model(s) -> {results}", file=sys.stderr)
+        t_all = time.time()
+        remaining = list(models)
+        while remaining:
+            if os.path.exists(progress):
+                os.remove(progress)
+            cmd = [sys.executable, os.path.abspath(__file__), "--worker",
+                   "--models", ",".join(remaining), "--results", results,
+                   "--progress", progress, "--rewire", rewire, "--runner", runner,
+                   "--run-timeout", str(args.run_timeout), "--run-id", run_id,
+                   "--command", command]
+            p = subprocess.Popen(cmd, env=env, start_new_session=True)
+            current, started, outcome = None, time.time(), None
+            while True:
+                try:
+                    rc = p.wait(timeout=1.0)
+                    outcome = ("exit", rc)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                try:
+                    with open(progress) as f:
+                        prog = json.load(f)
+                    if prog.get("model") != current:
+                        current, started = prog.get("model"), prog.get("start", time.time())
+                except (OSError, ValueError):
+                    pass
+                limit = args.model_timeout
+                if current is None:
+                    limit = max(limit, 300)  # interpreter start-up
+                if time.time() - started > limit:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+                    outcome = ("timeout", None)
+                    break
+            try:
+                with open(progress) as f:
+                    prog = json.load(f)
+            except (OSError, ValueError):
+                prog = {}
+            if prog.get("done") and outcome == ("exit", 0):
+                break
+            current = prog.get("model")
+            if current is None:
+                # The worker died before its first model: record them all.
+                why = ("timeout" if outcome[0] == "timeout"
+                       else f"worker failed to start (rc {outcome[1]})")
+                for name in remaining:
+                    _fill_missing(results, run_id, command, name, forms, version, why)
+                break
+            why = ("timeout" if outcome[0] == "timeout"
+                   else f"crashed (interpreter exit status {outcome[1]})")
+            _fill_missing(results, run_id, command, current, forms, version, why)
+            remaining = remaining[remaining.index(current) + 1:]
+        print(f"torch {version}: done in {time.time() - t_all:.1f} s -> {results}",
+              file=sys.stderr)
+        rows = [r for r in read_rows(results) if r.get("run_id") == run_id]
+        counts = collections.Counter(r["status"] for r in rows)
+        print("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())), file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fill_missing(results, run_id, command, model, forms, version, why):
+    have = {r["form"] for r in read_rows(results)
+            if r.get("run_id") == run_id and r.get("model") == model}
+    for form in forms:
+        if form in have:
+            continue
+        row = {"model": model, "form": form, "torch": version, "status": "fail",
+               "reason": why, "run_id": run_id, "command": command,
+               "kind": MODELS[model]["kind"], "expected": MODELS[model].get("expected"),
+               "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+               "python": sys.executable}
+        append_row(results, row)
+        print(f"  {model} [{form}]: FAIL - {why}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------
+# --table: docs/CONFORMANCE.md from every results file
+# --------------------------------------------------------------------------
+def _fmt(v):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        return "0" if v == 0 else f"{v:.2e}"
+    return str(v)
+
+
+def _cell(s):
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def table_main(args):
+    files = sorted(glob.glob(os.path.join(args.results_dir, "torch-*.jsonl")))
+    latest = collections.OrderedDict()
+    for path in files:
+        for r in read_rows(path):
+            latest[(r.get("torch"), r["model"], r["form"])] = r
+    rows = list(latest.values())
+    if not rows:
+        sys.exit(f"error: no rows in {args.results_dir}/torch-*.jsonl")
+    order = {m: i for i, m in enumerate(MODELS)}
+    forms = {f: i for i, f in enumerate(FORMS_2)}
+    rows.sort(key=lambda r: (order.get(r["model"], 999), r["model"],
+                             str(r.get("torch")), forms.get(r["form"], 9)))
+    versions = sorted({r.get("torch") for r in rows}, key=str)
+    pythons = collections.OrderedDict()
+    commands = []
+    dates = sorted(r.get("date", "") for r in rows if r.get("date"))
+    for r in rows:
+        pythons.setdefault(r.get("torch"), r.get("python", "?"))
+        if r.get("command") and r["command"] not in commands:
+            commands.append(r["command"])
+    ran = sorted({r["model"] for r in rows}, key=lambda m: order.get(m, 999))
+    not_run = [m for m in FULL if m not in ran]
+    builds = collections.Counter(r.get("rewire_build") or "unknown" for r in rows)
+    runners = sorted({r.get("runner_build") or "unknown" for r in rows})
+    counts = collections.Counter((r.get("torch"), r["status"]) for r in rows)
+    pt2e_rows = [r for r in rows if r.get("pt2e_diff") is not None]
+    lines = [
+        "# rewire conformance: train -> eval switch and executor vs eager PyTorch",
+        "",
+        "Each model is built with random weights (nothing downloaded), with "
+        f"non-default batch-norm eps={BN_EPS}/momentum={BN_MOMENTUM} and dropout p={D}, "
+        "randomized running statistics and num_batches_tracked = 5, exported in "
+        "train mode in every form the interpreter's torch supports (torch 1.x: "
+        "make_fx; torch 2.x: make_fx, training_ir = torch.export, core_aten = "
+        "run_decompositions), switched with `rewire eval`, run with `rewire run`, "
+        "and compared with eager PyTorch in eval mode: outputs (pass: allclose with "
+        "rtol 1e-4, atol 1e-5 * max(1, max|expected|)) and every buffer after the run "
+        "(read back from the module `bridge_runner --save_module` writes; integer "
+        "buffers must match exactly). \"pt2e\" columns: torchao's "
+        "`move_exported_model_to_eval` on the same graph module (training_ir and "
+        "make_fx), run with torch; \"switched\" counts dropout/batch-norm nodes whose "
+        "op or flags it changed.",
+        "",
+        f"Produced on {dates[0] if dates else '?'} – {dates[-1] if dates else '?'} "
+        f"(table written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}) "
+        f"on {MACHINE} (CPU only, torch.set_num_threads(1)), with "
+        + ", ".join(f"torch {v} ({pythons.get(v)})" for v in versions) + ", by:",
+        "",
+        "```",
+        *commands,
+        f"python3 python/conformance/conformance.py --table",
+        "```",
+        "",
+        "(`python/conformance/run.sh ARGS` runs the two interpreters with ARGS, "
+        "then `--table`; each run copies `bazel-bin/tools/rewire` and "
+        "`bazel-bin/python/bridge_runner` to a temporary directory first.) "
+        "rewire build(s) used, sha256 prefix and build time: "
+        + "; ".join(f"`{b}` ({n} rows)" for b, n in builds.most_common())
+        + ". bridge_runner: " + "; ".join(f"`{b}`" for b in runners) + ".",
+        "",
+    ]
+    if not_run:
+        lines += [
+            f"**Partial run:** this table holds only the models that were run "
+            f"({len(ran)} model(s): {', '.join(ran)}). Not run yet: "
+            f"{', '.join(not_run)}.",
+            "",
+        ]
+    summary = []
+    for v in versions:
+        c = {s: counts.get((v, s), 0) for s in ("pass", "fail", "skip")}
+        summary.append(f"torch {v}: {c['pass']} pass, {c['fail']} fail, {c['skip']} skipped "
+                       f"(of {sum(c.values())} rows)")
+    lines += ["**Summary:** " + "; ".join(summary) + ". pt2e ran on "
+              f"{len(pt2e_rows)} row(s), matching eager eval on "
+              f"{sum(1 for r in pt2e_rows if r.get('pt2e_ok'))}.", ""]
+    lines += [
+        "Columns: nodes = nodes of the exported torch.fx graph; rewritten = "
+        "\"N site(s) rewritten\" from `rewire eval`'s report; left alone = its "
+        "\"left alone\" lines; Δ = max abs difference against eager eval.",
+        "",
+        "| model | torch | form | nodes | rewritten | left alone | Δ out | Δ state | "
+        "result | reason | pt2e Δ out | pt2e switched |" + (" rewire build |" if len(builds) > 1 else ""),
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|" + ("---|" if len(builds) > 1 else ""),
+    ]
+    for r in rows:
+        reason = r.get("reason") or ""
+        if r.get("expected"):
+            reason = (reason + " " if reason else "") + f"(expected: {r['expected']})"
+        pt2e = _fmt(r.get("pt2e_diff"))
+        if r.get("pt2e_diff") is not None:
+            pt2e += " (match)" if r.get("pt2e_ok") else " (differs)"
+        elif r.get("pt2e_reason"):
+            pt2e = "– " + ("(n/a)" if r["pt2e_reason"].startswith("n/a") else
+                           "(" + short(r["pt2e_reason"], 60) + ")")
+        lines.append("| " + " | ".join(_cell(c) for c in [
+            r["model"], (r.get("torch") or "?").split("+")[0], r["form"], _fmt(r.get("nodes")),
+            _fmt(r.get("sites_rewritten")), _fmt(r.get("left_alone")),
+            _fmt(r.get("out_diff")), _fmt(r.get("state_diff")),
+            r["status"].upper(), reason, pt2e, _fmt(r.get("pt2e_switched"))]
+            + ([(r.get("rewire_build") or "unknown").split()[0]] if len(builds) > 1 else []))
+            + " |")
+    lines.append("")
+    os.makedirs(os.path.dirname(args.table_out), exist_ok=True)
+    tmp = args.table_out + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines))
+    os.replace(tmp, args.table_out)
+    print(f"wrote {args.table_out} ({len(rows)} rows from {len(files)} file(s))",
+          file=sys.stderr)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", help="comma-separated model names")
+    ap.add_argument("--subset", choices=sorted(SUBSETS),
+                    help="ci: the small modules + resnet18 + mobilenet_v3_small; "
+                         "full (default): every model")
+    ap.add_argument("--rewire", default=DEFAULT_REWIRE, help="the rewire CLI binary")
+    ap.add_argument("--runner", default=DEFAULT_RUNNER,
+                    help="bridge_runner (saves the module after a run, for the state check)")
+    ap.add_argument("--descriptor", default=DEFAULT_DESCRIPTOR,
+                    help="graph_descriptor_set.pb for the bridge")
+    ap.add_argument("--results-dir", default=DEFAULT_RESULTS)
+    ap.add_argument("--fresh", action="store_true",
+                    help="delete this torch version's results file first")
+    ap.add_argument("--run-timeout", type=float, default=300,
+                    help="seconds per rewire subprocess (eval, run, state run)")
+    ap.add_argument("--model-timeout", type=float, default=1500,
+                    help="seconds per model, all forms together")
+    ap.add_argument("--table", action="store_true",
+                    help="merge results/*.jsonl into docs/CONFORMANCE.md")
+    ap.add_argument("--table-out", default=DEFAULT_TABLE)
+    ap.add_argument("--list", action="store_true", help="list models and subsets")
+    # Internal (worker process).
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--results", help=argparse.SUPPRESS)
+    ap.add_argument("--progress", help=argparse.SUPPRESS)
+    ap.add_argument("--run-id", help=argparse.SUPPRESS)
+    ap.add_argument("--command", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.list:
+        for k, v in SUBSETS.items():
+            print(f"{k}: {','.join(v)}")
+        return
+    if args.table:
+        return table_main(args)
+    if args.worker:
+        return worker_main(args)
+    return parent_main(args, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,469 @@
+#include "rewrite/mode_constructs.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "ir/metadata.h"
+#include "ir/status_macros.h"
+#include "rewrite/stash.h"
+
+namespace rewire {
+namespace {
+
+enum class Family : uint8_t { kDropout, kBatchNorm };
+
+// An op whose behaviour is chosen by a bool training argument.
+struct FlagOp {
+  const char* target;
+  size_t index;       // position of the flag in the schema
+  const char* name;   // its keyword name
+  const char* pattern;  // report name
+  Family family;
+  // The flag only matters with running stats (arguments 3 and 4 are
+  // tensors); without them eager eval also uses batch statistics.
+  bool needs_stats;
+  // Switched here; the others belong to train_eval.cc's pattern rules and
+  // are only checked after the switch.
+  bool switched_here;
+};
+
+constexpr Family kD = Family::kDropout;
+constexpr Family kB = Family::kBatchNorm;
+
+constexpr FlagOp kFlagOps[] = {
+    {"aten.feature_dropout.default", 2, "train", "feature_dropout", kD, false, true},
+    {"aten.feature_dropout_.default", 2, "train", "feature_dropout_", kD, false, true},
+    {"aten.alpha_dropout.default", 2, "train", "alpha_dropout", kD, false, true},
+    {"aten.alpha_dropout_.default", 2, "train", "alpha_dropout_", kD, false, true},
+    {"aten.feature_alpha_dropout.default", 2, "train", "feature_alpha_dropout", kD, false, true},
+    {"aten.feature_alpha_dropout_.default", 2, "train", "feature_alpha_dropout_", kD, false, true},
+    {"aten.rrelu.default", 3, "training", "rrelu", kD, false, true},
+    {"aten.rrelu_.default", 3, "training", "rrelu_", kD, false, true},
+    {"aten.rrelu_with_noise.default", 4, "training", "rrelu", kD, false, true},
+    {"aten.rrelu_with_noise_.default", 4, "training", "rrelu_", kD, false, true},
+    {"aten.rrelu_with_noise_functional.default", 4, "training", "rrelu", kD, false, true},
+    {"aten.instance_norm.default", 5, "use_input_stats", "instance_norm", kB, true, true},
+    {"aten.dropout.default", 2, "train", "dropout", kD, false, false},
+    {"aten.dropout_.default", 2, "train", "dropout_", kD, false, false},
+    {"aten.native_dropout.default", 2, "train", "dropout", kD, false, false},
+    {"aten.batch_norm.default", 5, "training", "batch_norm", kB, true, false},
+    {"aten.native_batch_norm.default", 5, "training", "batch_norm", kB, true, false},
+    {"aten._native_batch_norm_legit.default", 5, "training", "batch_norm", kB, true, false},
+    {"aten._native_batch_norm_legit_functional.default", 5, "training", "batch_norm", kB, true, false},
+    {"aten.cudnn_batch_norm.default", 5, "training", "batch_norm", kB, true, false},
+};
+
+// aten ops that draw random numbers whatever their arguments (by op name,
+// any overload). Flag ops above draw only in training.
+const absl::flat_hash_set<absl::string_view>& RandomOps() {
+  static const auto* ops = new absl::flat_hash_set<absl::string_view>{
+      "bernoulli", "bernoulli_", "rand", "rand_like", "randn", "randn_like",
+      "randint", "randint_like", "randperm", "normal", "normal_", "uniform",
+      "uniform_", "exponential", "exponential_", "geometric", "geometric_",
+      "cauchy", "cauchy_", "log_normal", "log_normal_", "multinomial",
+      "poisson", "random", "random_", "binomial", "_standard_gamma",
+      "_sample_dirichlet", "_fused_dropout", "native_dropout_backward"};
+  return *ops;
+}
+
+constexpr const char* kMaskSources[] = {
+    "aten.empty_like.default", "aten.new_empty.default",
+    "aten.empty.memory_format", "aten.empty_permuted.default"};
+constexpr const char* kBernoulli[] = {"aten.bernoulli_.float",
+                                      "aten.bernoulli.p"};
+constexpr const char* kDivs[] = {"aten.div_.Scalar", "aten.div_.Tensor",
+                                 "aten.div.Scalar", "aten.div.Tensor"};
+
+bool Is(const Node* n, absl::string_view target) {
+  return n != nullptr && n->is_call() && n->target().qualified == target;
+}
+template <size_t N>
+bool IsAny(const Node* n, const char* const (&targets)[N]) {
+  for (const char* t : targets) {
+    if (Is(n, t)) return true;
+  }
+  return false;
+}
+
+// The flag's literal and its SetLiteralArgument index; nullopt when absent.
+struct FlagRef {
+  const Argument* value;
+  size_t index;
+};
+std::optional<FlagRef> FindFlag(const Node& n, size_t pos,
+                                absl::string_view name) {
+  if (n.args().size() > pos) return FlagRef{&n.args()[pos], pos};
+  const std::vector<Kwarg>& kw = n.kwargs();
+  for (size_t i = 0; i < kw.size(); ++i) {
+    if (kw[i].name == name) return FlagRef{&kw[i].value, n.args().size() + i};
+  }
+  return std::nullopt;
+}
+
+bool HasStats(const Node& n) {
+  return n.args().size() > 4 && n.args()[3].is_node() && n.args()[4].is_node();
+}
+
+std::optional<double> Number(const Argument* a) {
+  if (a == nullptr) return std::nullopt;
+  if (a->kind() == Argument::Kind::kDouble) return a->as_double();
+  if (a->kind() == Argument::Kind::kInt) return static_cast<double>(a->as_int());
+  return std::nullopt;
+}
+
+const TensorMeta* Val(const Node* n) {
+  const MetaValue* v = n->meta().val();
+  return v != nullptr && v->is_tensor() ? &v->tensor() : nullptr;
+}
+
+Node* SoleUser(const Node* n) {
+  std::vector<Node*> users = n->Users();
+  return users.size() == 1 && n->num_uses() == 1 ? users[0] : nullptr;
+}
+
+// Recognizes a batch norm's num_batches_tracked buffer.
+class CounterBuffers {
+ public:
+  explicit CounterBuffers(ExportedModule& m) : module_(m) {}
+  bool Is(const Node* n) {
+    if (n == nullptr) return false;
+    if (n->is_get_attr()) {
+      return absl::EndsWith(n->target().qualified, "num_batches_tracked");
+    }
+    if (!n->is_placeholder()) return false;
+    if (absl::StrContains(n->name(), "num_batches_tracked")) return true;
+    // make_fx names lifted state by position (arg0_5): ask the binding.
+    if (!reindexed_) {
+      module_.ReindexTensors();
+      reindexed_ = true;
+    }
+    const StateTensor* t = module_.TensorForPlaceholder(n->name());
+    return t != nullptr && t->role == TensorRole::kBuffer &&
+           absl::EndsWith(t->name, "num_batches_tracked");
+  }
+
+ private:
+  ExportedModule& module_;
+  bool reindexed_ = false;
+};
+
+// The increment of a counter node `add` (`add_(nbt, k)`, or core ATen's
+// `add(nbt, k)` whose only user copies it back into nbt), or nullopt.
+std::optional<int64_t> CounterIncrement(const Node* add, CounterBuffers& buffers) {
+  if (add->args().size() != 2 || !add->args()[0].is_node() ||
+      add->args()[1].kind() != Argument::Kind::kInt || !add->kwargs().empty()) {
+    return std::nullopt;
+  }
+  Node* buffer = add->args()[0].node();
+  if (!buffers.Is(buffer)) return std::nullopt;
+  if (Is(add, "aten.add.Tensor")) {
+    Node* copy = SoleUser(add);
+    if (!Is(copy, "aten.copy_.default") || copy->args().size() != 2 ||
+        !copy->args()[0].is_node() || copy->args()[0].node() != buffer) {
+      return std::nullopt;
+    }
+  }
+  return add->args()[1].as_int();
+}
+
+constexpr const char* kCounterOps[] = {"aten.add_.Tensor", "aten.add.Tensor"};
+
+void AddLeftAlone(TrainEvalReport& report, const Node* n, std::string reason,
+                  bool prevents_eval) {
+  report.left_alone.push_back(LeftAlone{n->name(), n->target().qualified,
+                                        std::move(reason), prevents_eval});
+}
+
+// The report name of a mask construct from the mask's and x's shapes.
+std::string MaskPattern(const TensorMeta* mask, const TensorMeta* x,
+                        bool alpha) {
+  std::string base = "dropout (broadcast mask)";
+  if (mask != nullptr && x != nullptr && mask->shape.size() == x->shape.size()) {
+    const auto& ms = mask->shape;
+    const auto& xs = x->shape;
+    auto ones_from = [&](size_t k) {
+      for (size_t i = k; i < ms.size(); ++i) {
+        if (ms[i].is_symbolic() || ms[i].value != 1) return false;
+      }
+      return true;
+    };
+    if (ms == xs) {
+      base = "dropout";
+    } else if (!ms.empty() && ones_from(1)) {
+      base = "drop_path";
+    } else if (ms.size() >= 2 && ms[0] == xs[0] && ms[1] == xs[1] && ones_from(2)) {
+      base = "feature_dropout";
+    }
+  }
+  if (!alpha) return base;
+  return base == "dropout" ? "alpha_dropout" : "feature_alpha_dropout";
+}
+
+// The other argument of binary `n` when one is `mask`; nullptr otherwise.
+Node* OtherOperand(const Node* n, const Node* mask, bool mask_second_only) {
+  if (n->args().size() != 2 || !n->args()[0].is_node() || !n->args()[1].is_node()) {
+    return nullptr;
+  }
+  Node* a = n->args()[0].node();
+  Node* b = n->args()[1].node();
+  if (b == mask && a != mask) return a;
+  if (!mask_second_only && a == mask && b != mask) return b;
+  return nullptr;
+}
+
+// One mask construct rooted at bernoulli node `r`; nullopt (with a reason
+// in *why, possibly empty) when it is not one rewire knows.
+std::optional<ModeConstructPlan::Mask> MatchMask(Node* r, std::string* why) {
+  if (r->args().empty() || !r->args()[0].is_node()) return std::nullopt;
+  std::vector<Node*> nodes;
+  Node* src = r->args()[0].node();
+  Node* detach = nullptr;
+  if (Is(src, "aten.detach.default") && !src->args().empty() &&
+      src->args()[0].is_node()) {
+    detach = src;
+    src = src->args()[0].node();
+  }
+  if (!IsAny(src, kMaskSources) || SoleUser(src) != (detach ? detach : r) ||
+      (detach != nullptr && SoleUser(detach) != r)) {
+    *why = "bernoulli on a tensor that is not a fresh empty tensor used only "
+           "for the mask";
+    return std::nullopt;
+  }
+  const Argument* keep_arg = r->args().size() > 1 ? &r->args()[1] : r->kwarg("p");
+  std::optional<double> keep = keep_arg == nullptr ? 0.5 : Number(keep_arg);
+  if (!keep.has_value()) {
+    *why = "bernoulli probability is not a number literal";
+    return std::nullopt;
+  }
+  nodes.push_back(src);
+  if (detach != nullptr) nodes.push_back(detach);
+  nodes.push_back(r);
+  std::vector<Node*> users = r->Users();
+  ModeConstructPlan::Mask m;
+  Node* result = nullptr;
+  Node* x = nullptr;
+  bool alpha = false;
+  if (users.size() == 1 && r->num_uses() == 1) {
+    Node* mask = r;
+    Node* u = users[0];
+    if (IsAny(u, kDivs) && u->args().size() == 2 && u->args()[0].is_node() &&
+        u->args()[0].node() == r) {
+      std::optional<double> divisor = Number(&u->args()[1]);
+      if (!divisor.has_value() || *divisor != *keep) {
+        *why = "random mask scaled by something other than 1/keep";
+        return std::nullopt;
+      }
+      nodes.push_back(u);
+      mask = u;
+      u = SoleUser(u);
+    }
+    if (Is(u, "aten.mul.Tensor")) {
+      x = OtherOperand(u, mask, false);
+    } else if (Is(u, "aten.mul_.Tensor")) {
+      x = OtherOperand(u, mask, true);
+    }
+    if (x == nullptr) {
+      *why = "random mask not applied to a tensor by one multiplication";
+      return std::nullopt;
+    }
+    nodes.push_back(u);
+    result = u;
+  } else if (users.size() == 2 && r->num_uses() == 2) {
+    // Alpha dropout: a = (r - 1) * c1 + c2; result = x * (r * c3) + a.
+    Node* shift = nullptr;
+    Node* scale = nullptr;
+    for (Node* u : users) {
+      if (Is(u, "aten.add.Scalar")) shift = u;
+      if (Is(u, "aten.mul.Scalar") || Is(u, "aten.mul_.Scalar")) scale = u;
+    }
+    Node* shift_mul = shift != nullptr ? SoleUser(shift) : nullptr;
+    Node* shift_add = shift_mul != nullptr ? SoleUser(shift_mul) : nullptr;
+    Node* scaled_x = scale != nullptr ? SoleUser(scale) : nullptr;
+    Node* out = scaled_x != nullptr ? SoleUser(scaled_x) : nullptr;
+    const bool shape_ok =
+        shift != nullptr && scale != nullptr && shift->args().size() == 2 &&
+        Number(&shift->args()[1]) == -1.0 &&
+        (Is(shift_mul, "aten.mul.Scalar") || Is(shift_mul, "aten.mul_.Scalar")) &&
+        (Is(shift_add, "aten.add.Scalar") || Is(shift_add, "aten.add_.Scalar")) &&
+        Is(scaled_x, "aten.mul.Tensor") &&
+        (Is(out, "aten.add.Tensor") || Is(out, "aten.add_.Tensor")) &&
+        SoleUser(shift_add) == out && out->args().size() == 2 &&
+        out->args()[0].is_node() && out->args()[0].node() == scaled_x &&
+        out->args()[1].is_node() && out->args()[1].node() == shift_add;
+    if (!shape_ok) {
+      *why = "random mask used in a way rewire does not recognize";
+      return std::nullopt;
+    }
+    x = OtherOperand(scaled_x, scale, false);
+    if (x == nullptr) {
+      *why = "alpha dropout mask not applied to a tensor";
+      return std::nullopt;
+    }
+    for (Node* n : {shift, shift_mul, shift_add, scale, scaled_x, out}) {
+      nodes.push_back(n);
+    }
+    std::sort(nodes.begin() + (detach ? 3 : 2), nodes.end(),
+              [](const Node* a, const Node* b) { return a->IsBefore(b); });
+    result = out;
+    alpha = true;
+  } else {
+    *why = "random mask used in a way rewire does not recognize";
+    return std::nullopt;
+  }
+  const TensorMeta* xv = Val(x);
+  const TensorMeta* rv = Val(result);
+  if (xv == nullptr || rv == nullptr || xv->shape != rv->shape ||
+      xv->dtype != rv->dtype) {
+    *why = "no \"val\" shows that the construct's result has x's shape and "
+           "dtype (the mask could broadcast x)";
+    return std::nullopt;
+  }
+  m.nodes = std::move(nodes);
+  m.x = x;
+  m.pattern = MaskPattern(Val(src), xv, alpha);
+  if (Is(result, "aten.mul_.Tensor")) absl::StrAppend(&m.pattern, "_");
+  return m;
+}
+
+}  // namespace
+
+absl::StatusOr<ModeConstructPlan> PlanModeConstructs(ExportedModule& module,
+                                                     ModuleMode to,
+                                                     bool dropout,
+                                                     bool batch_norm,
+                                                     TrainEvalReport& report) {
+  Graph& g = module.graph();
+  const bool to_eval = to == ModuleMode::kEval;
+  ModeConstructPlan plan;
+  for (const FlagOp& op : kFlagOps) {
+    if (!op.switched_here) continue;
+    if ((op.family == kD && !dropout) || (op.family == kB && !batch_norm)) continue;
+    if (g.CountTarget(op.target) == 0) continue;
+    for (Node* n : g.NodesWithTarget(op.target)) {
+      std::optional<FlagRef> flag = FindFlag(*n, op.index, op.name);
+      if (!flag.has_value()) {
+        // rrelu's training defaults to False: already eval.
+        if (!to_eval) {
+          AddLeftAlone(report, n,
+                       absl::StrCat("no '", op.name,
+                                    "' argument to set (eval by default)"),
+                       false);
+        }
+        continue;
+      }
+      if (flag->value->kind() != Argument::Kind::kBool) {
+        AddLeftAlone(report, n,
+                     absl::StrCat("'", op.name, "' is not a bool literal"),
+                     false);
+        continue;
+      }
+      if (flag->value->as_bool() != to_eval) continue;  // already there
+      if (op.needs_stats && !HasStats(*n)) continue;  // batch stats in both
+      plan.flips.push_back(ModeConstructPlan::Flip{
+          n, flag->index, Argument::Bool(!to_eval), op.pattern});
+    }
+  }
+  if (batch_norm) {
+    CounterBuffers buffers(module);
+    for (const char* t : kCounterOps) {
+      if (g.CountTarget(t) == 0) continue;
+      for (Node* n : g.NodesWithTarget(t)) {
+        std::optional<int64_t> inc = CounterIncrement(n, buffers);
+        if (inc != (to_eval ? 1 : 0)) continue;
+        const size_t index = 1;
+        plan.flips.push_back(ModeConstructPlan::Flip{
+            n, index, Argument::Int(to_eval ? 0 : 1), "batch_counter"});
+      }
+    }
+  }
+  if (dropout && to_eval) {
+    for (const char* t : kBernoulli) {
+      if (g.CountTarget(t) == 0) continue;
+      for (Node* r : g.NodesWithTarget(t)) {
+        std::string why;
+        std::optional<ModeConstructPlan::Mask> m = MatchMask(r, &why);
+        if (!m.has_value()) {
+          if (!why.empty()) AddLeftAlone(report, r, why, false);
+          continue;
+        }
+        ASSIGN_OR_RETURN(m->stash, EncodeStash(m->nodes));
+        plan.masks.push_back(*std::move(m));
+      }
+    }
+  }
+  return plan;
+}
+
+absl::Status ApplyModeConstructs(Graph& graph, ModeConstructPlan& plan,
+                                 Dialect dialect, TrainEvalReport& report) {
+  for (ModeConstructPlan::Flip& f : plan.flips) {
+    RETURN_IF_ERROR(graph.SetLiteralArgument(f.node, f.index, f.value));
+    report.AddSites(f.pattern, dialect, 1);
+  }
+  for (ModeConstructPlan::Mask& m : plan.masks) {
+    RETURN_IF_ERROR(
+        ReplaceWithStashedAlias(graph, m.nodes, m.x, std::move(m.stash))
+            .status());
+    report.AddSites(m.pattern, dialect, 1);
+  }
+  return absl::OkStatus();
+}
+
+void ReportModeDependentLeft(ExportedModule& module, TrainEvalReport& report) {
+  Graph& g = module.graph();
+  absl::flat_hash_map<std::string, size_t> listed;
+  for (size_t i = 0; i < report.left_alone.size(); ++i) {
+    listed.emplace(report.left_alone[i].node, i);
+  }
+  auto flag = [&](const Node* n, std::string reason) {
+    auto it = listed.find(n->name());
+    if (it != listed.end()) {
+      report.left_alone[it->second].prevents_eval = true;
+      return;
+    }
+    listed.emplace(n->name(), report.left_alone.size());
+    AddLeftAlone(report, n, std::move(reason), true);
+  };
+  const absl::flat_hash_set<absl::string_view>& random = RandomOps();
+  for (const std::string& target : g.CallTargets()) {
+    std::vector<absl::string_view> parts = absl::StrSplit(target, '.');
+    if (parts.size() < 2 || parts[0] != "aten" || !random.contains(parts[1])) {
+      continue;
+    }
+    for (const Node* n : g.NodesWithTarget(target)) {
+      flag(n, "draws random numbers in eval");
+    }
+  }
+  for (const FlagOp& op : kFlagOps) {
+    if (g.CountTarget(op.target) == 0) continue;
+    for (const Node* n : g.NodesWithTarget(op.target)) {
+      std::optional<FlagRef> f = FindFlag(*n, op.index, op.name);
+      if (!f.has_value()) continue;  // schema default: eval
+      const bool on = f->value->kind() != Argument::Kind::kBool || f->value->as_bool();
+      if (!on || (op.needs_stats && !HasStats(*n))) continue;
+      flag(n, f->value->kind() == Argument::Kind::kBool
+                  ? absl::StrCat("'", op.name, "' is still True")
+                  : absl::StrCat("'", op.name, "' is not a bool literal"));
+    }
+  }
+  CounterBuffers buffers(module);
+  for (const char* t : kCounterOps) {
+    if (g.CountTarget(t) == 0) continue;
+    for (const Node* n : g.NodesWithTarget(t)) {
+      std::optional<int64_t> inc = CounterIncrement(n, buffers);
+      if (inc.has_value() && *inc != 0) {
+        flag(n, "num_batches_tracked still counts in eval");
+      }
+    }
+  }
+}
+
+}  // namespace rewire
