@@ -57,7 +57,12 @@ constexpr FlagOp kFlagOps[] = {
     {"aten.batch_norm.default", 5, "training", "batch_norm", kB, true, false},
     {"aten.native_batch_norm.default", 5, "training", "batch_norm", kB, true, false},
     {"aten._native_batch_norm_legit.default", 5, "training", "batch_norm", kB, true, false},
-    {"aten._native_batch_norm_legit_functional.default", 5, "training", "batch_norm", kB, true, false},
+    // Core ATen's functional batch norm is rewritten by train_eval.cc's
+    // pattern when its buffer copies are direct; the forms that pattern
+    // does not cover (instance norm's repeated stats averaged back) get
+    // their flag flipped here: with training False it returns the running
+    // stats unchanged, so the copies write back what was there.
+    {"aten._native_batch_norm_legit_functional.default", 5, "training", "batch_norm", kB, true, true},
     {"aten.cudnn_batch_norm.default", 5, "training", "batch_norm", kB, true, false},
 };
 
@@ -404,9 +409,18 @@ absl::StatusOr<ModeConstructPlan> PlanModeConstructs(ExportedModule& module,
 
 absl::Status ApplyModeConstructs(Graph& graph, ModeConstructPlan& plan,
                                  Dialect dialect, TrainEvalReport& report) {
+  absl::flat_hash_set<std::string> switched;
   for (ModeConstructPlan::Flip& f : plan.flips) {
     RETURN_IF_ERROR(graph.SetLiteralArgument(f.node, f.index, f.value));
     report.AddSites(f.pattern, dialect, 1);
+    switched.insert(f.node->name());
+  }
+  // A pattern rule may have listed a node this pass then switched.
+  if (!switched.empty()) {
+    std::vector<LeftAlone>& l = report.left_alone;
+    l.erase(std::remove_if(l.begin(), l.end(),
+                           [&](const LeftAlone& e) { return switched.contains(e.node); }),
+            l.end());
   }
   for (ModeConstructPlan::Mask& m : plan.masks) {
     RETURN_IF_ERROR(

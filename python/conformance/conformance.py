@@ -277,8 +277,7 @@ class Worker:
             except Exception as e:  # noqa: BLE001
                 tried.append(f"{mod}.{name} ({type(e).__name__})")
         self.pt2e_tried = tried
-        return None, (f"no move_exported_model_to_eval with torch {self.torch.__version__} "
-                      "(torchao not importable)")
+        return None, f"no torchao / pt2e for torch {self.torch.__version__}"
 
     # ------------------------------------------------------------ building
     def build(self, name):
@@ -506,7 +505,11 @@ class Worker:
             torch.manual_seed(3)
             with torch.no_grad():
                 got = [t.numpy() for t in self.flatten(tr(x.clone()))]
-            base["eager_train_vs_eval_diff"] = self.max_diff(got, expected)[0]
+            tdiff, tsame, _ = self.max_diff(got, expected)
+            base["eager_train_vs_eval_diff"] = tdiff
+            # False: eager train output itself passes the eval check, so
+            # a pass cannot tell a missed switch from a done one.
+            base["train_eval_distinguishable"] = not tsame
             del tr
         except Exception as e:  # noqa: BLE001
             for form in self.forms:
@@ -582,7 +585,7 @@ class Worker:
         row["rewire_eval_s"] = round(secs, 2)
         row["eval_report"] = out.strip()[:4000]
         if rc == "timeout":
-            row.update(status="fail", reason="timeout")
+            row.update(status="fail", reason=f"timeout (rewire eval, {a.run_timeout:g} s)")
             return
         first = out.strip().splitlines()[0] if out.strip() else ""
         m = re.search(r"(\d+) site\(s\) rewritten", first)
@@ -599,7 +602,7 @@ class Worker:
         rc, out, err, secs = self.call(argv, a.run_timeout)
         row["rewire_run_s"] = round(secs, 2)
         if rc == "timeout":
-            row.update(status="fail", reason="timeout")
+            row.update(status="fail", reason=f"timeout (rewire run, {a.run_timeout:g} s)")
             return
         if rc != 0:
             row.update(status="fail", reason=self.failure_reason("rewire run", err))
@@ -627,7 +630,8 @@ class Worker:
                                            a.run_timeout)
             row["runner_s"] = round(secs, 2)
             if rc == "timeout":
-                row.update(status="fail", reason="timeout (bridge_runner state run)")
+                row.update(status="fail",
+                           reason=f"timeout (bridge_runner state run, {a.run_timeout:g} s)")
                 return
             if rc != 0:
                 row.update(status="fail", reason=self.failure_reason(
@@ -766,7 +770,7 @@ def worker_main(args):
     def emit(row):
         row.update(run_id=args.run_id, command=args.command,
                    date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-                   python=sys.executable)
+                   time=round(time.time(), 3), python=sys.executable)
         append_row(args.results, row)
         extra = f" (out {row.get('out_diff')}, state {row.get('state_diff')})" \
             if row.get("status") != "skip" else ""
@@ -810,7 +814,8 @@ def parent_main(args, argv):
         desc = os.path.join(tmp, "graph_descriptor_set.pb")
         shutil.copy2(args.descriptor, desc)
         env = dict(os.environ, REWIRE_DESCRIPTOR_SET=desc, OMP_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+                   MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1",
+                   TMPDIR=tmp)  # a killed worker's scratch files go with tmp
         version = torch_version_cheap(sys.executable)
         os.makedirs(args.results_dir, exist_ok=True)
         results = results_path(args.results_dir, version)
@@ -872,7 +877,7 @@ def parent_main(args, argv):
                 for name in remaining:
                     _fill_missing(results, run_id, command, name, forms, version, why)
                 break
-            why = ("timeout" if outcome[0] == "timeout"
+            why = (f"timeout (model over {args.model_timeout:g} s)" if outcome[0] == "timeout"
                    else f"crashed (interpreter exit status {outcome[1]})")
             _fill_missing(results, run_id, command, current, forms, version, why)
             remaining = remaining[remaining.index(current) + 1:]
@@ -895,7 +900,7 @@ def _fill_missing(results, run_id, command, model, forms, version, why):
                "reason": why, "run_id": run_id, "command": command,
                "kind": MODELS[model]["kind"], "expected": MODELS[model].get("expected"),
                "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-               "python": sys.executable}
+               "time": round(time.time(), 3), "python": sys.executable}
         append_row(results, row)
         print(f"  {model} [{form}]: FAIL - {why}", file=sys.stderr)
 
@@ -934,7 +939,7 @@ def table_main(args):
     pythons = collections.OrderedDict()
     commands = []
     dates = sorted(r.get("date", "") for r in rows if r.get("date"))
-    for r in rows:
+    for r in sorted(rows, key=lambda r: r.get("time", 0)):
         pythons.setdefault(r.get("torch"), r.get("python", "?"))
         if r.get("command") and r["command"] not in commands:
             commands.append(r["command"])
@@ -1004,9 +1009,12 @@ def table_main(args):
         "|---|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|" + ("---|" if len(builds) > 1 else ""),
     ]
     for r in rows:
-        reason = r.get("reason") or ""
+        reason = short(r.get("reason") or "", 140)
         if r.get("expected"):
             reason = (reason + " " if reason else "") + f"(expected: {r['expected']})"
+        if r["status"] == "pass" and r.get("train_eval_distinguishable") is False:
+            reason = (reason + " " if reason else "") + \
+                "(weak: eager train output is within tolerance of eval too)"
         pt2e = _fmt(r.get("pt2e_diff"))
         if r.get("pt2e_diff") is not None:
             pt2e += " (match)" if r.get("pt2e_ok") else " (differs)"

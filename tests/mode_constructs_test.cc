@@ -1,0 +1,396 @@
+// Train/eval of the constructs upstream leaves alone, on graphs PyTorch made
+// (tests/testdata/constructs, python/tools/export_constructs.py): in-place
+// dropout, Dropout2d, AlphaDropout, FeatureAlphaDropout, StochasticDepth,
+// timm's DropPath, InstanceNorm with running stats, RReLU and batch norm's
+// num_batches_tracked, each in every form its torch version exports.
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "ir/exported_module.h"
+#include "ir/metadata.h"
+#include "ir/serialization.h"
+#include "ir/text_format.h"
+#include "ir/verifier.h"
+#include "kernels/executor.h"
+#include "rewrite/dialect.h"
+#include "rewrite/stash.h"
+#include "rewrite/train_eval.h"
+#include "tools/npy.h"
+
+namespace rewire {
+namespace {
+
+constexpr char kDir[] = "tests/testdata/constructs/";
+
+struct Case {
+  std::string construct;  // "dropout_inplace"
+  std::string form;       // "make_fx"
+  std::string torch;      // "torch1"
+  std::string file() const {
+    return absl::StrCat(kDir, construct, ".", form, ".", torch, ".pbtxt");
+  }
+  std::string name() const { return absl::StrCat(construct, ".", form, ".", torch); }
+};
+
+// Every exported file; kept in one list so a missing file fails loudly.
+std::vector<Case> AllCases() {
+  std::vector<Case> out;
+  const char* constructs[] = {
+      "dropout_inplace",      "dropout2d",         "dropout2d_inplace",
+      "alpha_dropout",        "feature_alpha_dropout", "instance_norm_stats",
+      "rrelu",                "batch_norm_counter", "stochastic_depth_row",
+      "stochastic_depth_batch", "timm_drop_path",   "timm_drop_path_noscale"};
+  for (const char* c : constructs) {
+    const bool timm = absl::StartsWith(c, "timm");  // no timm for torch 1.13
+    if (!timm) out.push_back({c, "make_fx", "torch1"});
+    for (const char* f : {"make_fx", "training_ir", "core_aten"}) {
+      out.push_back({c, f, "torch2"});
+    }
+  }
+  return out;
+}
+
+ExportedModule Load(const Case& c) {
+  absl::StatusOr<ExportedModule> m = LoadModuleFromFile(c.file());
+  EXPECT_TRUE(m.ok()) << c.file() << ": " << m.status();
+  return m.ok() ? *std::move(m) : ExportedModule();
+}
+
+std::string InputName(const ExportedModule& m) {
+  std::vector<Node*> in = m.InputPlaceholders();
+  return in.size() == 1 ? in[0]->name() : "";
+}
+
+float MaxAbsDiff(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != ScalarType::kFloat32 ||
+      b.dtype() != ScalarType::kFloat32) {
+    return INFINITY;
+  }
+  float m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    m = std::max(m, std::fabs(a.data<float>()[i] - b.data<float>()[i]));
+  }
+  return m;
+}
+
+TEST(ModeConstructsTest, EveryFormSwitchesToEvalWithNothingRandomLeft) {
+  for (const Case& c : AllCases()) {
+    SCOPED_TRACE(c.name());
+    ExportedModule m = Load(c);
+    absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(Verify(m.graph()).ok());
+    EXPECT_EQ(m.mode(), ModuleMode::kEval);
+    EXPECT_GE(r->total_rewritten(), 1) << r->ToString();
+    EXPECT_EQ(r->num_preventing_eval(), 0) << r->ToString();
+    for (const char* t : {"aten.bernoulli_.float", "aten.bernoulli.p",
+                          "aten.native_dropout.default"}) {
+      EXPECT_EQ(m.graph().CountTarget(t), 0u) << t << "\n" << PrintGraph(m.graph());
+    }
+  }
+}
+
+TEST(ModeConstructsTest, EvalGraphComputesWhatEagerEvalComputed) {
+  absl::StatusOr<Tensor> x = tools::ReadNpyFile(absl::StrCat(kDir, "input.npy"));
+  ASSERT_TRUE(x.ok()) << x.status();
+  int ran = 0;
+  for (const Case& c : AllCases()) {
+    SCOPED_TRACE(c.name());
+    ExportedModule m = Load(c);
+    ExportedModule original = m.Clone();
+    ASSERT_TRUE(MoveExportedModelToEval(m).ok());
+    absl::StatusOr<Tensor> expected = tools::ReadNpyFile(
+        absl::StrCat(kDir, c.construct, ".", c.torch, ".eval.npy"));
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ExecuteOptions opts;
+    opts.seed = 7;
+    absl::StatusOr<ExecutionResult> run =
+        Execute(m, {{InputName(m), x->Clone().value()}}, opts);
+    ASSERT_TRUE(run.ok()) << run.status();
+    ASSERT_FALSE(run->outputs.empty());
+    // Outputs come with the buffers core ATen returns; the user output is
+    // the one of the input's shape.
+    float best = INFINITY;
+    for (const NamedTensor& o : run->outputs) {
+      if (o.tensor.defined()) best = std::min(best, MaxAbsDiff(o.tensor, *expected));
+    }
+    EXPECT_LE(best, 1e-5f);
+    // Eager eval changes no state: in particular num_batches_tracked stays.
+    for (const StateTensor& t : original.tensors()) {
+      const StateTensor* now = m.FindTensor(t.name);
+      ASSERT_NE(now, nullptr);
+      EXPECT_EQ(now->data, t.data) << t.name << " changed in eval";
+    }
+    ++ran;
+  }
+  EXPECT_EQ(ran, static_cast<int>(AllCases().size()));
+}
+
+TEST(ModeConstructsTest, TrainEvalTrainPrintsAndRunsAsTheOriginal) {
+  absl::StatusOr<Tensor> x = tools::ReadNpyFile(absl::StrCat(kDir, "input.npy"));
+  ASSERT_TRUE(x.ok());
+  for (const Case& c : AllCases()) {
+    SCOPED_TRACE(c.name());
+    ExportedModule m = Load(c);
+    // The switch removes dead code first (as upstream); compare with that.
+    m.graph().EliminateDeadCode();
+    ExportedModule original = m.Clone();
+    const std::string before = PrintGraph(m.graph());
+    ASSERT_TRUE(MoveExportedModelToEval(m).ok());
+    absl::StatusOr<TrainEvalReport> back = MoveExportedModelToTrain(m);
+    ASSERT_TRUE(back.ok()) << back.status();
+    // Known gap: the core-ATen batch norm's way back re-traces the
+    // functional op, so its nodes come back renamed and its buffer copies
+    // move next to it; only its execution is compared below.
+    const bool core_aten_bn =
+        c.form == "core_aten" && (c.construct == "batch_norm_counter" ||
+                                  c.construct == "instance_norm_stats");
+    if (!core_aten_bn) EXPECT_EQ(PrintGraph(m.graph()), before);
+    EXPECT_EQ(StashAnchors(m.graph()).size(), 0u);
+    // Same seed, same masks, same state updates.
+    ExecuteOptions opts;
+    opts.seed = 11;
+    absl::StatusOr<ExecutionResult> a =
+        Execute(original, {{InputName(original), x->Clone().value()}}, opts);
+    absl::StatusOr<ExecutionResult> b =
+        Execute(m, {{InputName(m), x->Clone().value()}}, opts);
+    ASSERT_EQ(a.ok(), b.ok()) << a.status() << " / " << b.status();
+    if (!a.ok()) {
+      // rrelu's training form (random slopes) has no kernel; the printed
+      // graphs above are already identical.
+      EXPECT_TRUE(absl::StrContains(a.status().message(), "rrelu") ||  // X
+
+                  absl::StrContains(a.status().message(), "instance_norm") ||
+                  absl::StrContains(a.status().message(), "repeat"))
+          << a.status();
+      continue;
+    }
+    ASSERT_EQ(a->outputs.size(), b->outputs.size());
+    for (size_t i = 0; i < a->outputs.size(); ++i) {
+      EXPECT_EQ(MaxAbsDiff(a->outputs[i].tensor, b->outputs[i].tensor), 0.0f);
+    }
+    for (const StateTensor& t : original.tensors()) {
+      EXPECT_EQ(m.FindTensor(t.name)->data, t.data) << t.name;
+    }
+  }
+}
+
+TEST(ModeConstructsTest, BatchCounterAddsZeroInEvalAndOneAgainInTrain) {
+  for (const char* form : {"make_fx", "training_ir", "core_aten"}) {
+    Case c{"batch_norm_counter", form, "torch2"};
+    SCOPED_TRACE(c.name());
+    ExportedModule m = Load(c);
+    ASSERT_TRUE(MoveExportedModelToEval(m).ok());
+    const char* add = std::string(form) == "core_aten" ? "aten.add.Tensor"
+                                                       : "aten.add_.Tensor";
+    ASSERT_EQ(m.graph().CountTarget(add), 1u);
+    const Node* n = m.graph().NodesWithTarget(add)[0];
+    EXPECT_EQ(n->args()[1], Argument::Int(0));
+    ASSERT_TRUE(MoveExportedModelToTrain(m).ok());
+    EXPECT_EQ(n->args()[1], Argument::Int(1));
+  }
+}
+
+TEST(ModeConstructsTest, MasksBecomeAnAliasOfTheirInputCarryingTheStash) {
+  Case c{"stochastic_depth_row", "make_fx", "torch1"};
+  ExportedModule m = Load(c);
+  absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->Rewritten("drop_path", *DetectDialect(Load(c).graph()).dialect), 1)
+      << r->ToString();
+  std::vector<Node*> anchors = StashAnchors(m.graph());
+  ASSERT_EQ(anchors.size(), 1u);
+  // The alias took the name of the multiplication it stands for, and reads
+  // x * 2 (the construct's input).
+  EXPECT_EQ(anchors[0]->name(), "mul_1");
+  EXPECT_EQ(anchors[0]->args()[0].node()->name(), "mul");
+  for (const char* t : {"aten.empty.memory_format", "aten.detach.default",
+                        "aten.div_.Tensor"}) {
+    EXPECT_EQ(m.graph().CountTarget(t), 0u) << t;
+  }
+}
+
+// A mask drawn from data (not from a fresh empty tensor) and rescaled by
+// something other than 1/keep is no construct rewire knows to be the
+// identity in eval.
+constexpr char kOddMask[] = R"(
+    %x : f32[2, 3] = placeholder[target=x]
+    %d : f32[2, 3] = aten.dropout.default(%x, 0.5, True)
+    %b : f32[2, 3] = aten.bernoulli.p(%d, 0.5)
+    %s : f32[2, 3] = aten.div.Scalar(%b, 0.25)
+    %y : f32[2, 3] = aten.mul.Tensor(%d, %s)
+    return (%y,)
+)";
+
+TEST(ModeConstructsTest, StrictEvalFailsAndLeavesTheModuleUnchanged) {
+  absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(kOddMask);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(*std::move(g));
+  const std::string before = PrintGraph(m.graph());
+  TrainEvalOptions strict;
+  strict.strict = true;
+  absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m, strict);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "%b (aten.bernoulli.p)"))
+      << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "not a fresh empty tensor"))
+      << r.status();
+  // The dropout the switch did rewrite is back in training form too.
+  EXPECT_EQ(PrintGraph(m.graph()), before);
+  EXPECT_EQ(m.mode(), ModuleMode::kTrain);
+  // Without strict, the same node is reported.
+  r = MoveExportedModelToEval(m);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->num_preventing_eval(), 1) << r->ToString();
+  EXPECT_TRUE(absl::StrContains(r->ToString(), "[differs from eager eval]"));
+  EXPECT_EQ(m.graph().FindNode("d")->args()[2], Argument::Bool(false));
+}
+
+TEST(ModeConstructsTest, StrictEvalPassesWhenEverythingIsSwitched) {
+  Case c{"alpha_dropout", "core_aten", "torch2"};
+  ExportedModule m = Load(c);
+  TrainEvalOptions strict;
+  strict.strict = true;
+  absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m, strict);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(m.mode(), ModuleMode::kEval);
+}
+
+TEST(ModeConstructsTest, UnrecognizedRandomNodesAreReportedAsDifferingFromEval) {
+  absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(R"(
+    %x : f32[2, 3] = placeholder[target=x]
+    %r : f32[2, 3] = aten.rand_like.default(%x)
+    %e : f32[2, 3] = aten.empty_like.default(%x)
+    %b : f32[2, 3] = aten.bernoulli_.float(%e, 0.5)
+    %s : f32[2, 3] = aten.add.Tensor(%b, %r)
+    %y : f32[2, 3] = aten.mul.Tensor(%x, %s)
+    return (%y,)
+  )");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(*std::move(g));
+  absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->num_preventing_eval(), 2) << r->ToString();
+  EXPECT_TRUE(absl::StrContains(r->ToString(), "%r (aten.rand_like.default)"));
+  EXPECT_TRUE(absl::StrContains(r->ToString(), "%b (aten.bernoulli_.float)"));
+}
+
+TEST(ModeConstructsTest, DialectDetectionAgreesWithTheExporter) {
+  struct Want {
+    Case c;
+    Dialect d;
+  };
+  const Want wants[] = {
+      {{"batch_norm_counter", "make_fx", "torch1"}, Dialect::kMakeFx},
+      {{"batch_norm_counter", "training_ir", "torch2"}, Dialect::kTrainingIr},
+      {{"batch_norm_counter", "core_aten", "torch2"}, Dialect::kCoreAten},
+      {{"dropout_inplace", "make_fx", "torch2"}, Dialect::kMakeFx},
+      {{"dropout_inplace", "core_aten", "torch2"}, Dialect::kCoreAten},
+      {{"rrelu", "make_fx", "torch1"}, Dialect::kMakeFx},
+      {{"rrelu", "training_ir", "torch2"}, Dialect::kTrainingIr},
+      // A training-IR graph whose only tell is bernoulli_ is not make_fx.
+      {{"timm_drop_path", "training_ir", "torch2"}, Dialect::kTrainingIr},
+  };
+  for (const Want& w : wants) {
+    SCOPED_TRACE(w.c.name());
+    ExportedModule m = Load(w.c);
+    DialectDetection d = DetectDialect(m.graph());
+    ASSERT_TRUE(d.dialect.has_value()) << d.Summary();
+    EXPECT_EQ(*d.dialect, w.d) << d.Summary();
+  }
+}
+
+// --- Failure atomicity and hostile stashes.
+
+ExportedModule EvalOf(const Case& c) {
+  ExportedModule m = Load(c);
+  EXPECT_TRUE(MoveExportedModelToEval(m).ok());
+  return m;
+}
+
+void ExpectTrainFailsUnchanged(ExportedModule& m, absl::string_view needle) {
+  const std::string before = PrintGraph(m.graph());
+  absl::StatusOr<TrainEvalReport> r = MoveExportedModelToTrain(m);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), needle)) << r.status();
+  EXPECT_EQ(PrintGraph(m.graph()), before);
+  EXPECT_EQ(m.mode(), ModuleMode::kEval);
+}
+
+TEST(ModeConstructsTest, BrokenStashesFailTheWayBackAndChangeNothing) {
+  const Case c{"alpha_dropout", "make_fx", "torch2"};
+  {
+    ExportedModule m = EvalOf(c);
+    StashAnchors(m.graph())[0]->mutable_meta().Set(kStashKey,
+                                                   MetaValue::Int(3));
+    ExpectTrainFailsUnchanged(m, "is not a string");
+  }
+  {
+    ExportedModule m = EvalOf(c);
+    StashAnchors(m.graph())[0]->mutable_meta().Set(
+        kStashKey, MetaValue::String("graph():\n  return ()\n"));
+    ExpectTrainFailsUnchanged(m, "does not start with");
+  }
+  {
+    ExportedModule m = EvalOf(c);
+    StashAnchors(m.graph())[0]->mutable_meta().Set(
+        kStashKey, MetaValue::String("# rewire stash v1\n%a = aten.relu("));
+    ExpectTrainFailsUnchanged(m, "unreadable");
+  }
+  {
+    // Reads a node the graph does not have.
+    ExportedModule m = EvalOf(c);
+    Node* a = StashAnchors(m.graph())[0];
+    std::string text = a->meta().Find(kStashKey)->as_string();
+    absl::StrReplaceAll({{"%mul", "%nowhere"}, {"target=mul]", "target=nowhere]"}},
+                        &text);
+    a->mutable_meta().Set(kStashKey, MetaValue::String(text));
+    ExpectTrainFailsUnchanged(m, "%nowhere");
+  }
+  {
+    // Restores a name the graph already uses.
+    ExportedModule m = EvalOf(c);
+    Node* a = StashAnchors(m.graph())[0];
+    std::string text = a->meta().Find(kStashKey)->as_string();
+    std::vector<std::string> lines = absl::StrSplit(text, '\n');
+    for (std::string& l : lines) {
+      if (absl::StrContains(l, "%bernoulli_ ")) {
+        absl::StrReplaceAll({{"%bernoulli_ ", "%mul "}}, &l);
+      }
+      if (absl::StrContains(l, "(%bernoulli_")) {
+        absl::StrReplaceAll({{"(%bernoulli_", "(%mul"}}, &l);
+      }
+    }
+    a->mutable_meta().Set(kStashKey, MetaValue::String(absl::StrJoin(lines, "\n")));
+    const std::string before = PrintGraph(m.graph());
+    absl::StatusOr<TrainEvalReport> r = MoveExportedModelToTrain(m);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(PrintGraph(m.graph()), before);
+  }
+}
+
+TEST(ModeConstructsTest, StashedEvalGraphSurvivesSaveAndLoad) {
+  const Case c{"dropout_inplace", "core_aten", "torch2"};
+  ExportedModule m = Load(c);
+  m.graph().EliminateDeadCode();
+  const std::string before = PrintGraph(m.graph());
+  ASSERT_TRUE(MoveExportedModelToEval(m).ok());
+  const std::string path = absl::StrCat(testing::TempDir(), "/stash.pb");
+  ASSERT_TRUE(SaveModuleToFile(m, path).ok());
+  absl::StatusOr<ExportedModule> back = LoadModuleFromFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE(MoveExportedModelToTrain(*back).ok());
+  EXPECT_EQ(PrintGraph(back->graph()), before);
+}
+
+}  // namespace
+}  // namespace rewire
