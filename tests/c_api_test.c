@@ -125,6 +125,44 @@ int main(void) {
   CHECK(report != NULL && strstr(report, "already in eval") != NULL);
   rewire_free(report);
 
+  /* Strict eval refuses a graph that keeps drawing random numbers, and
+   * leaves it in training mode. */
+  {
+    char odd_path[4096];
+    rewire_module* odd = NULL;
+    FILE* f;
+    snprintf(odd_path, sizeof(odd_path), "%s/c_api_odd.pbtxt",
+             tmpdir ? tmpdir : "/tmp");
+    f = fopen(odd_path, "w");
+    CHECK(f != NULL);
+    fputs("ir_version: 1\n"
+          "graph {\n"
+          "  nodes { name: \"x\" op: OP_KIND_PLACEHOLDER target: \"x\"\n"
+          "    meta { key: \"val\" value { tensor { dtype: DTYPE_FLOAT32\n"
+          "      shape { size: 2 } shape { size: 3 } device: \"cpu\" } } } }\n"
+          "  nodes { name: \"b\" op: OP_KIND_CALL_FUNCTION\n"
+          "    target: \"aten.bernoulli.p\" args { node: \"x\" }\n"
+          "    args { double_value: 0.5 } }\n"
+          "  nodes { name: \"y\" op: OP_KIND_CALL_FUNCTION\n"
+          "    target: \"aten.mul.Tensor\" args { node: \"x\" }\n"
+          "    args { node: \"b\" } }\n"
+          "  nodes { name: \"output\" op: OP_KIND_OUTPUT args { node: \"y\" } }\n"
+          "}\n", f);
+    fclose(f);
+    CHECK_OK(rewire_module_load_file(odd_path, &odd));
+    CHECK(rewire_module_move_to_eval_ex(odd, 1, &report) ==
+          REWIRE_FAILED_PRECONDITION);
+    CHECK(report == NULL);
+    CHECK(strstr(rewire_last_error(), "%b") != NULL);
+    CHECK(rewire_module_is_training(odd) == 1);
+    CHECK_OK(rewire_module_move_to_eval_ex(odd, 0, &report));
+    CHECK(report != NULL && strstr(report, "differs from eager eval") != NULL);
+    rewire_free(report);
+    report = NULL;
+    CHECK(rewire_module_is_training(odd) == 0);
+    rewire_module_free(odd);
+  }
+
   /* Save (atomic) and reload: the copy computes the same eval outputs. */
   snprintf(saved, sizeof(saved), "%s/c_api_eval.pb", tmpdir ? tmpdir : "/tmp");
   CHECK_OK(rewire_module_save_file(m, saved));

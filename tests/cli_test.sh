@@ -127,6 +127,24 @@ run_cmd 0 eval "$DATA/cli_small.pb" -o "$TMP/eval.pb" && {
 run_cmd 0 info "$TMP/eval.pb" && expect_out "mode:      eval"
 run_cmd 0 validate "$TMP/eval.pb" && expect_out "eval-form"
 run_cmd 0 eval "$TMP/eval.pb" -o "$TMP/eval2.pbtxt" && expect_out "already in eval mode"
+# A random mask rewire does not know as a dropout: reported, refused by --strict.
+cat >"$TMP/odd.txt" <<'GRAPH'
+graph():
+    %x : f32[2, 3] = placeholder[target=x]
+    %b : f32[2, 3] = aten.bernoulli.p(%x, 0.5)
+    %y : f32[2, 3] = aten.mul.Tensor(%x, %b)
+    return (%y,)
+GRAPH
+run_cmd 1 eval "$TMP/odd.txt" -o "$TMP/odd_strict.pb" --strict && {
+  expect_err "strict eval: 1 node(s)"
+  expect_err "%b (aten.bernoulli.p)"
+  check "--strict failure writes nothing" test ! -e "$TMP/odd_strict.pb"
+}
+run_cmd 0 eval "$TMP/odd.txt" -o "$TMP/odd.pb" && {
+  expect_out "[differs from eager eval]"
+  expect_err "warning:"
+}
+run_cmd 2 train "$TMP/eval.pb" -o "$TMP/t.pb" --strict && expect_err "eval only"
 run_cmd 0 train "$TMP/eval.pb" -o "$TMP/train.pbtxt" && expect_out "eval -> train: 6 site(s) rewritten"
 run_cmd 0 print "$TMP/train.pbtxt" && {
   expect_out "aten.dropout.default(%relu, 0.25, True)"

@@ -94,15 +94,20 @@ with sizes, input placeholders with shapes, and the verifier's result.
 FILE: .pb, .pbtxt, or .txt/.rwir (graph only).
 )";
 
-constexpr char kEvalUsage[] = R"(usage: rewire eval FILE -o OUT
+constexpr char kEvalUsage[] = R"(usage: rewire eval FILE -o OUT [--strict]
        rewire train FILE -o OUT
 
-Rewrites every dropout and batch norm of an exported model to the eval (or
-train) form, keeping the model's own p, eps and momentum, and prints the
-TrainEvalReport. OUT's format comes from its extension: .pb, .pbtxt, or
-.txt/.rwir for the readable text form (graph only: weights and mode are NOT
-kept there). OUT is written atomically.
+Rewrites every mode-dependent construct of an exported model (dropout and
+its variants, drop path, batch and instance norm, rrelu, num_batches_tracked)
+to the eval (or train) form, keeping the model's own p, eps and momentum,
+and prints the TrainEvalReport. Nodes that still keep the eval graph from
+computing what eager model.eval() computes are listed with "[differs from
+eager eval]" and a warning. OUT's format comes from its extension: .pb,
+.pbtxt, or .txt/.rwir for the readable text form (graph only: weights and
+mode are NOT kept there). OUT is written atomically.
   -o OUT          output file (required)
+  --strict        eval only: fail (exit 1, nothing written) when any such
+                  node is left
   --dialect NAME  not supported: train_eval detects the dialect of each
                   dropout and batch norm from the ops the graph holds, and
                   rewire has no API to force one; passing it is a usage error
@@ -680,10 +685,19 @@ int CmdSwitch(Cli& cli, const ParsedArgs& a, bool to_eval) {
               << ": no node carries \"val\": not an exported model; "
                  "switching anyway\n";
   }
+  const bool strict = a.present.count("--strict") > 0;
+  if (strict && !to_eval) {
+    return cli.Usage(cmd, "--strict applies to rewire eval only");
+  }
   absl::StatusOr<ModeSwitchResult> report = SwitchExportedModel(
-      *m, to_eval ? ModuleMode::kEval : ModuleMode::kTrain);
+      *m, to_eval ? ModuleMode::kEval : ModuleMode::kTrain, strict);
   if (!report.ok()) return cli.Fail(path, report.status());
   cli.out() << report->report;
+  if (report->preventing_eval > 0) {
+    cli.err() << "warning: " << path << ": " << report->preventing_eval
+              << " node(s) keep the eval graph from computing what eager "
+                 "eval computes (see the report; --strict refuses them)\n";
+  }
   absl::Status saved = SaveModel(*m, *out_path);
   if (!saved.ok()) return cli.Fail(*out_path, saved);
   if (KindOfPath(*out_path) == FileKind::kText) {
@@ -1180,8 +1194,8 @@ const std::vector<Command>& Commands() {
   static const auto* commands = new std::vector<Command>{
       {"demo", kDemoUsage, {{"--seed", true}}, CmdDemo},
       {"info", kInfoUsage, {}, CmdInfo},
-      {"eval", kEvalUsage, {{"-o", true}, {"--dialect", true}}, RunEval},
-      {"train", kEvalUsage, {{"-o", true}, {"--dialect", true}}, RunTrain},
+      {"eval", kEvalUsage, {{"-o", true}, {"--dialect", true}, {"--strict", false}}, RunEval},
+      {"train", kEvalUsage, {{"-o", true}, {"--dialect", true}, {"--strict", false}}, RunTrain},
       {"print", kPrintUsage, {}, CmdPrint},
       {"dot", kDotUsage, {{"-o", true}, {"--svg", false}, {"--png", false}}, CmdDot},
       {"run", kRunUsage,

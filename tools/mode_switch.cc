@@ -10,15 +10,19 @@ namespace rewire {
 namespace tools {
 
 absl::StatusOr<ModeSwitchResult> SwitchExportedModel(ExportedModule& module,
-                                                     ModuleMode to) {
-  absl::StatusOr<TrainEvalReport> r = to == ModuleMode::kEval
-                                          ? MoveExportedModelToEval(module)
-                                          : MoveExportedModelToTrain(module);
+                                                     ModuleMode to,
+                                                     bool strict) {
+  TrainEvalOptions options;
+  options.strict = strict;
+  absl::StatusOr<TrainEvalReport> r =
+      to == ModuleMode::kEval ? MoveExportedModelToEval(module, options)
+                              : MoveExportedModelToTrain(module);
   if (!r.ok()) return r.status();
   ModeSwitchResult out;
   out.report = r->ToString();
   out.total_rewritten = r->total_rewritten();
   out.already_in_mode = r->already_in_mode;
+  out.preventing_eval = r->num_preventing_eval();
   return out;
 }
 

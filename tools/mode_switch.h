@@ -24,11 +24,15 @@ struct ModeSwitchResult {
   std::string report;  // TrainEvalReport::ToString()
   int64_t total_rewritten = 0;
   bool already_in_mode = false;
+  // Nodes left that keep the eval graph from eager eval (0 after train).
+  int64_t preventing_eval = 0;
 };
 
-// MoveExportedModelToEval (to == kEval) or MoveExportedModelToTrain.
+// MoveExportedModelToEval (to == kEval; `strict` as TrainEvalOptions::strict)
+// or MoveExportedModelToTrain.
 absl::StatusOr<ModeSwitchResult> SwitchExportedModel(ExportedModule& module,
-                                                     ModuleMode to);
+                                                     ModuleMode to,
+                                                     bool strict = false);
 
 // Which exporter dialect(s) the graph's dropout and batch norm ops show:
 // one line per op present ("aten.batch_norm.default x2 -> training_ir") and

@@ -95,14 +95,16 @@ char* CopyString(const std::string& s) {
   return p;
 }
 
-rewire_status Switch(rewire_module* m, char** report, bool to_eval) {
+rewire_status Switch(rewire_module* m, char** report, bool to_eval,
+                     bool strict = false) {
   if (report != nullptr) *report = nullptr;
   return Guard([&]() -> absl::Status {
     if (m == nullptr) return Null("module");
     absl::StatusOr<rewire::tools::ModeSwitchResult> r =
         rewire::tools::SwitchExportedModel(
             m->module,
-            to_eval ? rewire::ModuleMode::kEval : rewire::ModuleMode::kTrain);
+            to_eval ? rewire::ModuleMode::kEval : rewire::ModuleMode::kTrain,
+            strict);
     if (!r.ok()) return r.status();
     if (report != nullptr) *report = CopyString(r->report);
     return absl::OkStatus();
@@ -215,6 +217,11 @@ int rewire_module_is_training(const rewire_module* module) {
 
 rewire_status rewire_module_move_to_eval(rewire_module* module, char** report) {
   return Switch(module, report, true);
+}
+
+rewire_status rewire_module_move_to_eval_ex(rewire_module* module, int strict,
+                                            char** report) {
+  return Switch(module, report, true, strict != 0);
 }
 
 rewire_status rewire_module_move_to_train(rewire_module* module,

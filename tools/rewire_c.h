@@ -86,6 +86,13 @@ int rewire_module_is_training(const rewire_module* module);
  * receives the TrainEvalReport as text (release with rewire_free), also on
  * a no-op (already in that mode). On failure the module's mode is unchanged. */
 rewire_status rewire_module_move_to_eval(rewire_module* module, char** report);
+/* As rewire_module_move_to_eval; with strict != 0 it fails with
+ * REWIRE_FAILED_PRECONDITION, leaving the module exactly as it was, when any
+ * node would keep the eval graph from computing what eager model.eval()
+ * computes (a random op, a training flag still set, a counter still
+ * counting); rewire_last_error() names them. */
+rewire_status rewire_module_move_to_eval_ex(rewire_module* module, int strict,
+                                            char** report);
 rewire_status rewire_module_move_to_train(rewire_module* module,
                                           char** report);
 
