@@ -312,7 +312,10 @@ def test_same_ops_and_flags_as_pt2e(name, tmp_path):
     pt_ops, pt_flags = _fx_summary(gm)
     assert ours_ops == pt_ops, (ours_ops - pt_ops, pt_ops - ours_ops)
     n_bn, n_bn_no_stats, n_drop = _expected_sites(m)
-    assert report.total_rewritten == n_bn + n_drop, report.text
+    # Each batch norm with running stats also has its num_batches_tracked
+    # increment switched off (pt2e leaves it counting, so ops still agree).
+    assert report.total_rewritten == 2 * n_bn + n_drop, report.text
+    assert report.rewritten("batch_counter") == n_bn, report.text
     # rewire leaves batch norms without running stats (track_running_stats=
     # False: running_mean/var None) in training mode, as eager eval computes
     # them; pt2e's pattern (literals ignored) flips them to training=False too,
@@ -363,7 +366,7 @@ def test_custom_eps_momentum_vs_pt2e(tmp_path):
     m.train()
     x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(4))
     report, eval_pb, gm = _both_eval(copy.deepcopy(m), x, tmp_path)
-    assert report.total_rewritten == 4, report.text
+    assert report.total_rewritten == 6, report.text  # 2 bn, 2 dropout, 2 counters
     with torch.no_grad():
         ref = m.eval()(x).numpy()
         pt = gm(x)
