@@ -5,8 +5,8 @@
 # Exits non-zero on any failure; prints pytest's summary line per interpreter.
 #
 #   REWIRE_BRIDGE_INSTALL=0      don't apt-get install anything
-#   REWIRE_BRIDGE_PIP_TORCH=1    also `pip install torch torchvision protobuf
-#                                numpy pytest` into the default python3
+#   REWIRE_BRIDGE_PIP_TORCH=1    also `pip install torch torchvision timm
+#                                protobuf numpy pytest` into the default python3
 #                                (several GB from PyPI with the CUDA libraries)
 #
 # With a pip torch 2.x in the default python3 and REWIRE_BRIDGE_INSTALL=1, it
@@ -26,9 +26,10 @@ if [[ "${REWIRE_BRIDGE_INSTALL:-1}" == 1 ]] &&
     python3-numpy python3-pytest >/dev/null
 fi
 if [[ "${REWIRE_BRIDGE_PIP_TORCH:-0}" == 1 ]] &&
-   ! python3 -c "import torch, torchvision, google.protobuf, numpy, pytest" 2>/dev/null; then
+   ! python3 -c "import torch, torchvision, timm, google.protobuf, numpy, pytest" 2>/dev/null; then
   # Several GB with torch's CUDA libraries: once per machine, then skipped.
-  python3 -m pip install -q torch torchvision protobuf numpy pytest
+  # timm: DropPath models for the conformance table.
+  python3 -m pip install -q torch torchvision timm protobuf numpy pytest
 fi
 
 DEFAULT_PY=$(command -v python3 || true)

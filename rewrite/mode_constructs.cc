@@ -144,7 +144,7 @@ class CounterBuffers {
       return absl::EndsWith(n->target().qualified, "num_batches_tracked");
     }
     if (!n->is_placeholder()) return false;
-    if (absl::StrContains(n->name(), "num_batches_tracked")) return true;
+    if (absl::EndsWith(n->name(), "num_batches_tracked")) return true;
     // make_fx names lifted state by position (arg0_5): ask the binding.
     if (!reindexed_) {
       module_.ReindexTensors();
@@ -180,6 +180,14 @@ std::optional<int64_t> CounterIncrement(const Node* add, CounterBuffers& buffers
 }
 
 constexpr const char* kCounterOps[] = {"aten.add_.Tensor", "aten.add.Tensor"};
+
+// A decomposed mask construct and what it is the identity of in eval.
+struct Mask {
+  std::vector<Node*> nodes;  // in graph order; the last is the result
+  Node* x = nullptr;
+  std::string pattern;       // "drop_path", "dropout_", "alpha_dropout", ...
+  std::string stash;         // EncodeStash(nodes)
+};
 
 void AddLeftAlone(TrainEvalReport& report, const Node* n, std::string reason,
                   bool prevents_eval) {
@@ -226,7 +234,7 @@ Node* OtherOperand(const Node* n, const Node* mask, bool mask_second_only) {
 
 // One mask construct rooted at bernoulli node `r`; nullopt (with a reason
 // in *why, possibly empty) when it is not one rewire knows.
-std::optional<ModeConstructPlan::Mask> MatchMask(Node* r, std::string* why) {
+std::optional<Mask> MatchMask(Node* r, std::string* why) {
   if (r->args().empty() || !r->args()[0].is_node()) return std::nullopt;
   std::vector<Node*> nodes;
   Node* src = r->args()[0].node();
@@ -252,7 +260,7 @@ std::optional<ModeConstructPlan::Mask> MatchMask(Node* r, std::string* why) {
   if (detach != nullptr) nodes.push_back(detach);
   nodes.push_back(r);
   std::vector<Node*> users = r->Users();
-  ModeConstructPlan::Mask m;
+  Mask m;
   Node* result = nullptr;
   Node* x = nullptr;
   bool alpha = false;
@@ -340,18 +348,36 @@ std::optional<ModeConstructPlan::Mask> MatchMask(Node* r, std::string* why) {
 
 }  // namespace
 
-absl::StatusOr<ModeConstructPlan> PlanModeConstructs(ExportedModule& module,
-                                                     ModuleMode to,
-                                                     bool dropout,
-                                                     bool batch_norm,
-                                                     TrainEvalReport& report) {
+absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
+                                  bool dropout, bool batch_norm,
+                                  Dialect dialect, TrainEvalReport& report,
+                                  absl::flat_hash_set<std::string>* verified) {
   Graph& g = module.graph();
   const bool to_eval = to == ModuleMode::kEval;
-  ModeConstructPlan plan;
+  // Masks first: encoding their stashes is the only step that can fail.
+  std::vector<Mask> masks;
+  if (dropout && to_eval) {
+    for (const char* t : kBernoulli) {
+      if (g.CountTarget(t) == 0) continue;
+      for (Node* r : g.NodesWithTarget(t)) {
+        std::string why;
+        std::optional<Mask> m = MatchMask(r, &why);
+        if (!m.has_value()) {
+          if (!why.empty()) AddLeftAlone(report, r, why, false);
+          continue;
+        }
+        ASSIGN_OR_RETURN(m->stash, EncodeStash(m->nodes));
+        masks.push_back(*std::move(m));
+      }
+    }
+  }
+  // Flags: literal edits, each node visited once.
+  absl::flat_hash_set<std::string> switched;
   for (const FlagOp& op : kFlagOps) {
     if (!op.switched_here) continue;
     if ((op.family == kD && !dropout) || (op.family == kB && !batch_norm)) continue;
     if (g.CountTarget(op.target) == 0) continue;
+    verified->insert(op.target);
     for (Node* n : g.NodesWithTarget(op.target)) {
       std::optional<FlagRef> flag = FindFlag(*n, op.index, op.name);
       if (!flag.has_value()) {
@@ -367,53 +393,42 @@ absl::StatusOr<ModeConstructPlan> PlanModeConstructs(ExportedModule& module,
       if (flag->value->kind() != Argument::Kind::kBool) {
         AddLeftAlone(report, n,
                      absl::StrCat("'", op.name, "' is not a bool literal"),
-                     false);
+                     to_eval);
         continue;
       }
       if (flag->value->as_bool() != to_eval) continue;  // already there
       if (op.needs_stats && !HasStats(*n)) continue;  // batch stats in both
-      plan.flips.push_back(ModeConstructPlan::Flip{
-          n, flag->index, Argument::Bool(!to_eval), op.pattern});
+      RETURN_IF_ERROR(g.SetLiteralArgument(n, flag->index, Argument::Bool(!to_eval)));
+      report.AddSites(op.pattern, dialect, 1);
+      switched.insert(n->name());
     }
   }
   if (batch_norm) {
     CounterBuffers buffers(module);
     for (const char* t : kCounterOps) {
+      verified->insert(t);
       if (g.CountTarget(t) == 0) continue;
       for (Node* n : g.NodesWithTarget(t)) {
         std::optional<int64_t> inc = CounterIncrement(n, buffers);
-        if (inc != (to_eval ? 1 : 0)) continue;
-        const size_t index = 1;
-        plan.flips.push_back(ModeConstructPlan::Flip{
-            n, index, Argument::Int(to_eval ? 0 : 1), "batch_counter"});
-      }
-    }
-  }
-  if (dropout && to_eval) {
-    for (const char* t : kBernoulli) {
-      if (g.CountTarget(t) == 0) continue;
-      for (Node* r : g.NodesWithTarget(t)) {
-        std::string why;
-        std::optional<ModeConstructPlan::Mask> m = MatchMask(r, &why);
-        if (!m.has_value()) {
-          if (!why.empty()) AddLeftAlone(report, r, why, false);
-          continue;
+        if (!inc.has_value()) continue;
+        // Eval holds every counter at 0; the way back makes each count 1.
+        const int64_t from = to_eval ? 1 : 0;
+        if (*inc == from) {
+          RETURN_IF_ERROR(g.SetLiteralArgument(n, 1, Argument::Int(1 - from)));
+          report.AddSites("batch_counter", dialect, 1);
+        } else if (to_eval && *inc != 0) {
+          AddLeftAlone(report, n,
+                       absl::StrCat("num_batches_tracked grows by ", *inc,
+                                    ", not 1: not a batch norm's counter"),
+                       true);
         }
-        ASSIGN_OR_RETURN(m->stash, EncodeStash(m->nodes));
-        plan.masks.push_back(*std::move(m));
       }
     }
   }
-  return plan;
-}
-
-absl::Status ApplyModeConstructs(Graph& graph, ModeConstructPlan& plan,
-                                 Dialect dialect, TrainEvalReport& report) {
-  absl::flat_hash_set<std::string> switched;
-  for (ModeConstructPlan::Flip& f : plan.flips) {
-    RETURN_IF_ERROR(graph.SetLiteralArgument(f.node, f.index, f.value));
-    report.AddSites(f.pattern, dialect, 1);
-    switched.insert(f.node->name());
+  for (Mask& m : masks) {
+    RETURN_IF_ERROR(
+        ReplaceWithStashedAlias(g, m.nodes, m.x, std::move(m.stash)).status());
+    report.AddSites(m.pattern, dialect, 1);
   }
   // A pattern rule may have listed a node this pass then switched.
   if (!switched.empty()) {
@@ -422,16 +437,12 @@ absl::Status ApplyModeConstructs(Graph& graph, ModeConstructPlan& plan,
                            [&](const LeftAlone& e) { return switched.contains(e.node); }),
             l.end());
   }
-  for (ModeConstructPlan::Mask& m : plan.masks) {
-    RETURN_IF_ERROR(
-        ReplaceWithStashedAlias(graph, m.nodes, m.x, std::move(m.stash))
-            .status());
-    report.AddSites(m.pattern, dialect, 1);
-  }
   return absl::OkStatus();
 }
 
-void ReportModeDependentLeft(ExportedModule& module, TrainEvalReport& report) {
+void ReportModeDependentLeft(ExportedModule& module,
+                             const absl::flat_hash_set<std::string>& verified,
+                             TrainEvalReport& report) {
   Graph& g = module.graph();
   absl::flat_hash_map<std::string, size_t> listed;
   for (size_t i = 0; i < report.left_alone.size(); ++i) {
@@ -457,7 +468,7 @@ void ReportModeDependentLeft(ExportedModule& module, TrainEvalReport& report) {
     }
   }
   for (const FlagOp& op : kFlagOps) {
-    if (g.CountTarget(op.target) == 0) continue;
+    if (verified.contains(op.target) || g.CountTarget(op.target) == 0) continue;
     for (const Node* n : g.NodesWithTarget(op.target)) {
       std::optional<FlagRef> f = FindFlag(*n, op.index, op.name);
       if (!f.has_value()) continue;  // schema default: eval
@@ -470,7 +481,7 @@ void ReportModeDependentLeft(ExportedModule& module, TrainEvalReport& report) {
   }
   CounterBuffers buffers(module);
   for (const char* t : kCounterOps) {
-    if (g.CountTarget(t) == 0) continue;
+    if (verified.contains(t) || g.CountTarget(t) == 0) continue;
     for (const Node* n : g.NodesWithTarget(t)) {
       std::optional<int64_t> inc = CounterIncrement(n, buffers);
       if (inc.has_value() && *inc != 0) {

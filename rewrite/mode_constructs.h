@@ -2,9 +2,8 @@
 // patterns, and the check that nothing mode-dependent is left after a switch
 // to eval (docs/SEMANTICS.md §3).
 //
-// Three kinds of construct, each planned (read-only, may fail) before it is
-// applied (cannot fail but for internal errors), so the switch stays
-// all-or-nothing:
+// Three kinds of construct; whatever can fail is done before the first
+// change, so the switch stays all-or-nothing:
 //  - Flag ops: `feature_dropout`, `alpha_dropout`, `feature_alpha_dropout`
 //    (and their in-place forms), `instance_norm` with running stats,
 //    `rrelu`, `rrelu_with_noise(_functional)`. Their training flag is flipped
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "ir/exported_module.h"
 #include "rewrite/dialect.h"
@@ -31,44 +31,27 @@
 
 namespace rewire {
 
-// What the constructs pass will do; built by PlanModeConstructs.
-struct ModeConstructPlan {
-  struct Flip {
-    Node* node = nullptr;
-    size_t index = 0;    // argument index as Graph::SetLiteralArgument counts
-    Argument value;      // the new literal
-    std::string pattern;  // report name: "feature_dropout", "batch_counter"
-  };
-  struct Mask {
-    std::vector<Node*> nodes;  // the construct, in graph order; last = result
-    Node* x = nullptr;         // what it is the identity of in eval
-    std::string pattern;       // "drop_path", "dropout_", "alpha_dropout", ...
-    std::string stash;         // EncodeStash(nodes)
-  };
-  std::vector<Flip> flips;
-  std::vector<Mask> masks;
-};
-
-// Plans the switch of the flag ops, masks (to eval only) and counters
-// (`batch_norm` family: instance norm and counters; `dropout` family: the
-// rest). Reads the module, changes nothing. Constructs it recognizes but
-// cannot switch go to report.left_alone.
-absl::StatusOr<ModeConstructPlan> PlanModeConstructs(ExportedModule& module,
-                                                     ModuleMode to,
-                                                     bool dropout,
-                                                     bool batch_norm,
-                                                     TrainEvalReport& report);
-
-// Carries out `plan` and counts its sites into report (under `dialect`).
-absl::Status ApplyModeConstructs(Graph& graph, ModeConstructPlan& plan,
-                                 Dialect dialect, TrainEvalReport& report);
+// Switches the flag ops, the batch counters (`batch_norm` family: instance
+// norm, the functional batch norm, counters) and, to eval only, the random
+// masks (`dropout` family: the rest); counts the sites into report under
+// `dialect`. Constructs it recognizes but cannot switch go to
+// report.left_alone. Everything that can fail (encoding the stashes) runs
+// before the first change. Adds to *verified the targets whose every node
+// it examined, so ReportModeDependentLeft need not visit them again.
+absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
+                                  bool dropout, bool batch_norm,
+                                  Dialect dialect, TrainEvalReport& report,
+                                  absl::flat_hash_set<std::string>* verified);
 
 // After a switch to eval: adds to report.left_alone, with prevents_eval,
 // every node that still draws random numbers, carries a training flag set to
 // True (batch and instance norm: with running stats), or increments a batch
 // counter; nodes already listed get the flag. Visits only nodes of those
-// targets (target index).
-void ReportModeDependentLeft(ExportedModule& module, TrainEvalReport& report);
+// targets (target index), and skips the targets in `verified` (whose nodes a
+// pass already examined and reported).
+void ReportModeDependentLeft(ExportedModule& module,
+                             const absl::flat_hash_set<std::string>& verified,
+                             TrainEvalReport& report);
 
 }  // namespace rewire
 

@@ -553,8 +553,13 @@ void ShareProvenance(const std::vector<Node*>& nodes) {
   }
 }
 
+// `verified` gets the rule's target when the rule is a one-node flag flip
+// whose filter saw every node of that target: each was then flipped, found
+// in the requested mode, or reported, and the left-over check need not
+// visit them again.
 absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
-                     absl::flat_hash_set<std::string>& reported) {
+                     absl::flat_hash_set<std::string>& reported,
+                     absl::flat_hash_set<std::string>* verified) {
   auto left_alone = [&](const Node* n, std::string reason) {
     if (reported.insert(n->name()).second) {
       report.left_alone.push_back(
@@ -568,8 +573,10 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
   opts.record_node_maps = false;
   const Node* rm_placeholder = rule.pattern->FindNode("running_mean");
   const Node* rv_placeholder = rule.pattern->FindNode("running_var");
+  int64_t seen = 0;
   opts.filters.push_back([&](const InternalMatch& m, const Graph&,
                              const Graph&) {
+    ++seen;
     // The match's first compute node in graph order (no allocation: this
     // runs once per site).
     const Node* op = nullptr;
@@ -606,6 +613,13 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
       rule.replacement != nullptr
           ? ReplacePatternWithFilters(graph, *rule.pattern, *rule.replacement, opts)
           : ReplacePatternWithFilters(graph, *rule.pattern, rule.fn, opts);
+  int64_t calls = 0;
+  for (const Node* n : *rule.pattern) calls += n->is_call() ? 1 : 0;
+  if (result.ok() && rule.from_flag.has_value() && calls == 1 &&
+      rule.replacement != nullptr && rule.anchors.size() == 1 &&
+      seen == static_cast<int64_t>(graph.CountTarget(rule.anchors[0]))) {
+    verified->insert(rule.anchors[0]);
+  }
   if (!result.ok()) {
     return absl::Status(result.status().code(),
                         absl::StrCat(rule.pattern_name, " (",
@@ -681,8 +695,9 @@ void ReportUnsupported(const Graph& g, bool dropout, bool train_to_eval,
   for (const Node* n : g.NodesWithTarget(kLegitNoStats)) add(n, kNoStatsReason);
 }
 
-absl::StatusOr<TrainEvalReport> Replace(ExportedModule& module, bool train_to_eval,
-                                        bool do_dropout, bool do_batch_norm) {
+absl::StatusOr<TrainEvalReport> Replace(
+    ExportedModule& module, bool train_to_eval, bool do_dropout,
+    bool do_batch_norm, absl::flat_hash_set<std::string>* verified) {
   TrainEvalReport report;
   report.from = train_to_eval ? ModuleMode::kTrain : ModuleMode::kEval;
   report.to = train_to_eval ? ModuleMode::kEval : ModuleMode::kTrain;
@@ -720,14 +735,12 @@ absl::StatusOr<TrainEvalReport> Replace(ExportedModule& module, bool train_to_ev
     bool present = false;
     for (const char* a : rule.anchors) present = present || graph.CountTarget(a) > 0;
     if (!present) continue;
-    RETURN_IF_ERROR(RunRule(graph, rule, report, reported));
+    RETURN_IF_ERROR(RunRule(graph, rule, report, reported, verified));
   }
   // The constructs upstream has no pattern for (rewrite/mode_constructs.h),
   // after the pattern rules so that their sites are settled.
-  ASSIGN_OR_RETURN(
-      ModeConstructPlan plan,
-      PlanModeConstructs(module, report.to, do_dropout, do_batch_norm, report));
-  RETURN_IF_ERROR(ApplyModeConstructs(graph, plan, dialect, report));
+  RETURN_IF_ERROR(SwitchModeConstructs(module, report.to, do_dropout,
+                                       do_batch_norm, dialect, report, verified));
   if (do_dropout) ReportUnsupported(graph, true, train_to_eval, report, reported);
   if (do_batch_norm) {
     ReportUnsupported(graph, false, train_to_eval, report, reported);
@@ -769,10 +782,11 @@ absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to,
   // Strict: what is left is known only after rewriting, so the switch runs
   // on the module with a copy to put back.
   std::unique_ptr<Graph> backup = strict ? module.graph().Clone() : nullptr;
+  absl::flat_hash_set<std::string> verified;
   absl::StatusOr<TrainEvalReport> report =
-      Replace(module, to == ModuleMode::kEval, true, true);
+      Replace(module, to == ModuleMode::kEval, true, true, &verified);
   if (report.ok() && to == ModuleMode::kEval) {
-    ReportModeDependentLeft(module, *report);
+    ReportModeDependentLeft(module, verified, *report);
     if (strict && report->num_preventing_eval() > 0) {
       report = StrictError(*report);
     }
@@ -790,12 +804,14 @@ absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to,
 
 absl::StatusOr<TrainEvalReport> ReplaceDropout(ExportedModule& module,
                                                bool train_to_eval) {
-  return Replace(module, train_to_eval, true, false);
+  absl::flat_hash_set<std::string> verified;
+  return Replace(module, train_to_eval, true, false, &verified);
 }
 
 absl::StatusOr<TrainEvalReport> ReplaceBatchnorm(ExportedModule& module,
                                                  bool train_to_eval) {
-  return Replace(module, train_to_eval, false, true);
+  absl::flat_hash_set<std::string> verified;
+  return Replace(module, train_to_eval, false, true, &verified);
 }
 
 absl::StatusOr<TrainEvalReport> MoveExportedModelToEval(

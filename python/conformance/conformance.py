@@ -886,8 +886,25 @@ def parent_main(args, argv):
         rows = [r for r in read_rows(results) if r.get("run_id") == run_id]
         counts = collections.Counter(r["status"] for r in rows)
         print("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())), file=sys.stderr)
+        if args.check:
+            return check_rows(rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def check_rows(rows):
+    """--check: 1 when a row fails for any reason but an op the executor
+    lacks or a failure the model table expects (an export PyTorch refuses).
+    Prints one line per such row."""
+    bad = [r for r in rows if r["status"] == "fail" and not r.get("expected")
+           and not (r.get("reason") or "").startswith("missing op")]
+    for r in bad:
+        print(f"conformance FAIL: {r['model']} [{r['form']}] torch {r.get('torch')}: "
+              f"{short(r.get('reason') or '', 300)}", file=sys.stderr)
+    passed = sum(1 for r in rows if r["status"] == "pass")
+    print(f"{passed} passed, {len(bad)} failed", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _fill_missing(results, run_id, command, model, forms, version, why):
@@ -1057,6 +1074,9 @@ def main(argv=None):
                     help="seconds per rewire subprocess (eval, run, state run)")
     ap.add_argument("--model-timeout", type=float, default=1500,
                     help="seconds per model, all forms together")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when a row fails other than for a missing op "
+                         "or an expected export failure")
     ap.add_argument("--table", action="store_true",
                     help="merge results/*.jsonl into docs/CONFORMANCE.md")
     ap.add_argument("--table-out", default=DEFAULT_TABLE)
@@ -1080,4 +1100,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
