@@ -378,6 +378,112 @@ TEST(ModeConstructsTest, BrokenStashesFailTheWayBackAndChangeNothing) {
   }
 }
 
+// Hand-made graphs that look almost like a construct: each is left as it
+// is (or reported), never crashes, and the switch stays verified.
+TEST(ModeConstructsTest, NearMissGraphsAreReportedNotRewritten) {
+  const char* graphs[] = {
+      // bernoulli without arguments, and on a literal.
+      R"(
+    %x : f32[2] = placeholder[target=x]
+    %b : f32[2] = aten.bernoulli_.float()
+    return (%x,)
+  )",
+      // The mask multiplies itself.
+      R"(
+    %x : f32[2] = placeholder[target=x]
+    %e : f32[2] = aten.empty_like.default(%x)
+    %b : f32[2] = aten.bernoulli_.float(%e, 0.5)
+    %y : f32[2] = aten.mul.Tensor(%b, %b)
+    return (%y,)
+  )",
+      // A mask with a second user outside the construct.
+      R"(
+    %x : f32[2] = placeholder[target=x]
+    %e : f32[2] = aten.empty_like.default(%x)
+    %b : f32[2] = aten.bernoulli_.float(%e, 0.5)
+    %y : f32[2] = aten.mul.Tensor(%x, %b)
+    %z : f32[2] = aten.add.Tensor(%y, %b)
+    return (%z,)
+  )",
+      // The mask broadcasts x up (result shape differs from x).
+      R"(
+    %x : f32[2, 1] = placeholder[target=x]
+    %e : f32[2, 3] = aten.empty.memory_format([2, 3])
+    %b : f32[2, 3] = aten.bernoulli_.float(%e, 0.5)
+    %y : f32[2, 3] = aten.mul.Tensor(%x, %b)
+    return (%y,)
+  )",
+      // No "val" anywhere.
+      R"(
+    %x = placeholder[target=x]
+    %e = aten.empty_like.default(%x)
+    %b = aten.bernoulli_.float(%e, 0.5)
+    %y = aten.mul.Tensor(%x, %b)
+    return (%y,)
+  )",
+      // A training flag that is not a bool, and one given by keyword.
+      R"(
+    %x : f32[2, 3, 4] = placeholder[target=x]
+    %f : f32[2, 3, 4] = aten.feature_dropout.default(%x, 0.5, 1)
+    %r : f32[2, 3, 4] = aten.rrelu.default(%f, 0.1, 0.3, training=True)
+    return (%r,)
+  )",
+      // A counter-looking add on a buffer that is not num_batches_tracked,
+      // and a counter that grows by 2.
+      R"(
+    %steps : i64[] = placeholder[target=steps]
+    %b_num_batches_tracked : i64[] = placeholder[target=b_num_batches_tracked]
+    %a : i64[] = aten.add_.Tensor(%steps, 1)
+    %c : i64[] = aten.add_.Tensor(%b_num_batches_tracked, 2)
+    return (%steps,)
+  )",
+  };
+  for (const char* text : graphs) {
+    SCOPED_TRACE(text);
+    absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(text);
+    if (!g.ok()) continue;  // the parser refused it: fine, nothing to switch
+    ExportedModule m(*std::move(g));
+    absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m);
+    if (!r.ok()) continue;  // refused with a status: fine
+    EXPECT_EQ(StashAnchors(m.graph()).size(), 0u) << PrintGraph(m.graph());
+    // Whatever still draws or counts is reported as differing from eval.
+    for (const char* t : {"aten.bernoulli_.float", "aten.feature_dropout.default"}) {
+      for (const Node* n : m.graph().NodesWithTarget(t)) {
+        bool listed = false;
+        for (const LeftAlone& l : r->left_alone) {
+          listed = listed || (l.node == n->name() && l.prevents_eval);
+        }
+        EXPECT_TRUE(listed) << n->name() << "\n" << r->ToString();
+      }
+    }
+  }
+}
+
+TEST(ModeConstructsTest, KeywordFlagsAndStepCountersAreHandledExactly) {
+  absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(R"(
+    %x : f32[2, 3, 4] = placeholder[target=x]
+    %steps : i64[] = placeholder[target=steps]
+    %b_num_batches_tracked : i64[] = placeholder[target=b_num_batches_tracked]
+    %r : f32[2, 3, 4] = aten.rrelu.default(%x, 0.1, 0.3, training=True)
+    %a : i64[] = aten.add_.Tensor(%steps, 1)
+    %c : i64[] = aten.add_.Tensor(%b_num_batches_tracked, 2)
+    return (%r,)
+  )");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(*std::move(g));
+  const std::string before = PrintGraph(m.graph());
+  absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*m.graph().FindNode("r")->kwarg("training"), Argument::Bool(false));
+  // A user's step counter keeps counting in eager eval too: untouched.
+  EXPECT_EQ(m.graph().FindNode("a")->args()[1], Argument::Int(1));
+  // A num_batches_tracked that grows by 2 is no batch norm's: reported.
+  EXPECT_EQ(m.graph().FindNode("c")->args()[1], Argument::Int(2));
+  EXPECT_EQ(r->num_preventing_eval(), 1) << r->ToString();
+  ASSERT_TRUE(MoveExportedModelToTrain(m).ok());
+  EXPECT_EQ(PrintGraph(m.graph()), before);
+}
+
 TEST(ModeConstructsTest, StashedEvalGraphSurvivesSaveAndLoad) {
   const Case c{"dropout_inplace", "core_aten", "torch2"};
   ExportedModule m = Load(c);
