@@ -127,6 +127,17 @@ run_cmd 0 eval "$DATA/cli_small.pb" -o "$TMP/eval.pb" && {
 run_cmd 0 info "$TMP/eval.pb" && expect_out "mode:      eval"
 run_cmd 0 validate "$TMP/eval.pb" && expect_out "eval-form"
 run_cmd 0 eval "$TMP/eval.pb" -o "$TMP/eval2.pbtxt" && expect_out "already in eval mode"
+# One dialect detection for info and the switch: a training-IR drop path
+# (bernoulli_ on new_empty) is not make_fx; make_fx's empty_like ->
+# bernoulli_ is.
+run_cmd 0 info "$DATA/constructs/timm_drop_path.training_ir.torch2.pbtxt" &&
+  expect_out "dialect:   training_ir"
+run_cmd 0 eval "$DATA/constructs/timm_drop_path.training_ir.torch2.pbtxt" -o "$TMP/dp.pb" &&
+  expect_out "drop_path [training_ir]: 1"
+run_cmd 0 info "$DATA/constructs/dropout_inplace.make_fx.torch1.pbtxt" &&
+  expect_out "dialect:   make_fx"
+run_cmd 0 eval "$DATA/constructs/dropout_inplace.make_fx.torch1.pbtxt" -o "$TMP/di.pb" &&
+  expect_out "dropout_ [make_fx]: 1"
 # A random mask rewire does not know as a dropout: reported, refused by --strict.
 cat >"$TMP/odd.txt" <<'GRAPH'
 graph():
