@@ -35,6 +35,10 @@ struct FlagOp {
   bool switched_here;
 };
 
+// Set on the nodes whose flag a switch to eval flipped (rewrite/
+// mode_constructs.h); the way back flips those and erases it.
+constexpr absl::string_view kFlagMarkerKey = "rewire_flag";
+
 constexpr Family kD = Family::kDropout;
 constexpr Family kB = Family::kBatchNorm;
 
@@ -75,6 +79,7 @@ const absl::flat_hash_set<absl::string_view>& RandomOps() {
       "uniform_", "exponential", "exponential_", "geometric", "geometric_",
       "cauchy", "cauchy_", "log_normal", "log_normal_", "multinomial",
       "poisson", "random", "random_", "binomial", "_standard_gamma",
+      "normal_functional", "rand_like", "randint_like",
       "_sample_dirichlet", "_fused_dropout", "native_dropout_backward"};
   return *ops;
 }
@@ -113,8 +118,12 @@ std::optional<FlagRef> FindFlag(const Node& n, size_t pos,
   return std::nullopt;
 }
 
+// Running stats (arguments 3 and 4, positional or by keyword) are tensors.
 bool HasStats(const Node& n) {
-  return n.args().size() > 4 && n.args()[3].is_node() && n.args()[4].is_node();
+  std::optional<FlagRef> rm = FindFlag(n, 3, "running_mean");
+  std::optional<FlagRef> rv = FindFlag(n, 4, "running_var");
+  return rm.has_value() && rv.has_value() && rm->value->is_node() &&
+         rv->value->is_node();
 }
 
 std::optional<double> Number(const Argument* a) {
@@ -185,6 +194,11 @@ constexpr const char* kCounterOps[] = {"aten.add_.Tensor", "aten.add.Tensor"};
 struct Mask {
   std::vector<Node*> nodes;  // in graph order; the last is the result
   Node* x = nullptr;
+  // The construct's node that reads x, and at which argument: x is read
+  // again there when the construct is replaced, since replacing an earlier
+  // construct may have put an alias in x's place (chained masks).
+  Node* x_user = nullptr;
+  size_t x_arg = 0;
   std::string pattern;       // "drop_path", "dropout_", "alpha_dropout", ...
   std::string stash;         // EncodeStash(nodes)
 };
@@ -263,6 +277,7 @@ std::optional<Mask> MatchMask(Node* r, std::string* why) {
   Mask m;
   Node* result = nullptr;
   Node* x = nullptr;
+  Node* x_user = nullptr;
   bool alpha = false;
   if (users.size() == 1 && r->num_uses() == 1) {
     Node* mask = r;
@@ -289,6 +304,7 @@ std::optional<Mask> MatchMask(Node* r, std::string* why) {
     }
     nodes.push_back(u);
     result = u;
+    x_user = u;
   } else if (users.size() == 2 && r->num_uses() == 2) {
     // Alpha dropout: a = (r - 1) * c1 + c2; result = x * (r * c3) + a.
     Node* shift = nullptr;
@@ -316,6 +332,7 @@ std::optional<Mask> MatchMask(Node* r, std::string* why) {
       return std::nullopt;
     }
     x = OtherOperand(scaled_x, scale, false);
+    x_user = scaled_x;
     if (x == nullptr) {
       *why = "alpha dropout mask not applied to a tensor";
       return std::nullopt;
@@ -341,6 +358,8 @@ std::optional<Mask> MatchMask(Node* r, std::string* why) {
   }
   m.nodes = std::move(nodes);
   m.x = x;
+  m.x_user = x_user;
+  m.x_arg = x_user->args()[0].is_node() && x_user->args()[0].node() == x ? 0 : 1;
   m.pattern = MaskPattern(Val(src), xv, alpha);
   if (Is(result, "aten.mul_.Tensor")) absl::StrAppend(&m.pattern, "_");
   return m;
@@ -357,6 +376,7 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
   // Masks first: encoding their stashes is the only step that can fail.
   std::vector<Mask> masks;
   if (dropout && to_eval) {
+    std::vector<Mask> candidates;
     for (const char* t : kBernoulli) {
       if (g.CountTarget(t) == 0) continue;
       for (Node* r : g.NodesWithTarget(t)) {
@@ -366,19 +386,52 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
           if (!why.empty()) AddLeftAlone(report, r, why, false);
           continue;
         }
-        ASSIGN_OR_RETURN(m->stash, EncodeStash(m->nodes));
-        masks.push_back(*std::move(m));
+        candidates.push_back(*std::move(m));
       }
     }
+    // Constructs must not share nodes (one multiplication of two masks),
+    // and x may be another construct's result (a chain) but none of its
+    // inner nodes: otherwise "the identity of x" is not defined.
+    absl::flat_hash_map<const Node*, int> claims;
+    absl::flat_hash_set<const Node*> inner;
+    for (const Mask& m : candidates) {
+      for (const Node* n : m.nodes) ++claims[n];
+      for (size_t i = 0; i + 1 < m.nodes.size(); ++i) inner.insert(m.nodes[i]);
+    }
+    for (Mask& m : candidates) {
+      bool shared = inner.contains(m.x);
+      for (const Node* n : m.nodes) shared = shared || claims[n] > 1;
+      if (shared) {
+        AddLeftAlone(report, m.nodes.back(),
+                     "random masks that share nodes or multiply each other",
+                     false);
+        continue;
+      }
+      ASSIGN_OR_RETURN(m.stash, EncodeStash(m.nodes));
+      masks.push_back(std::move(m));
+    }
+    // Graph order, so a chain's earlier construct is replaced first and the
+    // later one reads the alias that took its place.
+    std::sort(masks.begin(), masks.end(), [](const Mask& a, const Mask& b) {
+      return a.nodes.back()->IsBefore(b.nodes.back());
+    });
   }
-  // Flags: literal edits, each node visited once.
+  // Flags: literal edits. Train -> eval marks each node it flips, and the
+  // way back flips exactly the marked ones, so a flag the model itself set
+  // to False (F.dropout2d(training=False)) stays False. A graph without any
+  // mark was exported in eval: every flag of a flag op goes to True.
   absl::flat_hash_set<std::string> switched;
   for (const FlagOp& op : kFlagOps) {
     if (!op.switched_here) continue;
     if ((op.family == kD && !dropout) || (op.family == kB && !batch_norm)) continue;
     if (g.CountTarget(op.target) == 0) continue;
     verified->insert(op.target);
-    for (Node* n : g.NodesWithTarget(op.target)) {
+    const std::vector<Node*> nodes = g.NodesWithTarget(op.target);
+    bool any_marked = false;
+    if (!to_eval) {
+      for (const Node* n : nodes) any_marked = any_marked || n->meta().Contains(kFlagMarkerKey);
+    }
+    for (Node* n : nodes) {
       std::optional<FlagRef> flag = FindFlag(*n, op.index, op.name);
       if (!flag.has_value()) {
         // rrelu's training defaults to False: already eval.
@@ -398,7 +451,13 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
       }
       if (flag->value->as_bool() != to_eval) continue;  // already there
       if (op.needs_stats && !HasStats(*n)) continue;  // batch stats in both
+      if (any_marked && !n->meta().Contains(kFlagMarkerKey)) continue;
       RETURN_IF_ERROR(g.SetLiteralArgument(n, flag->index, Argument::Bool(!to_eval)));
+      if (to_eval) {
+        n->mutable_meta().Set(kFlagMarkerKey, MetaValue::String(op.name));
+      } else {
+        n->mutable_meta().Erase(kFlagMarkerKey);
+      }
       report.AddSites(op.pattern, dialect, 1);
       switched.insert(n->name());
     }
@@ -426,8 +485,9 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
     }
   }
   for (Mask& m : masks) {
+    Node* x = m.x_user->args()[m.x_arg].node();
     RETURN_IF_ERROR(
-        ReplaceWithStashedAlias(g, m.nodes, m.x, std::move(m.stash)).status());
+        ReplaceWithStashedAlias(g, m.nodes, x, std::move(m.stash)).status());
     report.AddSites(m.pattern, dialect, 1);
   }
   // A pattern rule may have listed a node this pass then switched.

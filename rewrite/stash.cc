@@ -162,6 +162,15 @@ absl::Status CheckStashes(const Graph& graph) {
       }
     }
     for (const Node* n : p.restored) {
+      // Markers the rest of the switch reads must come from the graph, where
+      // they are checked before anything changes, not out of a stash.
+      for (const Metadata::Entry& e : n->meta().entries()) {
+        if (absl::StartsWith(e.key.str(), "rewire_")) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "%", anchor->name(), ": '", kStashKey, "' restores %", n->name(),
+              " with rewire metadata '", e.key.str(), "'"));
+        }
+      }
       if (n != p.restored.back() && (graph.FindNode(n->name()) != nullptr ||
                                      !restoring.insert(n->name()).second)) {
         return absl::InvalidArgumentError(absl::StrCat(

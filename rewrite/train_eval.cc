@@ -560,10 +560,13 @@ void ShareProvenance(const std::vector<Node*>& nodes) {
 absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
                      absl::flat_hash_set<std::string>& reported,
                      absl::flat_hash_set<std::string>* verified) {
-  auto left_alone = [&](const Node* n, std::string reason) {
+  const bool to_eval = report.to == ModuleMode::kEval;
+  // `prevents`: the node stays in training form where eval was asked for.
+  auto left_alone = [&](const Node* n, std::string reason, bool prevents) {
     if (reported.insert(n->name()).second) {
-      report.left_alone.push_back(
-          LeftAlone{n->name(), n->target().qualified, std::move(reason)});
+      report.left_alone.push_back(LeftAlone{n->name(), n->target().qualified,
+                                            std::move(reason),
+                                            prevents && to_eval});
     }
   };
   ReplaceOptions opts;
@@ -589,7 +592,7 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
       const Argument* flag = MatchedLiteralArg(m, "training");
       if (flag == nullptr) flag = MatchedLiteralArg(m, "train");
       if (flag == nullptr || flag->kind() != Argument::Kind::kBool) {
-        left_alone(op, "training flag is not a bool literal");
+        left_alone(op, "training flag is not a bool literal", true);
         return false;
       }
       // Already in the requested mode: nothing to do, nothing to report.
@@ -599,7 +602,7 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
       for (const Node* ph : {rm_placeholder, rv_placeholder}) {
         const Argument* b = ph != nullptr ? m.Binding(ph) : nullptr;
         if (b != nullptr && !b->is_node()) {
-          left_alone(op, kNoStatsReason);
+          left_alone(op, kNoStatsReason, false);
           return false;
         }
       }
@@ -631,7 +634,8 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
     if (reported.insert(s.anchor).second) {
       report.left_alone.push_back(LeftAlone{
           s.anchor, n != nullptr ? n->target().qualified : "",
-          absl::StrCat("match skipped by the rewriter: ", s.reason)});
+          absl::StrCat("match skipped by the rewriter: ", s.reason),
+          to_eval});
     }
   }
   for (ReplacedPattern& rp : result->replaced) {
@@ -772,13 +776,18 @@ absl::Status StrictError(const TrainEvalReport& report) {
 
 absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to,
                                      const TrainEvalOptions& options) {
+  const bool strict = options.strict && to == ModuleMode::kEval;
   if (module.mode() == to) {
     TrainEvalReport report;
     report.from = report.to = to;
     report.already_in_mode = true;
+    // Nothing to rewrite, but a strict eval still vouches for the graph.
+    if (to == ModuleMode::kEval) {
+      ReportModeDependentLeft(module, {}, report);
+      if (strict && report.num_preventing_eval() > 0) return StrictError(report);
+    }
     return report;
   }
-  const bool strict = options.strict && to == ModuleMode::kEval;
   // Strict: what is left is known only after rewriting, so the switch runs
   // on the module with a copy to put back.
   std::unique_ptr<Graph> backup = strict ? module.graph().Clone() : nullptr;
@@ -792,7 +801,9 @@ absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to,
     }
   }
   if (!report.ok()) {
-    if (backup != nullptr) module.set_graph(std::move(backup));
+    // Move the contents back, so the caller's Graph& stays valid (node
+    // pointers into the graph do not survive a failed strict switch).
+    if (backup != nullptr) module.graph() = std::move(*backup);
     return report.status();
   }
   module.set_mode(to);
