@@ -714,7 +714,7 @@ absl::StatusOr<TrainEvalReport> Replace(
   ctx.guess = DetectDialect(graph).dialect;
   if (!train_to_eval) {
     RETURN_IF_ERROR(CheckMarkers(graph));
-    if (do_dropout) RETURN_IF_ERROR(CheckStashes(graph));
+    RETURN_IF_ERROR(CheckStashes(graph));
   }
   std::vector<Rule> rules;
   if (do_dropout) {
@@ -726,9 +726,10 @@ absl::StatusOr<TrainEvalReport> Replace(
     for (Rule& x : r) rules.push_back(std::move(x));
   }
   const Dialect dialect = ctx.guess.value_or(Dialect::kTrainingIr);
-  if (!train_to_eval && do_dropout) {
+  if (!train_to_eval) {
     // Before dead-code elimination, which would drop an unused alias and
-    // its stash (an in-place dropout whose result nobody reads).
+    // its stash (an in-place dropout whose result nobody reads); so the
+    // batch-norm-only way back restores them too.
     ASSIGN_OR_RETURN(int64_t restored, RestoreStashes(graph));
     if (restored > 0) report.AddSites("stashed", dialect, restored);
   }

@@ -71,8 +71,10 @@ absl::StatusOr<TrainEvalReport> ReplaceDropout(ExportedModule& module,
 // Dead-code elimination, then every batch norm pattern of every dialect
 // present; pre-dispatch patterns for CUDA when AssertAndGetUniqueDevice says
 // CUDA (its error when the module spans several devices). Batch norm without
-// running stats is left in training mode and reported. Does not change the
-// module's mode.
+// running stats is left in training mode and reported. The way back
+// (train_to_eval false) also restores stashed dropout-family constructs
+// (rewrite/stash.h), which its dead-code elimination would otherwise drop.
+// Does not change the module's mode.
 absl::StatusOr<TrainEvalReport> ReplaceBatchnorm(ExportedModule& module,
                                                  bool train_to_eval);
 

@@ -637,6 +637,31 @@ TEST(ModeConstructsTest, StashesMayNotRestoreRewireMarkers) {
   ExpectTrainFailsUnchanged(m, "rewire metadata 'rewire_dropout'");
 }
 
+// An in-place dropout whose result nobody reads becomes an unused alias;
+// no way back may lose it to dead-code elimination.
+TEST(ModeConstructsTest, UnusedStashedAliasSurvivesEveryWayBack) {
+  constexpr char kUnused[] = R"(
+    %x : f32[2, 3] = placeholder[target=x]
+    %h : f32[2, 3] = aten.mul.Tensor(%x, 2.0)
+    %e : f32[2, 3] = aten.empty_like.default(%h)
+    %b : f32[2, 3] = aten.bernoulli_.float(%e, 0.7)
+    %d : f32[2, 3] = aten.div_.Scalar(%b, 0.7)
+    %m : f32[2, 3] = aten.mul_.Tensor(%h, %d)
+    return (%h,)
+  )";
+  for (bool batch_norm_only : {false, true}) {
+    SCOPED_TRACE(batch_norm_only);
+    ExportedModule m = FromText(kUnused);
+    const std::string before = PrintGraph(m.graph());
+    ASSERT_TRUE(MoveExportedModelToEval(m).ok());
+    ASSERT_EQ(StashAnchors(m.graph()).size(), 1u);
+    absl::StatusOr<TrainEvalReport> r =
+        batch_norm_only ? ReplaceBatchnorm(m, false) : MoveExportedModelToTrain(m);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(PrintGraph(m.graph()), before);
+  }
+}
+
 TEST(ModeConstructsTest, StashedEvalGraphSurvivesSaveAndLoad) {
   const Case c{"dropout_inplace", "core_aten", "torch2"};
   ExportedModule m = Load(c);
