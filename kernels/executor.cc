@@ -16,157 +16,28 @@
 #include "ir/schema.h"
 #include "ir/status_macros.h"
 #include "kernels/common_ops.h"
+#include "kernels/construct_ops.h"
+#include "kernels/op_args.h"
 
 namespace rewire {
 namespace {
 
 std::atomic<const DeviceOps*> g_cuda_ops{nullptr};
+using op_args::Args;
+using op_args::Ctx;
+using op_args::OpFn;
+using op_args::SizedOp;
+using op_args::Tup;
+using op_args::V;
+// Adapters of kernels/construct_ops.h.
+using op_args::OpEmptyPermuted;
+using op_args::OpInstanceNorm;
+using op_args::OpNewEmpty;
+using op_args::OpRepeat;
+using op_args::OpRrelu;
+using op_args::OpRrelu_;
+using op_args::OpRreluWithNoiseFunctional;
 
-// ------------------------------------------------------------------ args
-// Schema-ordered argument values with typed accessors by name.
-class Args {
- public:
-  Args(const OpSchema& schema, std::vector<RuntimeValue>& values)
-      : schema_(schema), values_(values) {}
-
-  absl::StatusOr<RuntimeValue*> Get(absl::string_view name) {
-    const int i = schema_.ArgumentIndex(name);
-    if (i < 0) {
-      return absl::InternalError(absl::StrCat("schema ", schema_.QualifiedName(),
-                                              " has no argument ", name));
-    }
-    return &values_[i];
-  }
-  absl::StatusOr<Tensor*> T(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    if (!v->is_tensor() || !v->tensor.defined()) {
-      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor"));
-    }
-    return &v->tensor;
-  }
-  // nullptr for None.
-  absl::StatusOr<Tensor*> OptT(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    if (v->is_none()) return nullptr;
-    if (!v->is_tensor()) {
-      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor or None"));
-    }
-    return &v->tensor;
-  }
-  absl::StatusOr<double> D(absl::string_view name) {
-    ASSIGN_OR_RETURN(ops::Scalar s, S(name));
-    return s.value;
-  }
-  absl::StatusOr<ops::Scalar> S(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    return ScalarOf(*v, name);
-  }
-  absl::StatusOr<int64_t> I(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    return IntOf(*v, name);
-  }
-  absl::StatusOr<std::optional<int64_t>> OptI(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    if (v->is_none()) return std::optional<int64_t>();
-    ASSIGN_OR_RETURN(int64_t i, IntOf(*v, name));
-    return std::optional<int64_t>(i);
-  }
-  absl::StatusOr<bool> B(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    if (v->kind != RuntimeValue::Kind::kLiteral || v->literal.kind() != Argument::Kind::kBool) {
-      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a bool"));
-    }
-    return v->literal.as_bool();
-  }
-  // An int list; a single int broadcasts to `n` entries when n > 0.
-  absl::StatusOr<std::vector<int64_t>> Ints(absl::string_view name, int n = 0) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    std::vector<int64_t> out;
-    if (v->is_list()) {
-      for (const RuntimeValue& e : v->list) {
-        ASSIGN_OR_RETURN(int64_t i, IntOf(e, name));
-        out.push_back(i);
-      }
-      if (n > 0 && out.size() == 1) out.assign(n, out[0]);
-    } else if (!v->is_none()) {
-      ASSIGN_OR_RETURN(int64_t i, IntOf(*v, name));
-      out.assign(n > 0 ? n : 1, i);
-    }
-    if (n > 0 && !out.empty() && static_cast<int>(out.size()) != n) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "argument '", name, "' needs ", n, " ints, got ", out.size()));
-    }
-    return out;
-  }
-  absl::StatusOr<std::array<int64_t, 2>> Pair(absl::string_view name) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> v, Ints(name, 2));
-    if (v.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' needs 2 ints"));
-    }
-    return std::array<int64_t, 2>{v[0], v[1]};
-  }
-  absl::StatusOr<std::optional<ScalarType>> Dtype(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    if (v->is_none()) return std::optional<ScalarType>();
-    if (v->kind == RuntimeValue::Kind::kLiteral && v->literal.kind() == Argument::Kind::kDtype) {
-      return std::optional<ScalarType>(v->literal.as_dtype());
-    }
-    return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a dtype"));
-  }
-  absl::StatusOr<std::vector<Tensor>> Tensors(absl::string_view name) {
-    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
-    if (!v->is_list()) {
-      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor list"));
-    }
-    std::vector<Tensor> out;
-    for (const RuntimeValue& e : v->list) {
-      if (!e.is_tensor()) {
-        return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a tensor list"));
-      }
-      out.push_back(e.tensor);
-    }
-    return out;
-  }
-  bool Has(absl::string_view name) const { return schema_.ArgumentIndex(name) >= 0; }
-
-  static absl::StatusOr<int64_t> IntOf(const RuntimeValue& v, absl::string_view name) {
-    if (v.kind == RuntimeValue::Kind::kLiteral) {
-      if (v.literal.kind() == Argument::Kind::kInt) return v.literal.as_int();
-      if (v.literal.kind() == Argument::Kind::kBool) return v.literal.as_bool() ? 1 : 0;
-    }
-    return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be an int"));
-  }
-  static absl::StatusOr<ops::Scalar> ScalarOf(const RuntimeValue& v, absl::string_view name) {
-    if (v.kind == RuntimeValue::Kind::kLiteral) {
-      switch (v.literal.kind()) {
-        case Argument::Kind::kInt: return ops::Scalar::Int(v.literal.as_int());
-        case Argument::Kind::kBool: return ops::Scalar::Int(v.literal.as_bool() ? 1 : 0);
-        case Argument::Kind::kDouble: return ops::Scalar::Float(v.literal.as_double());
-        default: break;
-      }
-    }
-    return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a number"));
-  }
-
- private:
-  const OpSchema& schema_;
-  std::vector<RuntimeValue>& values_;
-};
-
-struct Ctx {
-  const DeviceOps* dev;
-  PhiloxGenerator* gen;
-};
-
-using OpFn = absl::StatusOr<RuntimeValue> (*)(Ctx&, Args&);
-
-RuntimeValue Tup(std::vector<Tensor> ts) {
-  std::vector<RuntimeValue> vs;
-  for (Tensor& t : ts) vs.push_back(RuntimeValue::FromTensor(std::move(t)));
-  return RuntimeValue::List(std::move(vs));
-}
-RuntimeValue V(Tensor t) { return RuntimeValue::FromTensor(std::move(t)); }
-const Tensor* Ptr(Tensor* t) { return t; }
 
 // ------------------------------------------------------ dropout family
 
@@ -703,13 +574,6 @@ absl::StatusOr<RuntimeValue> OpEmptyLike(Ctx&, Args& a) { return LikeOp(a, std::
 absl::StatusOr<RuntimeValue> OpZerosLike(Ctx&, Args& a) { return LikeOp(a, 0.0); }
 absl::StatusOr<RuntimeValue> OpOnesLike(Ctx&, Args& a) { return LikeOp(a, 1.0); }
 
-absl::StatusOr<RuntimeValue> SizedOp(Args& a, const char* size_name, double fill,
-                              ScalarType default_dtype) {
-  ASSIGN_OR_RETURN(std::vector<int64_t> size, a.Ints(size_name));
-  ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
-  ASSIGN_OR_RETURN(Tensor r, ops::Full(size, fill, dt.value_or(default_dtype)));
-  return V(std::move(r));
-}
 absl::StatusOr<RuntimeValue> OpEmpty(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
 absl::StatusOr<RuntimeValue> OpZeros(Ctx&, Args& a) { return SizedOp(a, "size", 0.0, ScalarType::kFloat32); }
 absl::StatusOr<RuntimeValue> OpOnes(Ctx&, Args& a) { return SizedOp(a, "size", 1.0, ScalarType::kFloat32); }
@@ -809,169 +673,6 @@ absl::StatusOr<RuntimeValue> OpNativeLayerNorm(Ctx&, Args& a) {
 absl::StatusOr<RuntimeValue> OpLayerNorm(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(RuntimeValue v, OpNativeLayerNorm(c, a));
   return std::move(v.list[0]);
-}
-
-// ------------------------------------------- mode-dependent activations
-
-// rrelu in eval: leaky relu with the mean slope (lower + upper) / 2, as
-// PyTorch's rrelu_with_noise computes it when training is False. The
-// training form draws a slope per negative element; it has no kernel here.
-absl::StatusOr<Tensor> RreluEval(Args& a, const Tensor& x) {
-  ASSIGN_OR_RETURN(double lower, a.D("lower"));
-  ASSIGN_OR_RETURN(double upper, a.D("upper"));
-  ASSIGN_OR_RETURN(bool training, a.B("training"));
-  if (training) {
-    return absl::UnimplementedError(
-        "no kernel for rrelu in training mode (random negative slopes); "
-        "switch the model to eval first");
-  }
-  const double slope = (lower + upper) / 2;
-  ASSIGN_OR_RETURN(Tensor y, x.Clone());
-  if (y.dtype() == ScalarType::kFloat32) {
-    float* d = y.data<float>();
-    const float s = static_cast<float>(slope);
-    for (int64_t i = 0; i < y.numel(); ++i) d[i] = d[i] >= 0 ? d[i] : d[i] * s;
-  } else if (y.dtype() == ScalarType::kFloat64) {
-    double* d = y.data<double>();
-    for (int64_t i = 0; i < y.numel(); ++i) d[i] = d[i] >= 0 ? d[i] : d[i] * slope;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "rrelu needs a float32 or float64 input, got ", ScalarTypeName(y.dtype())));
-  }
-  return y;
-}
-
-absl::StatusOr<RuntimeValue> OpRrelu(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Tensor y, RreluEval(a, *x));
-  return V(std::move(y));
-}
-absl::StatusOr<RuntimeValue> OpRrelu_(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Tensor y, RreluEval(a, *x));
-  RETURN_IF_ERROR(ops::CopyInto(*x, y));
-  return V(*x);
-}
-absl::StatusOr<RuntimeValue> OpRreluWithNoiseFunctional(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Tensor * noise, a.T("noise"));
-  ASSIGN_OR_RETURN(Tensor y, RreluEval(a, *x));
-  ASSIGN_OR_RETURN(Tensor n, noise->Clone());
-  return Tup({std::move(y), std::move(n)});
-}
-
-// instance_norm: batch norm of the (1, N*C, ...) view with weight, bias
-// and running stats repeated N times, as ATen decomposes it; the updated
-// repeated stats are averaged back over N. In eval (use_input_stats False)
-// it normalizes each channel with the running stats directly.
-absl::StatusOr<RuntimeValue> OpInstanceNorm(Ctx& c, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
-  ASSIGN_OR_RETURN(Tensor * w, a.OptT("weight"));
-  ASSIGN_OR_RETURN(Tensor * b, a.OptT("bias"));
-  ASSIGN_OR_RETURN(Tensor * rm, a.OptT("running_mean"));
-  ASSIGN_OR_RETURN(Tensor * rv, a.OptT("running_var"));
-  ASSIGN_OR_RETURN(bool use_input_stats, a.B("use_input_stats"));
-  ASSIGN_OR_RETURN(double momentum, a.D("momentum"));
-  ASSIGN_OR_RETURN(double eps, a.D("eps"));
-  if (x->dim() < 2) {
-    return absl::InvalidArgumentError("instance_norm needs an (N, C, ...) input");
-  }
-  if ((rm == nullptr) != (rv == nullptr)) {
-    return absl::InvalidArgumentError(
-        "instance_norm needs both running_mean and running_var, or neither");
-  }
-  if (!use_input_stats) {
-    if (rm == nullptr) {
-      return absl::InvalidArgumentError(
-          "instance_norm without input stats needs running stats");
-    }
-    ASSIGN_OR_RETURN(BatchNormResult r,
-                     c.dev->native_batch_norm(*x, w, b, rm, rv, false, momentum, eps));
-    return V(std::move(r.output));
-  }
-  const int64_t n = x->size(0), ch = x->size(1);
-  std::vector<int64_t> folded = x->shape();
-  folded[0] = 1;
-  folded[1] = n * ch;  // cannot overflow: it is x's own element count's factor
-  ASSIGN_OR_RETURN(Tensor xf, x->Reshape(folded));
-  auto repeat = [&](Tensor* t) -> absl::StatusOr<Tensor> {
-    if (t->dim() != 1 || t->size(0) != ch) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "instance_norm: per-channel tensor of shape [", ch, "] expected"));
-    }
-    std::vector<Tensor> parts(n, *t);
-    return ops::Cat(parts, 0);
-  };
-  std::optional<Tensor> wr, br, rmr, rvr;
-  if (w != nullptr) {
-    ASSIGN_OR_RETURN(wr, repeat(w));
-  }
-  if (b != nullptr) {
-    ASSIGN_OR_RETURN(br, repeat(b));
-  }
-  if (rm != nullptr) {
-    ASSIGN_OR_RETURN(rmr, repeat(rm));
-    ASSIGN_OR_RETURN(rvr, repeat(rv));
-  }
-  auto ptr = [](std::optional<Tensor>& t) { return t.has_value() ? &*t : nullptr; };
-  ASSIGN_OR_RETURN(BatchNormResult r,
-                   c.dev->native_batch_norm(xf, ptr(wr), ptr(br), ptr(rmr),
-                                            ptr(rvr), true, momentum, eps));
-  if (rm != nullptr) {
-    for (auto [rep, dst] : {std::pair{&*rmr, rm}, std::pair{&*rvr, rv}}) {
-      ASSIGN_OR_RETURN(Tensor v, rep->Reshape({n, ch}));
-      ASSIGN_OR_RETURN(Tensor mean, ops::Mean(v, {0}, false, std::nullopt));
-      RETURN_IF_ERROR(ops::CopyInto(*dst, mean));
-    }
-  }
-  ASSIGN_OR_RETURN(Tensor y, r.output.Reshape(x->shape()));
-  return V(std::move(y));
-}
-
-// repeat: tiles `self` (left-padded with 1s to len(repeats) dims).
-absl::StatusOr<RuntimeValue> OpRepeat(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> reps, a.Ints("repeats"));
-  if (reps.size() < static_cast<size_t>(x->dim())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "repeat: ", reps.size(), " repeats for a ", x->dim(), "-d tensor"));
-  }
-  const size_t rank = reps.size();
-  std::vector<int64_t> in(rank, 1), out(rank);
-  for (int i = 0; i < x->dim(); ++i) in[rank - x->dim() + i] = x->size(i);
-  for (size_t i = 0; i < rank; ++i) {
-    if (reps[i] < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("repeat: negative count ", reps[i]));
-    }
-    if (__builtin_mul_overflow(in[i], reps[i], &out[i])) {
-      return absl::InvalidArgumentError("repeat: output size overflows");
-    }
-  }
-  ASSIGN_OR_RETURN(Tensor y, ops::Full(out, 0.0, x->dtype()));
-  const int64_t item = x->itemsize();
-  const char* src = static_cast<const char*>(x->raw_data());
-  char* dst = static_cast<char*>(y.raw_data());
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t e = 0; e < y.numel(); ++e) {
-    int64_t off = 0;
-    for (size_t i = 0; i < rank; ++i) off = off * in[i] + idx[i] % in[i];
-    std::memcpy(dst + e * item, src + off * item, item);
-    for (size_t i = rank; i-- > 0;) {
-      if (++idx[i] < out[i]) break;
-      idx[i] = 0;
-    }
-  }
-  return V(std::move(y));
-}
-
-absl::StatusOr<RuntimeValue> OpNewEmpty(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  return SizedOp(a, "size", 0.0, x->dtype());
-}
-absl::StatusOr<RuntimeValue> OpEmptyPermuted(Ctx&, Args& a) {
-  // Values are unspecified and this executor's tensors are row-major, so
-  // the physical layout does not show.
-  return SizedOp(a, "size", 0.0, ScalarType::kFloat32);
 }
 
 // The op table. Ops the CPU kernels of cpu_kernels.h serve (through
