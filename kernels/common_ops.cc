@@ -338,30 +338,6 @@ absl::StatusOr<Tensor> Reduce(const Tensor& x, absl::Span<const int64_t> dims,
   return out;
 }
 
-// Copies x into a new tensor laid out with dims permuted.
-absl::StatusOr<Tensor> PermuteCopy(const Tensor& x, const std::vector<int>& perm) {
-  std::vector<int64_t> out_shape(perm.size());
-  std::vector<int64_t> in_strides(x.dim());
-  int64_t s = 1;
-  for (int i = x.dim() - 1; i >= 0; --i) {
-    in_strides[i] = s;
-    s *= x.size(i);
-  }
-  std::vector<int64_t> src_strides(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) {
-    out_shape[i] = x.size(perm[i]);
-    src_strides[i] = in_strides[perm[i]];
-  }
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), out_shape));
-  const int64_t item = x.itemsize();
-  const char* src = static_cast<const char*>(x.raw_data());
-  char* dst = static_cast<char*>(out.raw_data());
-  ForEachBroadcast(out_shape, src_strides, src_strides,
-                   [&](int64_t i, int64_t o, int64_t) {
-                     std::memcpy(dst + i * item, src + o * item, item);
-                   });
-  return out;
-}
 
 // The taps i in [0, k) of a sliding window (convolution, max pooling) at
 // output position o whose input position o * s - pad + i * d lies in
@@ -609,109 +585,6 @@ absl::Status CopyInto(Tensor& dst, const Tensor& src) {
 
 // ---------------------------------------------------------------- shapes
 
-absl::StatusOr<Tensor> View(const Tensor& x, absl::Span<const int64_t> sizes) {
-  RETURN_IF_ERROR(CheckCpu(x, "view"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> shape, InferShape(sizes, x.numel()));
-  return x.Reshape(std::move(shape));
-}
-
-absl::StatusOr<Tensor> Flatten(const Tensor& x, int64_t start, int64_t end) {
-  if (x.dim() == 0) return x.Reshape({1});
-  ASSIGN_OR_RETURN(int s, NormalizeDim(start, x.dim()));
-  ASSIGN_OR_RETURN(int e, NormalizeDim(end, x.dim()));
-  if (s > e) return absl::InvalidArgumentError("flatten: start_dim after end_dim");
-  std::vector<int64_t> shape;
-  for (int i = 0; i < s; ++i) shape.push_back(x.size(i));
-  int64_t m = 1;
-  for (int i = s; i <= e; ++i) m *= x.size(i);
-  shape.push_back(m);
-  for (int i = e + 1; i < x.dim(); ++i) shape.push_back(x.size(i));
-  return x.Reshape(std::move(shape));
-}
-
-absl::StatusOr<Tensor> Unsqueeze(const Tensor& x, int64_t dim) {
-  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim() + 1));
-  std::vector<int64_t> shape = x.shape();
-  shape.insert(shape.begin() + d, 1);
-  return x.Reshape(std::move(shape));
-}
-
-absl::StatusOr<Tensor> SqueezeDim(const Tensor& x, int64_t dim) {
-  if (x.dim() == 0) return x;
-  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
-  if (x.size(d) != 1) return x;
-  std::vector<int64_t> shape = x.shape();
-  shape.erase(shape.begin() + d);
-  return x.Reshape(std::move(shape));
-}
-
-absl::StatusOr<Tensor> Permute(const Tensor& x, absl::Span<const int64_t> dims) {
-  RETURN_IF_ERROR(CheckCpu(x, "permute"));
-  if (static_cast<int>(dims.size()) != x.dim()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "permute: ", dims.size(), " dims for a ", x.dim(), "-D tensor"));
-  }
-  std::vector<int> perm(dims.size());
-  std::vector<bool> seen(dims.size(), false);
-  for (size_t i = 0; i < dims.size(); ++i) {
-    ASSIGN_OR_RETURN(perm[i], NormalizeDim(dims[i], x.dim()));
-    if (seen[perm[i]]) return absl::InvalidArgumentError("permute: repeated dim");
-    seen[perm[i]] = true;
-  }
-  return PermuteCopy(x, perm);
-}
-
-absl::StatusOr<Tensor> Transpose(const Tensor& x, int64_t d0, int64_t d1) {
-  RETURN_IF_ERROR(CheckCpu(x, "transpose"));
-  if (x.dim() == 0) return x;
-  ASSIGN_OR_RETURN(int a, NormalizeDim(d0, x.dim()));
-  ASSIGN_OR_RETURN(int b, NormalizeDim(d1, x.dim()));
-  std::vector<int> perm(x.dim());
-  std::iota(perm.begin(), perm.end(), 0);
-  std::swap(perm[a], perm[b]);
-  return PermuteCopy(x, perm);
-}
-
-absl::StatusOr<Tensor> T(const Tensor& x) {
-  if (x.dim() > 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("t() expects a tensor with <= 2 dims, got ", x.dim()));
-  }
-  if (x.dim() < 2) return x;
-  return Transpose(x, 0, 1);
-}
-
-absl::StatusOr<Tensor> Expand(const Tensor& x, absl::Span<const int64_t> sizes) {
-  RETURN_IF_ERROR(CheckCpu(x, "expand"));
-  if (static_cast<int>(sizes.size()) < x.dim()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expand: ", sizes.size(), " sizes for a ", x.dim(), "-D tensor"));
-  }
-  std::vector<int64_t> shape(sizes.begin(), sizes.end());
-  const size_t off = sizes.size() - x.dim();
-  for (size_t i = 0; i < shape.size(); ++i) {
-    const int64_t have = i < off ? 1 : x.size(static_cast<int>(i - off));
-    if (shape[i] == -1) {
-      if (i < off) return absl::InvalidArgumentError("expand: -1 in a new leading dim");
-      shape[i] = have;
-    } else if (have != 1 && have != shape[i]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "expand: size ", have, " of dim ", i - off, " cannot expand to ", shape[i]));
-    } else if (shape[i] < 0) {
-      return absl::InvalidArgumentError("expand: negative size");
-    }
-  }
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), shape));
-  const auto ss = BroadcastStrides(x.shape(), shape);
-  const int64_t item = x.itemsize();
-  const char* src = static_cast<const char*>(x.raw_data());
-  char* dst = static_cast<char*>(out.raw_data());
-  ForEachBroadcast(shape, ss, ss, [&](int64_t i, int64_t o, int64_t) {
-    std::memcpy(dst + i * item, src + o * item, item);
-  });
-  return out;
-}
-
 absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim) {
   if (tensors.empty()) return absl::InvalidArgumentError("cat: no tensors");
   // Legacy: 1-D empty tensors are skipped.
@@ -765,39 +638,6 @@ absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim) {
   return out;
 }
 
-absl::StatusOr<std::vector<Tensor>> Split(const Tensor& x, int64_t split_size,
-                                          int64_t dim) {
-  RETURN_IF_ERROR(CheckCpu(x, "split"));
-  ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
-  if (x.dim() == 0) return absl::InvalidArgumentError("split: 0-D tensor");
-  const int64_t len = x.size(d);
-  if (split_size < 0 || (split_size == 0 && len != 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("split: invalid split_size ", split_size));
-  }
-  int64_t outer = 1, inner = x.itemsize();
-  for (int i = 0; i < d; ++i) outer *= x.size(i);
-  for (int i = d + 1; i < x.dim(); ++i) inner *= x.size(i);
-  std::vector<Tensor> out;
-  // Rounded up without len + split_size - 1, which overflows for a
-  // split_size near int64's range.
-  const int64_t pieces =
-      len == 0 ? 1 : len / split_size + (len % split_size != 0 ? 1 : 0);
-  const char* src = static_cast<const char*>(x.raw_data());
-  for (int64_t p = 0; p < pieces; ++p) {
-    const int64_t start = p * split_size;
-    const int64_t n = std::min(split_size, len - start);
-    std::vector<int64_t> shape = x.shape();
-    shape[d] = n;
-    ASSIGN_OR_RETURN(Tensor t, Tensor::Empty(x.dtype(), shape));
-    char* dst = static_cast<char*>(t.raw_data());
-    for (int64_t o = 0; o < outer; ++o) {
-      std::memcpy(dst + o * n * inner, src + (o * len + start) * inner, n * inner);
-    }
-    out.push_back(std::move(t));
-  }
-  return out;
-}
 
 // ------------------------------------------------------ linear algebra
 
@@ -814,7 +654,9 @@ absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
   }
   Tensor input = input_in;
   if (unbatched) {
-    ASSIGN_OR_RETURN(input, Unsqueeze(input_in, 0));
+    std::vector<int64_t> batched = input_in.shape();
+    batched.insert(batched.begin(), 1);
+    ASSIGN_OR_RETURN(input, input_in.Reshape(std::move(batched)));
   }
   if (weight.dim() != 4 || weight.dtype() != input.dtype()) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -10,9 +10,8 @@
 // accumulates in double and is easy to check against hand-computed values.
 // Every function validates shapes and dtypes before allocating and returns an
 // absl::Status (InvalidArgument for bad shapes or dtypes) instead of
-// crashing, because graphs and inputs come from outside. Tensors are always
-// contiguous (kernels/tensor.h): reshape-like ops share storage, permute,
-// transpose and expand copy.
+// crashing, because graphs and inputs come from outside. They take
+// contiguous tensors (kernels/tensor.h); the view ops are in view_ops.h.
 #ifndef REWIRE_KERNELS_COMMON_OPS_H_
 #define REWIRE_KERNELS_COMMON_OPS_H_
 
@@ -102,19 +101,7 @@ absl::StatusOr<Tensor> Cast(const Tensor& x, ScalarType dtype);
 absl::Status CopyInto(Tensor& dst, const Tensor& src);
 
 // ---------------------------------------------------------------- shapes
-absl::StatusOr<Tensor> View(const Tensor& x, absl::Span<const int64_t> sizes);
-absl::StatusOr<Tensor> Flatten(const Tensor& x, int64_t start, int64_t end);
-absl::StatusOr<Tensor> Unsqueeze(const Tensor& x, int64_t dim);
-absl::StatusOr<Tensor> SqueezeDim(const Tensor& x, int64_t dim);
-absl::StatusOr<Tensor> Permute(const Tensor& x, absl::Span<const int64_t> dims);
-absl::StatusOr<Tensor> Transpose(const Tensor& x, int64_t d0, int64_t d1);
-// t(): 0-D and 1-D unchanged, 2-D transposed, more is an error.
-absl::StatusOr<Tensor> T(const Tensor& x);
-// -1 keeps a size; new leading dims allowed.
-absl::StatusOr<Tensor> Expand(const Tensor& x, absl::Span<const int64_t> sizes);
 absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim);
-absl::StatusOr<std::vector<Tensor>> Split(const Tensor& x, int64_t split_size,
-                                          int64_t dim);
 
 // ------------------------------------------------------ linear algebra
 // 2-D convolution: input (N, C, H, W) or (C, H, W), weight

@@ -25,7 +25,9 @@ namespace {
 std::atomic<const DeviceOps*> g_cuda_ops{nullptr};
 using op_args::Args;
 using op_args::Ctx;
+using op_args::OpEntry;
 using op_args::OpFn;
+using op_args::OpRegistry;
 using op_args::SizedOp;
 using op_args::Tup;
 using op_args::V;
@@ -434,101 +436,16 @@ absl::StatusOr<RuntimeValue> OpMatmul(Ctx&, Args& a) {
   return V(std::move(r));
 }
 
-absl::StatusOr<RuntimeValue> OpT(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Tensor r, ops::T(*x));
-  return V(std::move(r));
-}
 
-absl::StatusOr<RuntimeValue> OpTranspose(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(int64_t d0, a.I("dim0"));
-  ASSIGN_OR_RETURN(int64_t d1, a.I("dim1"));
-  ASSIGN_OR_RETURN(Tensor r, ops::Transpose(*x, d0, d1));
-  return V(std::move(r));
-}
 
-absl::StatusOr<RuntimeValue> OpPermute(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> dims, a.Ints("dims"));
-  ASSIGN_OR_RETURN(Tensor r, ops::Permute(*x, dims));
-  return V(std::move(r));
-}
 
-absl::StatusOr<RuntimeValue> OpViewLike(Ctx&, Args& a, const char* size_name) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> sizes, a.Ints(size_name));
-  ASSIGN_OR_RETURN(Tensor r, ops::View(*x, sizes));
-  return V(std::move(r));
-}
-absl::StatusOr<RuntimeValue> OpView(Ctx& c, Args& a) { return OpViewLike(c, a, "size"); }
-absl::StatusOr<RuntimeValue> OpReshape(Ctx& c, Args& a) { return OpViewLike(c, a, "shape"); }
 
-absl::StatusOr<RuntimeValue> OpReshapeAlias(Ctx& c, Args& a) {
-  // Exporters only emit contiguous strides here; anything else would need a
-  // strided view, which these tensors do not have.
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> size, a.Ints("size"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> stride, a.Ints("stride"));
-  int64_t expect = 1;
-  for (size_t i = size.size(); i-- > 0;) {
-    if (size[i] != 1 && i < stride.size() && stride[i] != expect) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "_reshape_alias with non-contiguous strides ", ShapeToString(stride),
-          " for size ", ShapeToString(size), " is not supported"));
-    }
-    // The sizes come from the graph: their product may overflow (and then
-    // matches no tensor anyway).
-    if (__builtin_mul_overflow(expect, size[i], &expect)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "_reshape_alias size ", ShapeToString(size), " overflows int64"));
-    }
-  }
-  (void)x;
-  return OpViewLike(c, a, "size");
-}
 
-absl::StatusOr<RuntimeValue> OpFlatten(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(int64_t s, a.I("start_dim"));
-  ASSIGN_OR_RETURN(int64_t e, a.I("end_dim"));
-  ASSIGN_OR_RETURN(Tensor r, ops::Flatten(*x, s, e));
-  return V(std::move(r));
-}
 
-absl::StatusOr<RuntimeValue> OpUnsqueeze(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(int64_t d, a.I("dim"));
-  ASSIGN_OR_RETURN(Tensor r, ops::Unsqueeze(*x, d));
-  return V(std::move(r));
-}
 
-absl::StatusOr<RuntimeValue> OpSqueezeDim(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(int64_t d, a.I("dim"));
-  ASSIGN_OR_RETURN(Tensor r, ops::SqueezeDim(*x, d));
-  return V(std::move(r));
-}
 
-absl::StatusOr<RuntimeValue> OpExpand(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> sizes, a.Ints("size"));
-  ASSIGN_OR_RETURN(Tensor r, ops::Expand(*x, sizes));
-  return V(std::move(r));
-}
 
-// detach, alias, contiguous: the same storage (tensors are always
-// contiguous).
-absl::StatusOr<RuntimeValue> OpAlias(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  return V(*x);
-}
 
-absl::StatusOr<RuntimeValue> OpClone(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Tensor r, x->Clone());
-  return V(std::move(r));
-}
 
 absl::StatusOr<RuntimeValue> OpToCopy(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
@@ -645,13 +562,6 @@ absl::StatusOr<RuntimeValue> OpCat(Ctx&, Args& a) {
   return V(std::move(r));
 }
 
-absl::StatusOr<RuntimeValue> OpSplit(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(int64_t size, a.I("split_size"));
-  ASSIGN_OR_RETURN(int64_t dim, a.I("dim"));
-  ASSIGN_OR_RETURN(std::vector<Tensor> parts, ops::Split(*x, size, dim));
-  return Tup(std::move(parts));
-}
 
 absl::StatusOr<RuntimeValue> OpSymSize(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
@@ -677,18 +587,23 @@ absl::StatusOr<RuntimeValue> OpLayerNorm(Ctx& c, Args& a) {
 
 // The op table. Ops the CPU kernels of cpu_kernels.h serve (through
 // DeviceOps) are marked device-native; the rest are CPU-only.
-struct OpEntry {
-  OpFn fn;
-  bool device_native;
-};
-
-const absl::flat_hash_map<std::string, OpEntry>& OpTable() {
+const OpRegistry& OpTable() {
   static const auto* table = [] {
     using K = ops::BinaryKind;
     using U = ops::UnaryKind;
-    auto* t = new absl::flat_hash_map<std::string, OpEntry>;
-    auto dev = [&](const char* name, OpFn fn) { (*t)[name] = OpEntry{fn, true}; };
-    auto cpu = [&](const char* name, OpFn fn) { (*t)[name] = OpEntry{fn, false}; };
+    auto* t = new OpRegistry;
+    auto dev = [&](const char* name, OpFn fn) {
+      OpEntry e;
+      e.fn = fn;
+      e.device_native = true;
+      (*t)[name] = e;
+    };
+    auto cpu = [&](const char* name, OpFn fn) {
+      OpEntry e;
+      e.fn = fn;
+      (*t)[name] = e;
+    };
+    op_args::RegisterViewOps(*t);
     dev("aten.dropout.default", OpDropout);
     dev("aten.dropout_.default", OpDropout_);
     dev("aten.native_dropout.default", OpNativeDropout);
@@ -727,11 +642,6 @@ const absl::flat_hash_map<std::string, OpEntry>& OpTable() {
     cpu("aten.full.default", OpFull);
     cpu("aten.copy_.default", OpCopy_);
     cpu("aten.copy.default", OpCopy);
-    cpu("aten.clone.default", OpClone);
-    cpu("aten.lift_fresh_copy.default", OpClone);
-    cpu("aten.detach.default", OpAlias);
-    cpu("aten.alias.default", OpAlias);
-    cpu("aten.contiguous.default", OpAlias);
     cpu("aten._to_copy.default", OpToCopy);
     cpu("aten.add.Tensor", OpBinTensor<K::kAdd>);
     cpu("aten.add.Scalar", OpBinScalar<K::kAdd>);
@@ -778,19 +688,7 @@ const absl::flat_hash_map<std::string, OpEntry>& OpTable() {
     cpu("aten.mm.default", OpMm);
     cpu("aten.bmm.default", OpBmm);
     cpu("aten.matmul.default", OpMatmul);
-    cpu("aten.t.default", OpT);
-    cpu("aten.transpose.int", OpTranspose);
-    cpu("aten.permute.default", OpPermute);
-    cpu("aten.view.default", OpView);
-    cpu("aten.reshape.default", OpReshape);
-    cpu("aten._reshape_alias.default", OpReshapeAlias);
-    cpu("aten._unsafe_view.default", OpView);
-    cpu("aten.flatten.using_ints", OpFlatten);
-    cpu("aten.unsqueeze.default", OpUnsqueeze);
-    cpu("aten.squeeze.dim", OpSqueezeDim);
-    cpu("aten.expand.default", OpExpand);
     cpu("aten.cat.default", OpCat);
-    cpu("aten.split.Tensor", OpSplit);
     cpu("aten.sym_size.int", OpSymSize);
     cpu("aten.max_pool2d.default", OpMaxPool2d);
     cpu("aten.max_pool2d_with_indices.default", OpMaxPool2dIdx);
@@ -808,6 +706,7 @@ const absl::flat_hash_map<std::string, OpEntry>& OpTable() {
 // ----------------------------------------------------------- execution
 
 absl::Status AtNode(const Node& node, const absl::Status& s) {
+  if (s.ok()) return s;
   return absl::Status(s.code(), absl::StrCat("node %", node.name(), " (",
                                              node.target().qualified, "): ",
                                              s.message()));
@@ -931,15 +830,35 @@ absl::Status CheckInputAgainstMeta(const Node& node, const Tensor& t) {
   return absl::OkStatus();
 }
 
-// CPU staging for ops without a device kernel: copies tensor arguments to
-// the host and remembers the originals so in-place results can be copied back.
-absl::Status StageToHost(RuntimeValue& v) {
+// Staging: an op that needs host tensors (no device kernel) or contiguous
+// ones (not `strided`) gets copies of the tensor arguments that are not, and
+// the originals are kept so that in-place results go back where they
+// belong: into device memory, or through the strides of a view.
+bool NeedsStaging(const RuntimeValue& v, bool to_host) {
+  std::vector<const RuntimeValue*> stack{&v};
+  while (!stack.empty()) {
+    const RuntimeValue* cur = stack.back();
+    stack.pop_back();
+    if (cur->is_tensor() && cur->tensor.defined() &&
+        (!cur->tensor.is_contiguous() || (to_host && !cur->tensor.is_cpu()))) {
+      return true;
+    }
+    for (const RuntimeValue& c : cur->list) stack.push_back(&c);
+  }
+  return false;
+}
+
+absl::Status Stage(RuntimeValue& v, bool to_host) {
   std::vector<RuntimeValue*> stack{&v};
   while (!stack.empty()) {
     RuntimeValue* cur = stack.back();
     stack.pop_back();
-    if (cur->is_tensor() && cur->tensor.defined() && !cur->tensor.is_cpu()) {
-      ASSIGN_OR_RETURN(cur->tensor, cur->tensor.CopyTo(Device::Cpu()));
+    if (cur->is_tensor() && cur->tensor.defined()) {
+      if (to_host && !cur->tensor.is_cpu()) {
+        ASSIGN_OR_RETURN(cur->tensor, cur->tensor.CopyTo(Device::Cpu()));
+      } else if (!cur->tensor.is_contiguous()) {
+        ASSIGN_OR_RETURN(cur->tensor, cur->tensor.Contiguous());
+      }
     }
     for (RuntimeValue& c : cur->list) stack.push_back(&c);
   }
@@ -959,14 +878,26 @@ absl::Status StageToDevice(RuntimeValue& v, Device device) {
   return absl::OkStatus();
 }
 
-absl::Status CopyBytesInto(Tensor& dst, const Tensor& src) {
-  if (dst.nbytes() != src.nbytes()) {
-    return absl::InternalError("staged in-place result changed size");
+// Writes a staged in-place result back into the argument it stands for.
+absl::Status WriteBack(Tensor& original, const Tensor& staged) {
+  if (original.SharesStorageWith(staged) &&
+      original.strided_data() == staged.strided_data() &&
+      original.strides() == staged.strides()) {
+    return absl::OkStatus();  // not staged: the kernel wrote it directly
+  }
+  if (original.shape() != staged.shape() || original.dtype() != staged.dtype()) {
+    return absl::InternalError("staged in-place result changed shape or dtype");
+  }
+  if (original.is_cpu()) return original.CopyFrom(staged);
+  if (!original.is_contiguous()) {
+    return absl::UnimplementedError(absl::StrCat(
+        "in-place op on a strided view of ", original.device().ToString(),
+        " memory without a device kernel"));
   }
   const CudaBackend* be = GetCudaBackend();
   if (be == nullptr) return absl::UnavailableError("no CUDA backend");
-  return be->copy(dst.raw_data(), src.raw_data(), dst.nbytes(), /*kind=*/0,
-                  dst.device().index < 0 ? 0 : dst.device().index);
+  return be->copy(original.raw_data(), staged.raw_data(), original.nbytes(), /*kind=*/0,
+                  original.device().index < 0 ? 0 : original.device().index);
 }
 
 absl::StatusOr<ExecutionResult> Run(
@@ -1134,7 +1065,8 @@ absl::StatusOr<ExecutionResult> Run(
               NamedTensor e;
               e.name = nt.name;
               if (cur->is_tensor()) {
-                ASSIGN_OR_RETURN(e.tensor, cur->tensor.is_cpu() ? cur->tensor
+                // Outputs are contiguous host tensors, whatever views made them.
+                ASSIGN_OR_RETURN(e.tensor, cur->tensor.is_cpu() ? cur->tensor.Contiguous()
                                                                 : cur->tensor.CopyTo(Device::Cpu()));
               } else if (cur->kind == RuntimeValue::Kind::kLiteral) {
                 ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*cur, nt.name));
@@ -1204,29 +1136,39 @@ absl::StatusOr<ExecutionResult> Run(
           values.push_back(std::move(*v));
         }
         if (options.before_node) RETURN_IF_ERROR(options.before_node(*node, values));
-        // CPU-only ops on another device go through host copies.
-        const bool staged = !device.is_cpu() && !it->second.device_native;
+        // CPU-only ops on another device go through host copies, and ops
+        // that need contiguous tensors through contiguous ones.
+        const OpEntry& entry = it->second;
+        const bool to_host = !device.is_cpu() && !entry.device_native;
+        bool staged = false;
+        if (to_host || !entry.strided) {
+          for (const RuntimeValue& v : values) staged = staged || NeedsStaging(v, to_host);
+        }
         std::vector<RuntimeValue> originals;
         if (staged) {
           originals = values;
-          for (RuntimeValue& v : values) RETURN_IF_ERROR(StageToHost(v));
+          for (RuntimeValue& v : values) RETURN_IF_ERROR(AtNode(*node, Stage(v, to_host)));
         }
         Args args(*target.schema, values);
-        absl::StatusOr<RuntimeValue> r = it->second.fn(ctx, args);
+        absl::StatusOr<RuntimeValue> r = entry.fn(ctx, args);
         if (!r.ok()) return AtNode(*node, r.status());
         out = std::move(*r);
         if (staged) {
           bool aliased = false;
           for (size_t k = 0; k < values.size(); ++k) {
             if (!target.schema->arguments[k].is_mutable || !values[k].is_tensor()) continue;
-            RETURN_IF_ERROR(CopyBytesInto(originals[k].tensor, values[k].tensor));
+            RETURN_IF_ERROR(AtNode(*node, WriteBack(originals[k].tensor, values[k].tensor)));
             if (out.is_tensor() && out.tensor.SharesStorageWith(values[k].tensor)) {
               out = originals[k];
               aliased = true;
             }
           }
-          if (!aliased) RETURN_IF_ERROR(StageToDevice(out, device));
+          if (!aliased && to_host) RETURN_IF_ERROR(StageToDevice(out, device));
           values = std::move(originals);
+        }
+        if (entry.rebinds_self && out.is_tensor() && !node->args().empty() &&
+            node->args()[0].is_node()) {
+          env[node->args()[0].node()] = out;
         }
         if (options.after_node) RETURN_IF_ERROR(options.after_node(*node, values, out));
         break;

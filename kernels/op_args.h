@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -162,6 +163,24 @@ struct Ctx {
 };
 
 using OpFn = absl::StatusOr<RuntimeValue> (*)(Ctx&, Args&);
+
+// An op of the executor's table and what the executor must do around it.
+struct OpEntry {
+  OpFn fn = nullptr;
+  // Served on every device (the kernels of cpu_kernels.h through DeviceOps,
+  // or metadata-only view ops); the rest run on host copies.
+  bool device_native = false;
+  // Takes tensors of any strides. Other ops get contiguous copies of strided
+  // arguments, and a mutated argument is written back through its view.
+  bool strided = false;
+  // Changes its first argument's sizes and strides in place (as_strided_):
+  // later readers of that argument's node see the result.
+  bool rebinds_self = false;
+};
+using OpRegistry = absl::flat_hash_map<std::string, OpEntry>;
+
+// Each op family adds its ops (kernels/view_adapters.cc).
+void RegisterViewOps(OpRegistry& table);
 
 inline RuntimeValue Tup(std::vector<Tensor> ts) {
   std::vector<RuntimeValue> vs;

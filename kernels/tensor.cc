@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -110,6 +111,7 @@ const CudaBackend* GetCudaBackend() {
 
 struct Tensor::Storage {
   void* ptr = nullptr;
+  int64_t bytes = 0;  // as requested, before rounding up to the alignment
   Device device;
   ~Storage() {
     if (ptr == nullptr) return;
@@ -193,6 +195,7 @@ absl::StatusOr<Tensor> Tensor::Empty(ScalarType dtype,
                             kTensorAlignment);
   auto storage = std::make_shared<Storage>();
   storage->device = device;
+  storage->bytes = bytes;
   if (device.is_cuda()) {
     const CudaBackend* b = GetCudaBackend();
     if (b == nullptr) return NoCuda("Tensor::Empty on " + device.ToString());
@@ -216,10 +219,7 @@ absl::StatusOr<Tensor> Tensor::Empty(ScalarType dtype,
   t.dtype_ = dtype;
   t.numel_ = numel;
   t.device_ = device;
-  t.strides_.assign(shape.size(), 1);
-  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) {
-    t.strides_[d] = t.strides_[d + 1] * std::max<int64_t>(shape[d + 1], 1);
-  }
+  t.strides_ = ContiguousStrides(shape);
   t.shape_ = std::move(shape);
   return t;
 }
@@ -229,6 +229,134 @@ absl::StatusOr<Tensor> Tensor::Zeros(ScalarType dtype,
   ASSIGN_OR_RETURN(Tensor t, Empty(dtype, std::move(shape)));
   std::memset(t.raw_data(), 0, t.nbytes());
   return t;
+}
+
+namespace {
+
+// Strides that view `old_shape`/`old_strides` as `shape`, or nullopt when
+// the elements cannot be addressed that way. Old dims are taken in runs that
+// are contiguous among themselves (each stride the next one's extent); the
+// new dims must split every run exactly, so a run's elements keep their
+// order and spacing.
+std::optional<std::vector<int64_t>> ViewStrides(
+    absl::Span<const int64_t> old_shape, absl::Span<const int64_t> old_strides,
+    absl::Span<const int64_t> shape) {
+  std::vector<int64_t> os, ost;
+  for (size_t d = 0; d < old_shape.size(); ++d) {
+    if (old_shape[d] == 1) continue;
+    os.push_back(old_shape[d]);
+    ost.push_back(old_strides[d]);
+  }
+  std::vector<int64_t> out(shape.size(), 1);
+  int ni = static_cast<int>(shape.size()) - 1;
+  int64_t step = 1;
+  for (int oi = static_cast<int>(os.size()) - 1; oi >= 0;) {
+    int k = oi;
+    int64_t run = os[oi];
+    while (k > 0 && ost[k - 1] == ost[k] * os[k]) {
+      --k;
+      run *= os[k];
+    }
+    int64_t prod = 1;
+    step = ost[oi];
+    while (ni >= 0 && (prod < run || shape[ni] == 1)) {
+      out[ni] = step;
+      step *= shape[ni];
+      prod *= shape[ni];
+      --ni;
+    }
+    if (prod != run) return std::nullopt;
+    oi = k - 1;
+  }
+  for (; ni >= 0; --ni) {
+    if (shape[ni] != 1) return std::nullopt;
+    out[ni] = step;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<int64_t> ContiguousStrides(absl::Span<const int64_t> shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) {
+    strides[d] = strides[d + 1] * std::max<int64_t>(shape[d + 1], 1);
+  }
+  return strides;
+}
+
+void CopyStridedElements(void* dst, absl::Span<const int64_t> dst_strides,
+                         const void* src, absl::Span<const int64_t> src_strides,
+                         absl::Span<const int64_t> shape, int64_t itemsize) {
+  const int nd = static_cast<int>(shape.size());
+  for (int64_t s : shape) {
+    if (s == 0) return;
+  }
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  if (nd == 0) {
+    std::memcpy(d, s, itemsize);
+    return;
+  }
+  const int64_t inner = shape[nd - 1];
+  const int64_t di = dst_strides[nd - 1] * itemsize;
+  const int64_t si = src_strides[nd - 1] * itemsize;
+  std::vector<int64_t> idx(nd, 0);
+  for (;;) {
+    if (di == itemsize && si == itemsize) {
+      std::memcpy(d, s, inner * itemsize);
+    } else {
+      char* dp = d;
+      const char* sp = s;
+      for (int64_t i = 0; i < inner; ++i, dp += di, sp += si) {
+        switch (itemsize) {
+          case 1: *dp = *sp; break;
+          case 2: std::memcpy(dp, sp, 2); break;
+          case 4: std::memcpy(dp, sp, 4); break;
+          case 8: std::memcpy(dp, sp, 8); break;
+          default: std::memcpy(dp, sp, itemsize); break;
+        }
+      }
+    }
+    int k = nd - 2;
+    for (; k >= 0; --k) {
+      d += dst_strides[k] * itemsize;
+      s += src_strides[k] * itemsize;
+      if (++idx[k] < shape[k]) break;
+      d -= shape[k] * dst_strides[k] * itemsize;
+      s -= shape[k] * src_strides[k] * itemsize;
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+void Tensor::UpdateContiguous() {
+  contiguous_ = true;
+  if (numel_ == 0) return;
+  int64_t expected = 1;
+  for (int d = static_cast<int>(shape_.size()) - 1; d >= 0; --d) {
+    if (shape_[d] == 1) continue;
+    if (strides_[d] != expected) {
+      contiguous_ = false;
+      return;
+    }
+    expected *= shape_[d];
+  }
+}
+
+bool Tensor::HasInternalOverlap() const {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size)
+  for (size_t d = 0; d < shape_.size(); ++d) {
+    if (shape_[d] > 1) dims.push_back({strides_[d], shape_[d]});
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t extent = 0;  // span of the dims so far, minus one
+  for (const auto& [stride, size] : dims) {
+    if (stride <= extent) return true;
+    extent += (size - 1) * stride;
+  }
+  return false;
 }
 
 absl::StatusOr<Tensor> Tensor::Reshape(std::vector<int64_t> shape) const {
@@ -247,12 +375,99 @@ absl::StatusOr<Tensor> Tensor::Reshape(std::vector<int64_t> shape) const {
     }
   }
   Tensor t = *this;
-  t.strides_.assign(shape.size(), 1);
-  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) {
-    t.strides_[d] = t.strides_[d + 1] * std::max<int64_t>(shape[d + 1], 1);
+  if (contiguous_ || numel_ == 0) {
+    t.strides_ = ContiguousStrides(shape);
+  } else {
+    std::optional<std::vector<int64_t>> strides = ViewStrides(shape_, strides_, shape);
+    if (!strides.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "view size ", ShapeToString(shape), " is not compatible with the strides ",
+          ShapeToString(strides_), " of ", DebugString(),
+          " (at least one dim spans two non-contiguous runs); use reshape"));
+    }
+    t.strides_ = *std::move(strides);
   }
   t.shape_ = std::move(shape);
+  t.UpdateContiguous();
   return t;
+}
+
+absl::StatusOr<Tensor> Tensor::AsStrided(std::vector<int64_t> shape,
+                                         std::vector<int64_t> strides,
+                                         int64_t storage_offset) const {
+  if (!defined()) return absl::InvalidArgumentError("as_strided of an undefined tensor");
+  if (shape.size() != strides.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "as_strided: ", shape.size(), " sizes but ", strides.size(), " strides"));
+  }
+  if (storage_offset < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("as_strided: negative storage offset ", storage_offset));
+  }
+  absl::StatusOr<int64_t> counted = CheckedNumel(shape);
+  if (!counted.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("as_strided: ", counted.status().message()));
+  }
+  const int64_t numel = *counted;
+  int64_t last = storage_offset;  // highest element index reached
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (strides[d] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "as_strided: negative stride ", strides[d], " at dim ", d));
+    }
+    int64_t span;
+    if (numel > 0 && (__builtin_mul_overflow(shape[d] - 1, strides[d], &span) ||
+                      __builtin_add_overflow(last, span, &last))) {
+      return absl::InvalidArgumentError("as_strided: element offsets overflow int64");
+    }
+  }
+  const int64_t capacity = storage_->bytes / itemsize();
+  if (numel > 0 && last >= capacity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "as_strided: size ", ShapeToString(shape), ", stride ", ShapeToString(strides),
+        " and offset ", storage_offset, " reach element ", last,
+        " of a storage of ", capacity, " elements"));
+  }
+  {
+    absl::Status s = CheckScopedLimits(dtype_, shape, numel * itemsize());
+    if (!s.ok()) {
+      return absl::OutOfRangeError(absl::StrCat("as_strided: ", s.message()));
+    }
+  }
+  Tensor t = *this;
+  t.data_ = static_cast<char*>(storage_->ptr) + storage_offset * itemsize();
+  t.storage_offset_ = storage_offset;
+  t.shape_ = std::move(shape);
+  t.strides_ = std::move(strides);
+  t.numel_ = numel;
+  t.UpdateContiguous();
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::Contiguous() const {
+  if (!defined()) return absl::InvalidArgumentError("Contiguous of an undefined tensor");
+  if (contiguous_) return *this;
+  return CopyTo(device_);
+}
+
+absl::Status Tensor::CopyFrom(const Tensor& src) {
+  if (!defined() || !src.defined()) {
+    return absl::InvalidArgumentError("CopyFrom with an undefined tensor");
+  }
+  if (shape_ != src.shape_ || dtype_ != src.dtype_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CopyFrom: ", src.DebugString(), " into ", DebugString()));
+  }
+  if (!is_cpu() || !src.is_cpu()) {
+    return absl::InvalidArgumentError("CopyFrom: both tensors must be on the CPU");
+  }
+  if (HasInternalOverlap()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot write ", DebugString(), " with strides ", ShapeToString(strides_),
+        ": more than one element refers to the same memory (clone it first)"));
+  }
+  CopyStridedElements(data_, strides_, src.data_, src.strides_, shape_, itemsize());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Tensor> Tensor::Clone() const { return CopyTo(device_); }
@@ -262,6 +477,31 @@ absl::StatusOr<Tensor> Tensor::CopyTo(Device device) const {
   if ((device_.is_cuda() || device.is_cuda()) && GetCudaBackend() == nullptr) {
     return NoCuda(absl::StrCat("copy from ", device_.ToString(), " to ",
                                device.ToString()));
+  }
+  if (!contiguous_) {
+    // Gather on the host: a CUDA view goes through a host copy of the
+    // storage span it reaches.
+    Tensor host = *this;
+    if (!device_.is_cpu()) {
+      int64_t last = 0;
+      for (size_t d = 0; d < shape_.size(); ++d) last += (shape_[d] - 1) * strides_[d];
+      Tensor span = *this;  // the elements from 0 to `last`, contiguously
+      span.shape_ = {last + 1};
+      span.strides_ = {1};
+      span.numel_ = last + 1;
+      span.contiguous_ = true;
+      ASSIGN_OR_RETURN(Tensor span_host, span.CopyTo(Device::Cpu()));
+      host = span_host;
+      host.shape_ = shape_;
+      host.strides_ = strides_;
+      host.numel_ = numel_;
+      host.contiguous_ = false;
+    }
+    ASSIGN_OR_RETURN(Tensor packed, Empty(dtype_, shape_, Device::Cpu()));
+    CopyStridedElements(packed.data_, packed.strides_, host.data_, host.strides_,
+                        shape_, itemsize());
+    if (device.is_cpu()) return packed;
+    return packed.CopyTo(device);
   }
   ASSIGN_OR_RETURN(Tensor out, Empty(dtype_, shape_, device));
   if (nbytes() == 0) return out;

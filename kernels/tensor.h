@@ -1,8 +1,14 @@
-// Dense tensors for the native kernels: dtype, shape, contiguous strides,
-// device and 64-byte-aligned storage with shared ownership.
+// Dense tensors for the native kernels: dtype, shape, strides, storage
+// offset, device and 64-byte-aligned storage with shared ownership.
 //
-// The kernels only need contiguous row-major tensors, so a Tensor always is
-// one; views made by Reshape share storage with their source. Every size is
+// A tensor made by Empty is contiguous (row-major). Views (AsStrided,
+// Reshape and the view ops of kernels/view_ops.h) share storage with their
+// source and may have any non-negative strides, as PyTorch's do, so an
+// in-place op through a view changes its base. Compute kernels take
+// contiguous tensors only: data<T>() and raw_data() check it, and the
+// executor hands a kernel Contiguous() copies of strided arguments (writing
+// in-place results back through the view). strided_data() is for the code
+// that walks strides itself. Every size is
 // validated when a tensor is created (negative dims, element count and byte
 // count overflow, a process-wide byte limit) and allocation failure is an
 // absl::Status (ResourceExhausted), never a crash: graphs arrive from outside
@@ -117,28 +123,65 @@ class Tensor {
   Device device() const { return device_; }
   bool is_cpu() const { return device_.is_cpu(); }
 
-  void* raw_data() { return data_; }
-  const void* raw_data() const { return data_; }
-  // Typed access; the dtype must match (an internal error otherwise).
+  // Element offset of element 0 from the start of the storage.
+  int64_t storage_offset() const { return storage_offset_; }
+  // Row-major in PyTorch's sense: strides of size-1 dims do not matter, and
+  // a tensor without elements is contiguous.
+  bool is_contiguous() const { return contiguous_; }
+  // True when two index tuples may name one element (a zero or too small
+  // stride of a dim with more than one element), as expand makes: PyTorch
+  // refuses to write such a tensor in place.
+  bool HasInternalOverlap() const;
+
+  // Element 0 of a contiguous tensor (an internal error otherwise).
+  void* raw_data() {
+    REWIRE_CHECK(contiguous_);
+    return data_;
+  }
+  const void* raw_data() const {
+    REWIRE_CHECK(contiguous_);
+    return data_;
+  }
+  // Element 0 of any tensor; the caller applies strides().
+  void* strided_data() { return data_; }
+  const void* strided_data() const { return data_; }
+  // Typed access to a contiguous tensor; the dtype must match (an internal
+  // error otherwise).
   template <typename T>
   T* data() {
-    REWIRE_CHECK(defined() && DtypeOf<T>::value == dtype_);
+    REWIRE_CHECK(defined() && DtypeOf<T>::value == dtype_ && contiguous_);
     return static_cast<T*>(data_);
   }
   template <typename T>
   const T* data() const {
-    REWIRE_CHECK(defined() && DtypeOf<T>::value == dtype_);
+    REWIRE_CHECK(defined() && DtypeOf<T>::value == dtype_ && contiguous_);
     return static_cast<const T*>(data_);
   }
 
-  // A tensor sharing storage with a different shape of the same numel
-  // (within the calling thread's ScopedTensorLimits: OutOfRange otherwise).
+  // A view of the same storage with a different shape of the same numel,
+  // with PyTorch's view rules: a non-contiguous tensor can be viewed only
+  // when each group of merged or split dims is itself contiguous
+  // (InvalidArgument otherwise; reshape falls back to a copy). Within the
+  // calling thread's ScopedTensorLimits: OutOfRange otherwise.
   absl::StatusOr<Tensor> Reshape(std::vector<int64_t> shape) const;
-  // A deep copy on the same device.
+  // A view of this tensor's storage with `shape`, `strides` and
+  // `storage_offset` (elements from the storage start), as torch.as_strided.
+  // InvalidArgument for negative sizes, strides or offset, a rank mismatch,
+  // or an element outside the storage; OutOfRange past ScopedTensorLimits.
+  absl::StatusOr<Tensor> AsStrided(std::vector<int64_t> shape,
+                                   std::vector<int64_t> strides,
+                                   int64_t storage_offset) const;
+  // This tensor when contiguous, else a contiguous copy on the same device.
+  absl::StatusOr<Tensor> Contiguous() const;
+  // A contiguous deep copy on the same device.
   absl::StatusOr<Tensor> Clone() const;
-  // A deep copy on `device` (CPU<->CUDA needs a CUDA build: Unavailable
-  // otherwise).
+  // A contiguous deep copy on `device` (CPU<->CUDA needs a CUDA build:
+  // Unavailable otherwise).
   absl::StatusOr<Tensor> CopyTo(Device device) const;
+  // Copies `src` (same shape and dtype, any strides) into this tensor's
+  // elements through its strides; both on the CPU. InvalidArgument for a
+  // shape or dtype mismatch, or when this tensor overlaps itself.
+  absl::Status CopyFrom(const Tensor& src);
 
   bool SharesStorageWith(const Tensor& other) const {
     return storage_ != nullptr && storage_ == other.storage_;
@@ -154,8 +197,20 @@ class Tensor {
   std::vector<int64_t> shape_;
   std::vector<int64_t> strides_;
   int64_t numel_ = 0;
+  int64_t storage_offset_ = 0;
+  bool contiguous_ = true;
   Device device_ = Device::Cpu();
+
+  void UpdateContiguous();
 };
+
+// Copies the elements of `shape` from `src` to `dst`, each walked with its
+// own element strides; both CPU memory of elements of `itemsize` bytes.
+void CopyStridedElements(void* dst, absl::Span<const int64_t> dst_strides,
+                         const void* src, absl::Span<const int64_t> src_strides,
+                         absl::Span<const int64_t> shape, int64_t itemsize);
+// Row-major strides of `shape` (size-0 and size-1 dims step as size 1).
+std::vector<int64_t> ContiguousStrides(absl::Span<const int64_t> shape);
 
 // Limits for the tensors one computation creates on the calling thread, on
 // top of the process-wide Tensor::MaxBytes(): while an instance lives,

@@ -22,7 +22,7 @@ std::vector<double> ToDoubles(const Tensor& t) {
   std::vector<double> out;
   if (!t.defined()) return out;
   Tensor h = t;
-  if (!h.is_cpu()) {
+  if (!h.is_cpu() || !h.is_contiguous()) {
     absl::StatusOr<Tensor> c = t.CopyTo(Device::Cpu());
     if (!c.ok()) return out;
     h = *c;
