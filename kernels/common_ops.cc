@@ -16,162 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
+#include "kernels/elementwise_util.h"
 
 namespace rewire {
 namespace ops {
 namespace {
 
-using LoadFn = double (*)(const void*, int64_t);
-using StoreFn = void (*)(void*, int64_t, double);
-
-template <typename T>
-double LoadT(const void* p, int64_t i) {
-  const T v = static_cast<const T*>(p)[i];
-  if constexpr (std::is_same_v<T, Half>) {
-    return HalfToFloat(v);
-  } else if constexpr (std::is_same_v<T, BFloat16>) {
-    return BFloat16ToFloat(v);
-  } else {
-    return static_cast<double>(v);
-  }
-}
-
-template <typename T>
-void StoreT(void* p, int64_t i, double v) {
-  T* d = static_cast<T*>(p);
-  if constexpr (std::is_same_v<T, Half>) {
-    d[i] = FloatToHalf(static_cast<float>(v));
-  } else if constexpr (std::is_same_v<T, BFloat16>) {
-    d[i] = FloatToBFloat16(static_cast<float>(v));
-  } else if constexpr (std::is_same_v<T, bool>) {
-    d[i] = v != 0;
-  } else if constexpr (std::is_integral_v<T>) {
-    // Truncation as in PyTorch's casts; NaN and values outside T's range
-    // become 0, since converting them is undefined behaviour (the old bound
-    // only held for int64). Both bounds are powers of two, exact in a double.
-    constexpr double kLo =
-        std::is_signed_v<T> ? static_cast<double>(std::numeric_limits<T>::min())
-                            : 0.0;
-    constexpr double kHi =
-        std::is_signed_v<T>
-            ? -kLo
-            : static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
-    const double t = std::trunc(v);
-    d[i] = (t >= kLo && t < kHi) ? static_cast<T>(t) : 0;
-  } else {
-    d[i] = static_cast<T>(v);
-  }
-}
-
-absl::StatusOr<std::pair<LoadFn, StoreFn>> Io(ScalarType t) {
-  switch (t) {
-    case ScalarType::kFloat32: return std::make_pair(&LoadT<float>, &StoreT<float>);
-    case ScalarType::kFloat64: return std::make_pair(&LoadT<double>, &StoreT<double>);
-    case ScalarType::kFloat16: return std::make_pair(&LoadT<Half>, &StoreT<Half>);
-    case ScalarType::kBFloat16: return std::make_pair(&LoadT<BFloat16>, &StoreT<BFloat16>);
-    case ScalarType::kInt64: return std::make_pair(&LoadT<int64_t>, &StoreT<int64_t>);
-    case ScalarType::kInt32: return std::make_pair(&LoadT<int32_t>, &StoreT<int32_t>);
-    case ScalarType::kInt16: return std::make_pair(&LoadT<int16_t>, &StoreT<int16_t>);
-    case ScalarType::kInt8: return std::make_pair(&LoadT<int8_t>, &StoreT<int8_t>);
-    case ScalarType::kUInt8: return std::make_pair(&LoadT<uint8_t>, &StoreT<uint8_t>);
-    case ScalarType::kBool: return std::make_pair(&LoadT<bool>, &StoreT<bool>);
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("dtype ", ScalarTypeName(t), " has no CPU kernel"));
-  }
-}
-
-absl::Status CheckCpu(const Tensor& t, absl::string_view what) {
-  if (!t.defined()) return absl::InvalidArgumentError(absl::StrCat(what, " is undefined"));
-  if (!t.is_cpu()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " is on ", t.device().ToString(), "; these kernels need cpu"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckFloat(const Tensor& t, absl::string_view op) {
-  RETURN_IF_ERROR(CheckCpu(t, op));
-  if (t.dtype() != ScalarType::kFloat32 && t.dtype() != ScalarType::kFloat64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": dtype ", ScalarTypeName(t.dtype()),
-                     " is not supported (float32, float64)"));
-  }
-  return absl::OkStatus();
-}
-
-// Calls f(T{}) for float32/float64.
-template <typename F>
-void VisitFloat(ScalarType t, F&& f) {
-  if (t == ScalarType::kFloat64) {
-    f(double{});
-  } else {
-    f(float{});
-  }
-}
-
-bool IsIntegral(ScalarType t) { return !IsFloatingPoint(t) && t != ScalarType::kComplex64 && t != ScalarType::kComplex128; }
-
-// Row-major strides of `shape`, with 0 for dims broadcast into `out` (which
-// has rank >= shape's; leading dims align right).
-std::vector<int64_t> BroadcastStrides(absl::Span<const int64_t> shape,
-                                      absl::Span<const int64_t> out) {
-  std::vector<int64_t> s(out.size(), 0);
-  int64_t stride = 1;
-  const size_t off = out.size() - shape.size();
-  for (size_t i = shape.size(); i-- > 0;) {
-    s[off + i] = shape[i] == 1 ? 0 : stride;
-    stride *= shape[i];
-  }
-  return s;
-}
-
-// Calls f(out_index, offset_a, offset_b) over `out` in row-major order with
-// an odometer, so no division per element.
-template <typename F>
-void ForEachBroadcast(absl::Span<const int64_t> out,
-                      const std::vector<int64_t>& sa,
-                      const std::vector<int64_t>& sb, F&& f) {
-  int64_t n = 1;
-  for (int64_t d : out) n *= d;
-  if (n == 0) return;
-  const int rank = static_cast<int>(out.size());
-  std::vector<int64_t> idx(rank, 0);
-  int64_t oa = 0, ob = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    f(i, oa, ob);
-    for (int d = rank - 1; d >= 0; --d) {
-      if (++idx[d] < out[d]) {
-        oa += sa[d];
-        ob += sb[d];
-        break;
-      }
-      oa -= sa[d] * (out[d] - 1);
-      ob -= sb[d] * (out[d] - 1);
-      idx[d] = 0;
-    }
-  }
-}
-
-ScalarType PromoteTypes(const Tensor& a, const Tensor& b) {
-  const ScalarType x = a.dtype(), y = b.dtype();
-  if (x == y) return x;
-  const bool fx = IsFloatingPoint(x), fy = IsFloatingPoint(y);
-  // A 0-dim tensor only decides the result when its category is higher.
-  if (fx == fy) {
-    if (a.dim() == 0 && b.dim() != 0) return y;
-    if (b.dim() == 0 && a.dim() != 0) return x;
-  }
-  if (fx && !fy) return x;
-  if (fy && !fx) return y;
-  if (fx) {
-    if (x == ScalarType::kFloat64 || y == ScalarType::kFloat64) return ScalarType::kFloat64;
-    return ScalarType::kFloat32;
-  }
-  if (x == ScalarType::kBool) return y;
-  if (y == ScalarType::kBool) return x;
-  return ScalarType::kInt64;
-}
+using namespace elementwise_util;  // NOLINT(build/namespaces): this file's toolkit
 
 double Apply(BinaryKind k, double a, double b, double alpha) {
   switch (k) {
@@ -1109,7 +960,7 @@ absl::StatusOr<Tensor> Mean(const Tensor& x, absl::Span<const int64_t> dims,
   return Reduce(x, dims, keepdim, t, /*mean=*/true);
 }
 
-absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log) {
+absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log, bool safe) {
   RETURN_IF_ERROR(CheckFloat(x, log ? "log_softmax" : "softmax"));
   ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), x.shape()));
@@ -1126,6 +977,10 @@ absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log) {
         const int64_t base = o * len * inner + i;
         double mx = -std::numeric_limits<double>::infinity();
         for (int64_t k = 0; k < len; ++k) mx = std::max<double>(mx, in[base + k * inner]);
+        if (safe && mx == -std::numeric_limits<double>::infinity()) {
+          for (int64_t k = 0; k < len; ++k) y[base + k * inner] = 0;
+          continue;
+        }
         double sum = 0;
         for (int64_t k = 0; k < len; ++k) sum += std::exp(in[base + k * inner] - mx);
         for (int64_t k = 0; k < len; ++k) {

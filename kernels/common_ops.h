@@ -152,7 +152,8 @@ absl::StatusOr<Tensor> Sum(const Tensor& x, absl::Span<const int64_t> dims,
                            bool keepdim, std::optional<ScalarType> dtype);
 absl::StatusOr<Tensor> Mean(const Tensor& x, absl::Span<const int64_t> dims,
                             bool keepdim, std::optional<ScalarType> dtype);
-absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log);
+// `safe` (_safe_softmax): a row of only -inf gives zeros instead of NaN.
+absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log, bool safe = false);
 
 struct LayerNormResult {
   Tensor output;

@@ -604,6 +604,9 @@ const OpRegistry& OpTable() {
       (*t)[name] = e;
     };
     op_args::RegisterViewOps(*t);
+    op_args::RegisterPointwiseOps(*t);
+    op_args::RegisterIndexOps(*t);
+    op_args::RegisterAttentionOps(*t);
     dev("aten.dropout.default", OpDropout);
     dev("aten.dropout_.default", OpDropout_);
     dev("aten.native_dropout.default", OpNativeDropout);

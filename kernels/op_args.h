@@ -131,6 +131,44 @@ class Args {
     }
     return out;
   }
+  // A Scalar? argument: nullopt for None.
+  absl::StatusOr<std::optional<ops::Scalar>> OptS(absl::string_view name) {
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
+    if (v->is_none()) return std::optional<ops::Scalar>();
+    ASSIGN_OR_RETURN(ops::Scalar s, ScalarOf(*v, name));
+    return std::optional<ops::Scalar>(s);
+  }
+  absl::StatusOr<std::optional<double>> OptD(absl::string_view name) {
+    ASSIGN_OR_RETURN(std::optional<ops::Scalar> s, OptS(name));
+    if (!s.has_value()) return std::optional<double>();
+    return std::optional<double>(s->value);
+  }
+  absl::StatusOr<std::string> Str(absl::string_view name) {
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
+    if (v->kind != RuntimeValue::Kind::kLiteral || v->literal.kind() != Argument::Kind::kString) {
+      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a string"));
+    }
+    return v->literal.as_string();
+  }
+  // A Tensor?[] argument: an undefined Tensor for each None.
+  absl::StatusOr<std::vector<Tensor>> OptTensors(absl::string_view name) {
+    ASSIGN_OR_RETURN(RuntimeValue * v, Get(name));
+    if (!v->is_list()) {
+      return absl::InvalidArgumentError(absl::StrCat("argument '", name, "' must be a list"));
+    }
+    std::vector<Tensor> out;
+    for (const RuntimeValue& e : v->list) {
+      if (e.is_none()) {
+        out.emplace_back();
+      } else if (e.is_tensor()) {
+        out.push_back(e.tensor);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "argument '", name, "' must hold tensors or None"));
+      }
+    }
+    return out;
+  }
   bool Has(absl::string_view name) const { return schema_.ArgumentIndex(name) >= 0; }
 
   static absl::StatusOr<int64_t> IntOf(const RuntimeValue& v, absl::string_view name) {
@@ -179,8 +217,11 @@ struct OpEntry {
 };
 using OpRegistry = absl::flat_hash_map<std::string, OpEntry>;
 
-// Each op family adds its ops (kernels/view_adapters.cc).
+// Each op family adds its ops (kernels/<family>_adapters.cc).
 void RegisterViewOps(OpRegistry& table);
+void RegisterPointwiseOps(OpRegistry& table);
+void RegisterIndexOps(OpRegistry& table);
+void RegisterAttentionOps(OpRegistry& table);
 
 inline RuntimeValue Tup(std::vector<Tensor> ts) {
   std::vector<RuntimeValue> vs;
