@@ -190,6 +190,19 @@ std::optional<int64_t> CounterIncrement(const Node* add, CounterBuffers& buffers
 
 constexpr const char* kCounterOps[] = {"aten.add_.Tensor", "aten.add.Tensor"};
 
+// Attention ops take their dropout as a probability, which a training export
+// bakes in (nn.MultiheadAttention and timm pass p only while training). Eval
+// sets it to 0 and keeps the trained value in kDropoutPKey for the way back.
+struct ProbOp {
+  const char* target;
+  size_t index;  // position of dropout_p in the schema
+};
+constexpr ProbOp kAttentionOps[] = {
+    {"aten.scaled_dot_product_attention.default", 4},
+    {"aten._scaled_dot_product_flash_attention_for_cpu.default", 3},
+};
+constexpr absl::string_view kDropoutPKey = "rewire_dropout_p";
+
 // A decomposed mask construct and what it is the identity of in eval.
 struct Mask {
   std::vector<Node*> nodes;  // in graph order; the last is the result
@@ -484,6 +497,39 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
       }
     }
   }
+  for (const ProbOp& op : kAttentionOps) {
+    if (!dropout || g.CountTarget(op.target) == 0) continue;
+    for (Node* n : g.NodesWithTarget(op.target)) {
+      std::optional<FlagRef> f = FindFlag(*n, op.index, "dropout_p");
+      if (!f.has_value()) continue;  // schema default 0: the same in both modes
+      std::optional<double> p = Number(f->value);
+      if (to_eval) {
+        if (!p.has_value()) {
+          AddLeftAlone(report, n, "'dropout_p' is not a number literal", true);
+          continue;
+        }
+        if (*p == 0) continue;
+        RETURN_IF_ERROR(g.SetLiteralArgument(n, f->index, Argument::Double(0.0)));
+        n->mutable_meta().Set(kFlagMarkerKey, MetaValue::String("attention_dropout"));
+        n->mutable_meta().Set(kDropoutPKey, MetaValue::Double(*p));
+      } else {
+        const MetaValue* saved = n->meta().Find(kDropoutPKey);
+        if (saved == nullptr || !saved->is_double()) {
+          if (p.has_value() && *p == 0) {
+            AddLeftAlone(report, n,
+                         "'dropout_p' is 0 and no switch to eval recorded its training value",
+                         false);
+          }
+          continue;
+        }
+        RETURN_IF_ERROR(g.SetLiteralArgument(n, f->index, Argument::Double(saved->as_double())));
+        n->mutable_meta().Erase(kFlagMarkerKey);
+        n->mutable_meta().Erase(kDropoutPKey);
+      }
+      report.AddSites("attention_dropout", dialect, 1);
+      switched.insert(n->name());
+    }
+  }
   for (Mask& m : masks) {
     Node* x = m.x_user->args()[m.x_arg].node();
     RETURN_IF_ERROR(
@@ -537,6 +583,17 @@ void ReportModeDependentLeft(ExportedModule& module,
       flag(n, f->value->kind() == Argument::Kind::kBool
                   ? absl::StrCat("'", op.name, "' is still True")
                   : absl::StrCat("'", op.name, "' is not a bool literal"));
+    }
+  }
+  for (const ProbOp& op : kAttentionOps) {
+    if (g.CountTarget(op.target) == 0) continue;
+    for (const Node* n : g.NodesWithTarget(op.target)) {
+      std::optional<FlagRef> f = FindFlag(*n, op.index, "dropout_p");
+      if (!f.has_value()) continue;
+      std::optional<double> p = Number(f->value);
+      if (p.has_value() && *p == 0) continue;
+      flag(n, p.has_value() ? absl::StrCat("attention 'dropout_p' is still ", *p)
+                            : "attention 'dropout_p' is not a number literal");
     }
   }
   CounterBuffers buffers(module);

@@ -1,8 +1,9 @@
 // Train/eval of the constructs upstream leaves alone, on graphs PyTorch made
 // (tests/testdata/constructs, python/tools/export_constructs.py): in-place
 // dropout, Dropout2d, AlphaDropout, FeatureAlphaDropout, StochasticDepth,
-// timm's DropPath, InstanceNorm with running stats, RReLU and batch norm's
-// num_batches_tracked, each in every form its torch version exports.
+// timm's DropPath, InstanceNorm with running stats, RReLU, batch norm's
+// num_batches_tracked and scaled_dot_product_attention's dropout_p, each in
+// every form its torch version exports.
 #include <cmath>
 #include <string>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "ir/verifier.h"
 #include "kernels/executor.h"
 #include "rewrite/dialect.h"
+#include "rewrite/mode_constructs.h"
 #include "rewrite/stash.h"
 #include "rewrite/train_eval.h"
 #include "tools/npy.h"
@@ -47,10 +49,13 @@ std::vector<Case> AllCases() {
       "dropout_inplace",      "dropout2d",         "dropout2d_inplace",
       "alpha_dropout",        "feature_alpha_dropout", "instance_norm_stats",
       "rrelu",                "batch_norm_counter", "stochastic_depth_row",
-      "stochastic_depth_batch", "timm_drop_path",   "timm_drop_path_noscale"};
+      "stochastic_depth_batch", "timm_drop_path",   "timm_drop_path_noscale",
+      "attention_dropout"};
   for (const char* c : constructs) {
-    const bool timm = absl::StartsWith(c, "timm");  // no timm for torch 1.13
-    if (!timm) out.push_back({c, "make_fx", "torch1"});
+    // No timm and no scaled_dot_product_attention for torch 1.13.
+    const bool torch2_only =
+        absl::StartsWith(c, "timm") || absl::string_view(c) == "attention_dropout";
+    if (!torch2_only) out.push_back({c, "make_fx", "torch1"});
     for (const char* f : {"make_fx", "training_ir", "core_aten"}) {
       out.push_back({c, f, "torch2"});
     }
@@ -153,7 +158,13 @@ TEST(ModeConstructsTest, TrainEvalTrainPrintsAndRunsAsTheOriginal) {
     const bool core_aten_bn =
         c.form == "core_aten" && (c.construct == "batch_norm_counter" ||
                                   c.construct == "instance_norm_stats");
-    if (!core_aten_bn) EXPECT_EQ(PrintGraph(m.graph()), before);
+    // Likewise make_fx and core ATen decompose attention's dropout into plain
+    // dropout, which the pattern rules rewrite; their way back re-traces the
+    // training pattern (new node names), as upstream does.
+    const bool pattern_dropout = c.construct == "attention_dropout" && c.form != "training_ir";
+    if (!core_aten_bn && !pattern_dropout) {
+      EXPECT_EQ(PrintGraph(m.graph()), before);
+    }
     EXPECT_EQ(StashAnchors(m.graph()).size(), 0u);
     // Same seed, same masks, same state updates.
     ExecuteOptions opts;
@@ -194,6 +205,39 @@ TEST(ModeConstructsTest, BatchCounterAddsZeroInEvalAndOneAgainInTrain) {
     ASSERT_TRUE(MoveExportedModelToTrain(m).ok());
     EXPECT_EQ(n->args()[1], Argument::Int(1));
   }
+}
+
+TEST(ModeConstructsTest, AttentionDropoutIsZeroInEvalAndRestoredInTrain) {
+  Case c{"attention_dropout", "training_ir", "torch2"};
+  ExportedModule m = Load(c);
+  const char* sdpa = "aten.scaled_dot_product_attention.default";
+  ASSERT_EQ(m.graph().CountTarget(sdpa), 1u);
+  const Node* n = m.graph().NodesWithTarget(sdpa)[0];
+  auto p = [&] {
+    const Argument& a = n->args().size() > 4 ? n->args()[4] : n->kwargs()[0].value;
+    return a.as_double();
+  };
+  EXPECT_DOUBLE_EQ(p(), 0.3);
+  absl::StatusOr<TrainEvalReport> r = MoveExportedModelToEval(m);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(p(), 0.0);
+  EXPECT_EQ(r->num_preventing_eval(), 0) << r->ToString();
+  EXPECT_TRUE(absl::StrContains(r->ToString(), "attention_dropout")) << r->ToString();
+  ASSERT_TRUE(MoveExportedModelToTrain(m).ok());
+  EXPECT_DOUBLE_EQ(p(), 0.3);
+  EXPECT_FALSE(n->meta().Contains("rewire_dropout_p"));
+}
+
+// A switch of the dropout family only (or a graph whose p is not a literal)
+// must not leave an attention dropout silently on.
+TEST(ModeConstructsTest, AttentionDropoutLeftOnPreventsEval) {
+  Case c{"attention_dropout", "training_ir", "torch2"};
+  ExportedModule m = Load(c);
+  TrainEvalReport report;
+  ReportModeDependentLeft(m, {}, report);
+  ASSERT_EQ(report.num_preventing_eval(), 1) << report.ToString();
+  EXPECT_TRUE(absl::StrContains(report.ToString(), "dropout_p' is still 0.3"))
+      << report.ToString();
 }
 
 TEST(ModeConstructsTest, MasksBecomeAnAliasOfTheirInputCarryingTheStash) {

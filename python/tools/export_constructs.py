@@ -2,7 +2,8 @@
 
 For each mode-dependent construct (in-place dropout, Dropout2d, AlphaDropout,
 FeatureAlphaDropout, StochasticDepth, timm's DropPath, InstanceNorm with
-running stats, RReLU, BatchNorm's num_batches_tracked) and each export form
+running stats, RReLU, BatchNorm's num_batches_tracked, and from torch 2.x the
+dropout_p of scaled_dot_product_attention) and each export form
 the running torch offers (make_fx always; training IR and core ATen from
 torch 2.x), it writes into tests/testdata/constructs/:
 
@@ -62,6 +63,20 @@ class BnStats(nn.Module):
         return self.m(x * 2.0)
 
 
+class AttentionDropout(nn.Module):
+    """Self-attention whose dropout_p is p only while training, as timm's
+    Attention and nn.MultiheadAttention pass it (torch 2.x)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        t = (x * 2.0).flatten(2).transpose(1, 2)  # (N, H*W, C)
+        return torch.nn.functional.scaled_dot_product_attention(
+            t, t, t, dropout_p=self.p if self.training else 0.0)
+
+
 def constructs():
     torch.manual_seed(0)
     inorm = nn.InstanceNorm2d(3, eps=1e-3, momentum=0.2, affine=True,
@@ -79,6 +94,8 @@ def constructs():
         "rrelu": Pre(nn.RReLU(0.1, 0.3)),
         "batch_norm_counter": BnStats(),
     }
+    if MAJOR != "1":
+        d["attention_dropout"] = AttentionDropout(0.3)
     try:
         from torchvision.ops import StochasticDepth
         d["stochastic_depth_row"] = Pre(StochasticDepth(0.2, "row"))
