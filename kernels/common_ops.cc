@@ -16,7 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
+#include "kernels/dnnl_conv.h"
 #include "kernels/elementwise_util.h"
+#include "kernels/gemm.h"
 
 namespace rewire {
 namespace ops {
@@ -557,6 +559,24 @@ absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
   std::vector<int64_t> out_shape = {n, o, oh, ow};
   if (unbatched) out_shape.erase(out_shape.begin());
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(input.dtype(), out_shape));
+  if (out.numel() == 0) return out;
+  const bool has_bias = bias != nullptr && bias->defined();
+  // oneDNN takes the shapes models have; window parameters far beyond any
+  // model's (which a hostile graph may hold, and which oneDNN refuses) and
+  // the no-input-channel case go to the loop below, exact for any size.
+  bool dnnl_shape = input.numel() > 0 && weight.numel() > 0;
+  for (int i = 0; i < 2; ++i) {
+    constexpr int64_t kMax = int64_t{1} << 16;
+    dnnl_shape = dnnl_shape && stride[i] <= kMax && padding[i] <= kMax && dilation[i] <= kMax;
+  }
+  if (input.dtype() == ScalarType::kFloat32 && dnnl_shape) {
+    const Conv2dGeometry geo{n, c, h, w, o, kh, kw, oh, ow, groups, stride, padding, dilation};
+    RETURN_IF_ERROR(DnnlConv2d(geo, input.data<float>(), weight.data<float>(),
+                               has_bias ? bias->data<float>() : nullptr, out.data<float>()));
+    return out;
+  }
+  // float64 (oneDNN has no f64 convolution) and the shapes above: a direct
+  // loop accumulating in double.
   const int64_t cg = c / groups, og = o / groups;
   VisitFloat(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -594,25 +614,6 @@ absl::StatusOr<Tensor> Conv2d(const Tensor& input_in, const Tensor& weight,
 
 namespace {
 // c[m, n] = alpha * a[m, k] @ b[k, n] (+ beta * c0 broadcast) into out.
-template <typename T>
-void Gemm(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n,
-          bool b_transposed) {
-  std::vector<double> row(n);
-  for (int64_t i = 0; i < m; ++i) {
-    std::fill(row.begin(), row.end(), 0.0);
-    for (int64_t p = 0; p < k; ++p) {
-      const double av = a[i * k + p];
-      if (b_transposed) {
-        for (int64_t j = 0; j < n; ++j) row[j] += av * b[j * k + p];
-      } else {
-        const T* br = b + p * n;
-        for (int64_t j = 0; j < n; ++j) row[j] += av * br[j];
-      }
-    }
-    for (int64_t j = 0; j < n; ++j) c[i * n + j] = static_cast<T>(row[j]);
-  }
-}
-
 absl::Status CheckMatmulPair(const Tensor& a, const Tensor& b, const char* op) {
   RETURN_IF_ERROR(CheckFloat(a, op));
   RETURN_IF_ERROR(CheckFloat(b, op));
@@ -633,10 +634,14 @@ absl::StatusOr<Tensor> Mm(const Tensor& a, const Tensor& b) {
         " cannot be multiplied"));
   }
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(a.dtype(), {a.size(0), b.size(1)}));
+  absl::Status st;
   VisitFloat(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    Gemm<T>(a.data<T>(), b.data<T>(), out.data<T>(), a.size(0), a.size(1), b.size(1), false);
+    const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+    st = Gemm(false, false, m, n, k, T{1}, a.data<T>(), k, b.data<T>(), n, T{0},
+              out.data<T>(), n);
   });
+  RETURN_IF_ERROR(st);
   return out;
 }
 
@@ -649,13 +654,15 @@ absl::StatusOr<Tensor> Bmm(const Tensor& a, const Tensor& b) {
   }
   const int64_t bs = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(a.dtype(), {bs, m, n}));
+  absl::Status st;
   VisitFloat(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    for (int64_t i = 0; i < bs; ++i) {
-      Gemm<T>(a.data<T>() + i * m * k, b.data<T>() + i * k * n,
-              out.data<T>() + i * m * n, m, k, n, false);
+    for (int64_t i = 0; i < bs && st.ok(); ++i) {
+      st = Gemm(false, false, m, n, k, T{1}, a.data<T>() + i * m * k, k,
+                b.data<T>() + i * k * n, n, T{0}, out.data<T>() + i * m * n, n);
     }
   });
+  RETURN_IF_ERROR(st);
   return out;
 }
 
@@ -679,10 +686,11 @@ absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
   std::vector<int64_t> shape = input.shape();
   shape.back() = n;
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(input.dtype(), shape));
+  absl::Status st;
   VisitFloat(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* y = out.data<T>();
-    Gemm<T>(input.data<T>(), weight.data<T>(), y, m, k, n, true);
+    st = Gemm(false, true, m, n, k, T{1}, input.data<T>(), k, weight.data<T>(), k, T{0}, y, n);
     if (has_bias) {
       const T* b = bias->data<T>();
       for (int64_t i = 0; i < m; ++i) {
@@ -690,6 +698,7 @@ absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
       }
     }
   });
+  RETURN_IF_ERROR(st);
   return out;
 }
 
@@ -744,9 +753,44 @@ absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b) {
     shape.back() = b.size(1);
     return r.Reshape(shape);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "matmul: operand shapes ", ShapeToString(a.shape()), " and ",
-      ShapeToString(b.shape()), " are not supported (1-D, 2-D, 3-D batches, N-D @ 2-D)"));
+  if (a.dim() == 0 || b.dim() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "matmul: both arguments need at least 1 dimension, got ", ShapeToString(a.shape()),
+        " and ", ShapeToString(b.shape())));
+  }
+  // Batched: 1-D operands become a row / a column, the batch dims broadcast,
+  // and the product is one bmm.
+  ASSIGN_OR_RETURN(Tensor a2, a.dim() == 1 ? a.Reshape({1, a.numel()}) : absl::StatusOr<Tensor>(a));
+  ASSIGN_OR_RETURN(Tensor b2, b.dim() == 1 ? b.Reshape({b.numel(), 1}) : absl::StatusOr<Tensor>(b));
+  const int64_t m = a2.size(a2.dim() - 2), k = a2.size(a2.dim() - 1);
+  const int64_t k2 = b2.size(b2.dim() - 2), n = b2.size(b2.dim() - 1);
+  if (k != k2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "matmul: shapes ", ShapeToString(a.shape()), " and ", ShapeToString(b.shape()),
+        " cannot be multiplied"));
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> batch,
+                   BroadcastShapes(absl::MakeConstSpan(a2.shape()).subspan(0, a2.dim() - 2),
+                                   absl::MakeConstSpan(b2.shape()).subspan(0, b2.dim() - 2)));
+  ASSIGN_OR_RETURN(const int64_t nb, CheckedNumel(batch));
+  auto batched = [&](const Tensor& t, int64_t rows, int64_t cols) -> absl::StatusOr<Tensor> {
+    std::vector<int64_t> full = batch;
+    full.push_back(rows);
+    full.push_back(cols);
+    Tensor e = t;
+    if (t.shape() != full) {
+      ASSIGN_OR_RETURN(e, Tensor::Empty(t.dtype(), full));
+      RETURN_IF_ERROR(CopyInto(e, t));
+    }
+    return e.Reshape({nb, rows, cols});
+  };
+  ASSIGN_OR_RETURN(Tensor a3, batched(a2, m, k));
+  ASSIGN_OR_RETURN(Tensor b3, batched(b2, k, n));
+  ASSIGN_OR_RETURN(Tensor r, Bmm(a3, b3));
+  std::vector<int64_t> shape = batch;
+  if (a.dim() > 1) shape.push_back(m);
+  if (b.dim() > 1) shape.push_back(n);
+  return r.Reshape(std::move(shape));
 }
 
 // -------------------------------------------------------------- pooling

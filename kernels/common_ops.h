@@ -118,7 +118,7 @@ absl::StatusOr<Tensor> Bmm(const Tensor& a, const Tensor& b);
 // beta * self (broadcast to (n, m)) + alpha * (m1 @ m2).
 absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
                              const Tensor& m2, double beta, double alpha);
-// 1-D and 2-D operands, and 3-D batches of equal batch size.
+// torch.matmul: 1-D operands as a row / column, broadcast batch dims.
 absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b);
 
 // -------------------------------------------------------------- pooling

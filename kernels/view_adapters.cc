@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/status_macros.h"
+#include "kernels/common_ops.h"
 #include "kernels/op_args.h"
 #include "kernels/view_ops.h"
 
@@ -190,6 +191,60 @@ absl::StatusOr<RuntimeValue> OpClone(Ctx&, Args& a) {
   return V(std::move(r));
 }
 
+// to.dtype / to.dtype_layout / type_as: the tensor itself when nothing
+// converts (and no copy is asked for), as ATen returns self; else a cast.
+absl::StatusOr<RuntimeValue> OpTo(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  std::optional<ScalarType> dt;
+  bool copy = false;
+  if (a.Has("other")) {
+    ASSIGN_OR_RETURN(Tensor * other, a.T("other"));
+    dt = other->dtype();
+  } else {
+    ASSIGN_OR_RETURN(dt, a.Dtype("dtype"));
+    ASSIGN_OR_RETURN(copy, a.B("copy"));
+  }
+  if (a.Has("device")) {
+    ASSIGN_OR_RETURN(RuntimeValue * dv, a.Get("device"));
+    if (dv->kind == RuntimeValue::Kind::kLiteral && dv->literal.kind() == Argument::Kind::kDevice &&
+        dv->literal.as_device() != x->device() && !dv->literal.as_device().is_meta()) {
+      return absl::UnimplementedError(absl::StrCat(
+          "to(", dv->literal.as_device().ToString(), ") of a ", x->device().ToString(),
+          " tensor: the executor runs a graph on one device"));
+    }
+  }
+  if ((!dt.has_value() || *dt == x->dtype()) && !copy) return V(*x);
+  if (!x->is_cpu()) {
+    return absl::UnimplementedError("dtype conversion of a device tensor has no kernel");
+  }
+  ASSIGN_OR_RETURN(Tensor c, x->Contiguous());
+  ASSIGN_OR_RETURN(Tensor r, ops::Cast(c, dt.value_or(x->dtype())));
+  return V(std::move(r));
+}
+
+// _assert_tensor_metadata: the dtype and sizes a graph asserts. Strides are
+// not compared: the executor's layouts may differ from eager's (views are
+// real, but every kernel result is row-major).
+absl::StatusOr<RuntimeValue> OpAssertTensorMetadata(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * x, a.T("a"));
+  ASSIGN_OR_RETURN(std::optional<ScalarType> dt, a.Dtype("dtype"));
+  ASSIGN_OR_RETURN(RuntimeValue * size, a.Get("size"));
+  if (dt.has_value() && *dt != x->dtype()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor metadata assertion failed: dtype ", ScalarTypeName(x->dtype()), ", expected ",
+        ScalarTypeName(*dt)));
+  }
+  if (!size->is_none()) {
+    ASSIGN_OR_RETURN(std::vector<int64_t> want, a.Ints("size"));
+    if (want != x->shape()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor metadata assertion failed: size ", ShapeToString(x->shape()), ", expected ",
+          ShapeToString(want)));
+    }
+  }
+  return RuntimeValue::None();
+}
+
 }  // namespace
 
 void RegisterViewOps(OpRegistry& t) {
@@ -225,6 +280,18 @@ void RegisterViewOps(OpRegistry& t) {
   view("aten.split_with_sizes.default", OpSplitWithSizes);
   view("aten.chunk.default", OpChunk);
   view("aten.unbind.int", OpUnbind);
+  // In-place forms change their argument's geometry (rebinds_self).
+  for (const auto& [name, fn] : std::vector<std::pair<const char*, OpFn>>{
+           {"aten.squeeze_.default", OpSqueeze},   {"aten.squeeze_.dim", OpSqueeze},
+           {"aten.squeeze_.dims", OpSqueeze},      {"aten.unsqueeze_.default", OpUnsqueeze},
+           {"aten.transpose_.default", OpTranspose}, {"aten.t_.default", OpT}}) {
+    view(name, fn);
+    t[name].rebinds_self = true;
+  }
+  view("aten._assert_tensor_metadata.default", OpAssertTensorMetadata);
+  view("aten.to.dtype", OpTo);
+  view("aten.to.dtype_layout", OpTo);
+  view("aten.type_as.default", OpTo);
   view("aten.detach.default", OpAlias);
   view("aten.alias.default", OpAlias);
   view("aten.contiguous.default", OpContiguous);

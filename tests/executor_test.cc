@@ -405,7 +405,8 @@ TEST(ExecutorTest, PerRunTensorLimitsBindEveryAllocation) {
 
   // A run within the limits works, and the limits end with the run.
   ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
-  ASSERT_TRUE(Execute(m, {ModelInput()}, limited).ok());
+  absl::StatusOr<ExecutionResult> within = Execute(m, {ModelInput()}, limited);
+  ASSERT_TRUE(within.ok()) << within.status();
   ExecuteOptions tiny;
   tiny.max_tensor_elements = 16;  // the 4x2x3x3 conv weight has 72
   const auto before = m.tensors();

@@ -151,6 +151,20 @@ def _softmax_masked(x):
     return torch.softmax(x, -1)
 
 
+def _conv(x, w, wd, b):
+    return (F.conv2d(x, w, b, stride=2, padding=1, dilation=2, groups=2),
+            F.conv2d(x, wd, None, padding=1, groups=4),               # depthwise
+            F.conv2d(x[0], w[:, :, :1, :1], None, stride=2, groups=2),  # unbatched, 1x1 / 2
+            F.conv2d(x.transpose(2, 3), w, b, padding=(2, 0), groups=2),
+            F.conv2d(x.double(), w.double(), b.double(), padding=1, groups=2))
+
+
+def _matmul(a, b, w, bias):
+    return (F.linear(a, w, bias), torch.addmm(bias, a[0], w.t(), beta=0.5, alpha=2.0),
+            torch.bmm(a, a.transpose(1, 2)), torch.matmul(a.unsqueeze(0), b),
+            torch.matmul(a[0, 0], w.t()), torch.matmul(a.double(), b.double()))
+
+
 # name: (function, inputs, export form, atol)
 CASES = {
     "views_inplace": (_views, lambda: [r(3, 4)], "make_fx", 0),
@@ -186,6 +200,12 @@ CASES = {
                "training_ir", 1e-5),
     "empty_tensors": (_empty, lambda: [r(2, 3)], "make_fx", 0),
     "safe_softmax": (_softmax_masked, lambda: [r(3, 4)], "training_ir", 1e-6),
+    "conv2d": (_conv, lambda: [r(2, 4, 9, 7), r(6, 2, 3, 3), r(4, 1, 3, 3), r(6)],
+               "make_fx", 1e-4),
+    "matmul_linear": (_matmul, lambda: [r(2, 3, 5), r(2, 5, 4), r(6, 5), r(6)],
+                      "make_fx", 1e-4),
+    "matmul_training_ir": (_matmul, lambda: [r(2, 3, 5), r(2, 5, 4), r(6, 5), r(6)],
+                           "training_ir", 1e-4),
 }
 
 
