@@ -881,6 +881,41 @@ absl::Status StageToDevice(RuntimeValue& v, Device device) {
   return absl::OkStatus();
 }
 
+// `t` in the layout `node`'s "val" records, when that differs from t's for
+// some dim with more than one element; t itself otherwise (or when the
+// record is missing, symbolic or unusable). Elementwise kernels here write
+// row-major results where PyTorch's follow their inputs' layout, and
+// as_strided / _reshape_alias strides were computed for PyTorch's.
+absl::StatusOr<Tensor> InRecordedLayout(const Tensor& t, const Node& node) {
+  const MetaValue* val = node.meta().val();
+  if (val == nullptr || !val->is_tensor() || !t.is_cpu()) return t;
+  const TensorMeta& m = val->tensor();
+  if (m.strides.size() != static_cast<size_t>(t.dim()) || m.shape.size() != m.strides.size()) {
+    return t;
+  }
+  bool differs = false;
+  for (int d = 0; d < t.dim(); ++d) {
+    if (m.shape[d].is_symbolic() || m.shape[d].value != t.size(d) || m.strides[d] < 0) return t;
+    differs = differs || (t.size(d) > 1 && m.strides[d] != t.strides()[d]);
+  }
+  if (!differs || t.numel() == 0) return t;
+  int64_t extent = 1;
+  for (int d = 0; d < t.dim(); ++d) {
+    int64_t span;
+    if (__builtin_mul_overflow(t.size(d) - 1, m.strides[d], &span) ||
+        __builtin_add_overflow(extent, span, &extent)) {
+      return absl::InvalidArgumentError("the strides of its input's \"val\" overflow int64");
+    }
+  }
+  ASSIGN_OR_RETURN(Tensor base, Tensor::Zeros(t.dtype(), {extent}));
+  ASSIGN_OR_RETURN(Tensor out, base.AsStrided(t.shape(), std::vector<int64_t>(m.strides.begin(),
+                                                                               m.strides.end()),
+                                              0));
+  CopyStridedElements(out.strided_data(), out.strides(), t.strided_data(), t.strides(),
+                      t.shape(), t.itemsize());
+  return out;
+}
+
 // Writes a staged in-place result back into the argument it stands for.
 absl::Status WriteBack(Tensor& original, const Tensor& staged) {
   if (original.SharesStorageWith(staged) &&
@@ -1142,6 +1177,12 @@ absl::StatusOr<ExecutionResult> Run(
         // CPU-only ops on another device go through host copies, and ops
         // that need contiguous tensors through contiguous ones.
         const OpEntry& entry = it->second;
+        if (entry.layout_sensitive && !values.empty() && values[0].is_tensor() &&
+            node->args().size() > 0 && node->args()[0].is_node()) {
+          absl::StatusOr<Tensor> laid = InRecordedLayout(values[0].tensor, *node->args()[0].node());
+          if (!laid.ok()) return AtNode(*node, laid.status());
+          values[0].tensor = *std::move(laid);
+        }
         const bool to_host = !device.is_cpu() && !entry.device_native;
         bool staged = false;
         if (to_host || !entry.strided) {

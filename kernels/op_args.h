@@ -214,6 +214,11 @@ struct OpEntry {
   // Changes its first argument's sizes and strides in place (as_strided_):
   // later readers of that argument's node see the result.
   bool rebinds_self = false;
+  // Its stride arguments address the first argument's memory as PyTorch
+  // laid it out (as_strided, _reshape_alias): when the executor's layout of
+  // that argument differs from the strides its node's "val" records, the
+  // argument is first copied into the recorded layout.
+  bool layout_sensitive = false;
 };
 using OpRegistry = absl::flat_hash_map<std::string, OpEntry>;
 

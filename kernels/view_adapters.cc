@@ -266,6 +266,10 @@ void RegisterViewOps(OpRegistry& t) {
   view("aten.as_strided.default", OpAsStrided);
   view("aten.as_strided_.default", OpAsStrided);
   t["aten.as_strided_.default"].rebinds_self = true;
+  for (const char* name : {"aten._reshape_alias.default", "aten.as_strided.default",
+                           "aten.as_strided_.default"}) {
+    t[name].layout_sensitive = true;
+  }
   view("aten.flatten.using_ints", OpFlatten);
   view("aten.unflatten.int", OpUnflatten);
   view("aten.unsqueeze.default", OpUnsqueeze);

@@ -575,3 +575,31 @@ TEST(ExecutorViewsTest, StridedViewsFeedComputeKernels) {
 
 }  // namespace
 }  // namespace rewire
+
+namespace rewire {
+namespace {
+
+// PyTorch's elementwise results keep their input's layout (a permuted
+// input gives a permuted output) where the executor's are row-major; the
+// strides of a later _reshape_alias or as_strided were computed for
+// PyTorch's layout, which the node's "val" records.
+TEST(ExecutorViewsTest, StrideArgumentsFollowTheRecordedLayout) {
+  auto g = ParseGraph(R"(graph():
+    %x : f32[2, 3] = placeholder
+    %t : f32[3, 2]/[1, 3] = aten.t.default(%x)
+    %m : f32[3, 2]/[1, 3] = aten.mul.Tensor(%t, 2)
+    %r : f32[6]/[1] = aten._reshape_alias.default(%m, [6], [1])
+    %a : f32[2, 3]/[3, 1] = aten.as_strided.default(%m, [2, 3], [3, 1])
+    return (%r, %a)
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(std::move(*g));
+  auto r = Execute(m, {*Tensor::FromVector<float>({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  // In PyTorch's layout m's memory is x's order times 2.
+  EXPECT_EQ(Floats(r->outputs[0].tensor), (std::vector<float>{2, 4, 6, 8, 10, 12}));
+  EXPECT_EQ(Floats(r->outputs[1].tensor), (std::vector<float>{2, 4, 6, 8, 10, 12}));
+}
+
+}  // namespace
+}  // namespace rewire

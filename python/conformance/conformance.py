@@ -407,6 +407,30 @@ class Worker:
         with quiet_stderr():
             self.run_pt2e(obj, x, expected, eval_state, row)
         self.run_rewire(form, path, inputs, xpath, expected, eval_state, d, row)
+        if form == "make_fx" and row.get("status") == "fail" and row.get("out_diff") is not None:
+            self.torch_graph_check(model, x, expected, row)
+
+    def torch_graph_check(self, model, x, expected, row):
+        """On a make_fx output mismatch: does PyTorch itself, running the
+        make_fx trace of the model in eval mode, reproduce eager eval? When
+        not, the exported graph is off (torch's tracer), not the switch or
+        the executor, and the row says so."""
+        torch = self.torch
+        try:
+            m = copy.deepcopy(model).eval()
+            with quiet_stderr():
+                gm, state = self.exporter.trace_training(m, x)
+                with torch.no_grad():
+                    got = [t.numpy() for t in self.flatten(
+                        gm({name: t for name, t, _ in state}, x.clone()))]
+            diff, ok, _ = self.max_diff(got, expected)
+        except Exception as e:  # noqa: BLE001
+            row["torch_graph_vs_eager_diff"] = "error: " + exc_msg(e)
+            return
+        row["torch_graph_vs_eager_diff"] = diff
+        if not ok:
+            row["reason"] += (f"; PyTorch running its own eval-mode make_fx trace differs "
+                              f"from eager by {diff:.3g} too: the traced graph is off")
 
     def run_rewire(self, form, path, inputs, xpath, expected, eval_state, d, row):
         a = self.args
