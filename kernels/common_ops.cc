@@ -84,6 +84,38 @@ absl::Status BinaryInto(BinaryKind kind, const Tensor& a, const Tensor& b,
     });
     return absl::OkStatus();
   }
+  if (a.dtype() == ScalarType::kFloat32 && out.dtype() == ScalarType::kFloat32 &&
+      (b.dtype() == ScalarType::kFloat32 || b.numel() == 1)) {
+    // float32, the models' dtype: typed loops (each result computed in
+    // double and rounded once, as the generic path does).
+    const float* x = a.data<float>();
+    float* z = out.data<float>();
+    const int64_t n = out.numel();
+    if (b.numel() == 1 && a.numel() == n) {
+      double y;
+      if (b.dtype() == ScalarType::kFloat32) {
+        y = b.data<float>()[0];
+      } else {
+        ASSIGN_OR_RETURN(auto ib, Io(b.dtype()));
+        y = ib.first(b.raw_data(), 0);
+      }
+      for (int64_t i = 0; i < n; ++i) z[i] = static_cast<float>(Apply(kind, x[i], y, alpha.value));
+      return absl::OkStatus();
+    }
+    if (b.dtype() == ScalarType::kFloat32) {
+      const float* y = b.data<float>();
+      if (a.numel() == n && b.numel() == n) {
+        for (int64_t i = 0; i < n; ++i) {
+          z[i] = static_cast<float>(Apply(kind, x[i], y[i], alpha.value));
+        }
+        return absl::OkStatus();
+      }
+      ForEachBroadcast(out.shape(), sa, sb, [&](int64_t i, int64_t oa, int64_t ob) {
+        z[i] = static_cast<float>(Apply(kind, x[oa], y[ob], alpha.value));
+      });
+      return absl::OkStatus();
+    }
+  }
   ASSIGN_OR_RETURN(auto ia, Io(a.dtype()));
   ASSIGN_OR_RETURN(auto ib, Io(b.dtype()));
   ASSIGN_OR_RETURN(auto io, Io(out.dtype()));
@@ -102,6 +134,12 @@ absl::StatusOr<Tensor> ScalarTensor(Scalar s, ScalarType dtype) {
 
 template <typename F>
 absl::Status MapInto(const Tensor& x, Tensor& out, F&& f) {
+  if (x.dtype() == ScalarType::kFloat32 && out.dtype() == ScalarType::kFloat32) {
+    const float* px = x.data<float>();
+    float* po = out.data<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) po[i] = static_cast<float>(f(px[i]));
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(auto ix, Io(x.dtype()));
   ASSIGN_OR_RETURN(auto io, Io(out.dtype()));
   const void* px = x.raw_data();

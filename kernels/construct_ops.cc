@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "ir/status_macros.h"
 #include "kernels/common_ops.h"
+#include "kernels/philox.h"
 
 namespace rewire {
 namespace op_args {
@@ -16,53 +17,98 @@ namespace {
 
 // ------------------------------------------- mode-dependent activations
 
-// rrelu in eval: leaky relu with the mean slope (lower + upper) / 2, as
-// PyTorch's rrelu_with_noise computes it when training is False. The
-// training form draws a slope per negative element; it has no kernel here.
-absl::StatusOr<Tensor> RreluEval(Args& a, const Tensor& x) {
+// rrelu. Eval: a leaky relu with the mean slope (lower + upper) / 2, as
+// PyTorch's rrelu_with_noise computes it when training is False. Training:
+// each negative element gets its own slope lower + (upper - lower) * u, u
+// uniform from the run's Philox stream (element i: word i of the call's
+// counters, as dropout draws), and the noise is that slope (1 where x >= 0).
+struct RreluResult {
+  Tensor y;
+  Tensor noise;  // defined in training only
+};
+
+template <typename T>
+void RreluLoop(const T* x, T* y, T* noise, int64_t n, double lower, double upper,
+               bool training, uint64_t seed, uint64_t offset) {
+  const double mean = (lower + upper) / 2;
+  for (int64_t i = 0; i < n; ++i) {
+    double slope = mean;
+    if (training) {
+      const philox::Block blk = philox::BlockAt(seed, offset + i / philox::kWordsPerCounter);
+      const double u = philox::UniformFromWord(blk.w[i % philox::kWordsPerCounter]);
+      slope = lower + (upper - lower) * u;
+    }
+    const bool neg = x[i] < 0;
+    y[i] = neg ? static_cast<T>(x[i] * slope) : x[i];
+    if (noise != nullptr) noise[i] = neg ? static_cast<T>(slope) : T{1};
+  }
+}
+
+absl::StatusOr<RreluResult> Rrelu(Ctx& c, Args& a, const Tensor& x) {
   ASSIGN_OR_RETURN(double lower, a.D("lower"));
   ASSIGN_OR_RETURN(double upper, a.D("upper"));
   ASSIGN_OR_RETURN(bool training, a.B("training"));
-  if (training) {
-    return absl::UnimplementedError(
-        "no kernel for rrelu in training mode (random negative slopes); "
-        "switch the model to eval first");
-  }
-  const double slope = (lower + upper) / 2;
-  ASSIGN_OR_RETURN(Tensor y, x.Clone());
-  if (y.dtype() == ScalarType::kFloat32) {
-    float* d = y.data<float>();
-    const float s = static_cast<float>(slope);
-    for (int64_t i = 0; i < y.numel(); ++i) d[i] = d[i] >= 0 ? d[i] : d[i] * s;
-  } else if (y.dtype() == ScalarType::kFloat64) {
-    double* d = y.data<double>();
-    for (int64_t i = 0; i < y.numel(); ++i) d[i] = d[i] >= 0 ? d[i] : d[i] * slope;
-  } else {
+  if (!(lower <= upper)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "rrelu needs a float32 or float64 input, got ", ScalarTypeName(y.dtype())));
+        "rrelu: lower bound ", lower, " is greater than upper bound ", upper));
   }
-  return y;
+  if (x.dtype() != ScalarType::kFloat32 && x.dtype() != ScalarType::kFloat64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rrelu needs a float32 or float64 input, got ", ScalarTypeName(x.dtype())));
+  }
+  RreluResult r;
+  ASSIGN_OR_RETURN(r.y, Tensor::Empty(x.dtype(), x.shape()));
+  if (training) {
+    ASSIGN_OR_RETURN(r.noise, Tensor::Empty(x.dtype(), x.shape()));
+  }
+  const uint64_t offset = training ? c.gen->Reserve(x.numel()) : 0;
+  if (x.dtype() == ScalarType::kFloat32) {
+    RreluLoop<float>(x.data<float>(), r.y.data<float>(),
+                     training ? r.noise.data<float>() : nullptr, x.numel(), lower, upper,
+                     training, c.gen->seed(), offset);
+  } else {
+    RreluLoop<double>(x.data<double>(), r.y.data<double>(),
+                      training ? r.noise.data<double>() : nullptr, x.numel(), lower, upper,
+                      training, c.gen->seed(), offset);
+  }
+  return r;
+}
+
+// rrelu_with_noise(_) writes the noise into its argument in training.
+absl::Status WriteNoise(Args& a, const RreluResult& r) {
+  if (!r.noise.defined() || !a.Has("noise")) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Tensor * noise, a.T("noise"));
+  if (noise->shape() != r.noise.shape()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rrelu_with_noise: noise ", ShapeToString(noise->shape()), " does not match the input ",
+        ShapeToString(r.noise.shape())));
+  }
+  return ops::CopyInto(*noise, r.noise);
 }
 
 }  // namespace
 
-absl::StatusOr<RuntimeValue> OpRrelu(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpRrelu(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Tensor y, RreluEval(a, *x));
-  return V(std::move(y));
+  ASSIGN_OR_RETURN(RreluResult r, Rrelu(c, a, *x));
+  RETURN_IF_ERROR(WriteNoise(a, r));
+  return V(std::move(r.y));
 }
-absl::StatusOr<RuntimeValue> OpRrelu_(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpRrelu_(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
-  ASSIGN_OR_RETURN(Tensor y, RreluEval(a, *x));
-  RETURN_IF_ERROR(ops::CopyInto(*x, y));
+  ASSIGN_OR_RETURN(RreluResult r, Rrelu(c, a, *x));
+  RETURN_IF_ERROR(WriteNoise(a, r));
+  RETURN_IF_ERROR(ops::CopyInto(*x, r.y));
   return V(*x);
 }
-absl::StatusOr<RuntimeValue> OpRreluWithNoiseFunctional(Ctx&, Args& a) {
+absl::StatusOr<RuntimeValue> OpRreluWithNoiseFunctional(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   ASSIGN_OR_RETURN(Tensor * noise, a.T("noise"));
-  ASSIGN_OR_RETURN(Tensor y, RreluEval(a, *x));
-  ASSIGN_OR_RETURN(Tensor n, noise->Clone());
-  return Tup({std::move(y), std::move(n)});
+  ASSIGN_OR_RETURN(RreluResult r, Rrelu(c, a, *x));
+  if (!r.noise.defined()) {
+    ASSIGN_OR_RETURN(r.noise, noise->Clone());
+  }
+  return Tup({std::move(r.y), std::move(r.noise)});
 }
 
 // instance_norm: batch norm of the (1, N*C, ...) view with weight, bias

@@ -1,5 +1,5 @@
 // Op adapters for the ops the mode-dependent constructs bring
-// (docs/SEMANTICS.md §3): rrelu and rrelu_with_noise in eval,
+// (docs/SEMANTICS.md §3): rrelu and rrelu_with_noise (eval and training),
 // instance_norm, repeat, new_empty and empty_permuted. Registered in the
 // executor's op table; internal to //kernels:executor.
 #ifndef REWIRE_KERNELS_CONSTRUCT_OPS_H_

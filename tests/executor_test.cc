@@ -603,3 +603,49 @@ TEST(ExecutorViewsTest, StrideArgumentsFollowTheRecordedLayout) {
 
 }  // namespace
 }  // namespace rewire
+
+namespace rewire {
+namespace {
+
+// rrelu in training: each negative element gets a slope in [lower, upper]
+// drawn from the run's stream (so the same seed gives the same slopes), the
+// positives pass, and rrelu_with_noise writes the slopes into its noise.
+TEST(ExecutorTest, RreluTrainingDrawsSlopesInRange) {
+  auto g = ParseGraph(R"(graph():
+    %x = placeholder
+    %n = placeholder
+    %y = aten.rrelu_with_noise.default(%x, %n, 0.1, 0.3, True)
+    return (%y, %n)
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(std::move(*g));
+  std::vector<float> xs(1000);
+  for (int i = 0; i < 1000; ++i) xs[i] = (i % 2 == 0) ? -1.0f : 2.0f;
+  auto run = [&](uint64_t seed) {
+    ExecuteOptions o;
+    o.seed = seed;
+    return Execute(m, {*Tensor::FromVector<float>({1000}, xs), *Tensor::Zeros(ScalarType::kFloat32, {1000})}, o);
+  };
+  auto r = run(5);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::vector<float> y = Floats(r->outputs[0].tensor);
+  const std::vector<float> noise = Floats(r->outputs[1].tensor);
+  double sum = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 2 == 1) {
+      EXPECT_EQ(y[i], 2.0f);
+      EXPECT_EQ(noise[i], 1.0f);
+      continue;
+    }
+    EXPECT_GE(-y[i], 0.1f);
+    EXPECT_LE(-y[i], 0.3f);
+    EXPECT_EQ(-y[i], noise[i]);
+    sum += noise[i];
+  }
+  EXPECT_NEAR(sum / 500, 0.2, 0.01);  // uniform slopes average (lower + upper) / 2
+  EXPECT_EQ(Floats(run(5)->outputs[0].tensor), y);
+  EXPECT_NE(Floats(run(6)->outputs[0].tensor), y);
+}
+
+}  // namespace
+}  // namespace rewire
