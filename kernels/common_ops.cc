@@ -388,15 +388,29 @@ absl::StatusOr<Tensor> RsubScalar(const Tensor& self, Scalar other, Scalar alpha
   return out;
 }
 
+// relu, the most common activation, in a loop the compiler vectorizes.
+bool ReluFloat(UnaryKind kind, const Tensor& x, Tensor& out) {
+  if (kind != UnaryKind::kRelu || x.dtype() != ScalarType::kFloat32) return false;
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const float v = px[i];
+    po[i] = v < 0.0f ? 0.0f : v;  // NaN compares false and stays NaN
+  }
+  return true;
+}
+
 absl::StatusOr<Tensor> Unary(UnaryKind kind, const Tensor& x) {
   RETURN_IF_ERROR(CheckUnaryDtype(kind, x));
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), x.shape()));
+  if (ReluFloat(kind, x, out)) return out;
   RETURN_IF_ERROR(MapInto(x, out, [kind](double v) { return UnaryValue(kind, v); }));
   return out;
 }
 
 absl::Status UnaryInPlace(UnaryKind kind, Tensor& x) {
   RETURN_IF_ERROR(CheckUnaryDtype(kind, x));
+  if (ReluFloat(kind, x, x)) return absl::OkStatus();
   return MapInto(x, x, [kind](double v) { return UnaryValue(kind, v); });
 }
 
@@ -889,42 +903,54 @@ absl::StatusOr<PoolGeom> PoolSetup(const Tensor& x, const Pool2dParams& p,
 }
 }  // namespace
 
-absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p) {
+absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p,
+                                        bool with_indices) {
   ASSIGN_OR_RETURN(PoolGeom g, PoolSetup(x, p, "max_pool2d"));
   MaxPoolResult r;
   ASSIGN_OR_RETURN(r.output, Tensor::Empty(x.dtype(), g.out_shape));
-  ASSIGN_OR_RETURN(r.indices, Tensor::Empty(ScalarType::kInt64, g.out_shape));
+  if (with_indices) {
+    ASSIGN_OR_RETURN(r.indices, Tensor::Empty(ScalarType::kInt64, g.out_shape));
+  }
+  // The window taps of each output column, computed once for every row.
+  std::vector<Taps> cols(g.ow);
+  for (int64_t ox = 0; ox < g.ow; ++ox) {
+    cols[ox] = ValidTaps(ox, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1], g.w);
+  }
   VisitFloat(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* in = x.data<T>();
     T* out = r.output.data<T>();
-    int64_t* idx = r.indices.data<int64_t>();
+    int64_t* idx = with_indices ? r.indices.data<int64_t>() : nullptr;
     for (int64_t pl = 0; pl < g.planes; ++pl) {
       const T* plane = in + pl * g.h * g.w;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const Taps ty = ValidTaps(oy, p.kernel[0], p.stride[0], p.padding[0],
+                                  p.dilation[0], g.h);
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          double best = -std::numeric_limits<double>::infinity();
+          const Taps& tx = cols[ox];
+          T best = -std::numeric_limits<T>::infinity();
           int64_t best_i = -1;
-          const Taps ty = ValidTaps(oy, p.kernel[0], p.stride[0], p.padding[0],
-                                    p.dilation[0], g.h);
-          const Taps tx = ValidTaps(ox, p.kernel[1], p.stride[1], p.padding[1],
-                                    p.dilation[1], g.w);
-          for (int64_t i = ty.first; i < ty.last; ++i) {
+          bool nan = false;
+          for (int64_t i = ty.first; i < ty.last && !nan; ++i) {
             const int64_t yy = ty.first_pos + (i - ty.first) * p.dilation[0];
+            const T* row = plane + yy * g.w;
             for (int64_t j = tx.first; j < tx.last; ++j) {
               const int64_t xx = tx.first_pos + (j - tx.first) * p.dilation[1];
-              const double v = plane[yy * g.w + xx];
+              const T v = row[xx];
               // NaN propagates, as in PyTorch.
-              if (v > best || std::isnan(v) || best_i < 0) {
+              if (v > best || best_i < 0 || std::isnan(v)) {
                 best = v;
                 best_i = yy * g.w + xx;
-                if (std::isnan(v)) break;
+                if (std::isnan(v)) {
+                  nan = true;
+                  break;
+                }
               }
             }
           }
           const int64_t o = (pl * g.oh + oy) * g.ow + ox;
-          out[o] = static_cast<T>(best);
-          idx[o] = best_i;
+          out[o] = best;
+          if (idx != nullptr) idx[o] = best_i;
         }
       }
     }

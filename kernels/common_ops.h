@@ -134,8 +134,9 @@ struct MaxPoolResult {
   Tensor indices;  // int64, flat h * W + w into each input plane
 };
 // Input (N, C, H, W) or (C, H, W).
+// `with_indices` false leaves MaxPoolResult::indices undefined.
 absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& input,
-                                        const Pool2dParams& p);
+                                        const Pool2dParams& p, bool with_indices = true);
 absl::StatusOr<Tensor> AvgPool2d(const Tensor& input, const Pool2dParams& p,
                                  bool count_include_pad,
                                  std::optional<int64_t> divisor_override);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ir/metadata.h"
 #include "ir/schema.h"
@@ -511,7 +512,7 @@ absl::StatusOr<RuntimeValue> OpMaxPool(Ctx&, Args& a, bool with_indices) {
   ASSIGN_OR_RETURN(p.padding, a.Pair("padding"));
   ASSIGN_OR_RETURN(p.dilation, a.Pair("dilation"));
   ASSIGN_OR_RETURN(p.ceil_mode, a.B("ceil_mode"));
-  ASSIGN_OR_RETURN(ops::MaxPoolResult r, ops::MaxPool2d(*x, p));
+  ASSIGN_OR_RETURN(ops::MaxPoolResult r, ops::MaxPool2d(*x, p, with_indices));
   if (with_indices) return Tup({std::move(r.output), std::move(r.indices)});
   return V(std::move(r.output));
 }
@@ -701,6 +702,11 @@ const OpRegistry& OpTable() {
     cpu("aten.mean.default", OpMean);
     cpu("aten.mean.dim", OpMean);
     cpu("aten.sum.dim_IntList", OpSum);
+    for (const char* name : {"aten.batch_norm.default", "aten.native_batch_norm.default",
+                             "aten._native_batch_norm_legit.default",
+                             "aten.cudnn_batch_norm.default", "aten.instance_norm.default"}) {
+      (*t)[name].writes_running_stats = true;
+    }
     return t;
   }();
   return *table;
@@ -938,6 +944,85 @@ absl::Status WriteBack(Tensor& original, const Tensor& staged) {
                   original.device().index < 0 ? 0 : original.device().index);
 }
 
+// A state tensor's bytes as a Tensor: a copy, or (borrow) the module's own
+// bytes read in place.
+absl::StatusOr<Tensor> StateTensorToTensor(const StateTensor& st, bool borrow) {
+  ASSIGN_OR_RETURN(int64_t expected, st.ExpectedBytes());
+  if (static_cast<int64_t>(st.data.size()) != expected) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "state tensor ", st.name, ": ", st.data.size(), " bytes for ",
+        ScalarTypeName(st.dtype), ShapeToString(st.shape), ", expected ", expected));
+  }
+  if (st.dtype == ScalarType::kBool) {
+    absl::Status s = CheckBoolBytes(st.data.data(), expected);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state tensor ", st.name, ": ", s.message()));
+    }
+  }
+  absl::StatusOr<Tensor> t = borrow ? Tensor::Borrow(st.data.data(), expected, st.dtype, st.shape)
+                                    : Tensor::Empty(st.dtype, st.shape);
+  if (!t.ok()) {
+    return absl::Status(t.status().code(), absl::StrCat("state tensor ", st.name,
+                                                        ": ", t.status().message()));
+  }
+  if (!borrow && expected > 0) std::memcpy(t->raw_data(), st.data.data(), expected);
+  return t;
+}
+
+// For each state tensor: may the graph write it? A node writes an argument
+// its schema marks mutable (or, for the batch norm family, its running
+// stats), and a write to a view (a view op's result, a getitem of a split)
+// is a write to the view's base. Unknown ops and arguments that do not
+// normalize write nothing here: the run stops at them anyway.
+std::vector<bool> WrittenState(const ExportedModule& module, const std::vector<Node*>& order) {
+  absl::flat_hash_map<const Node*, const Node*> base;  // view -> storage base
+  auto base_of = [&](const Node* n) {
+    auto it = base.find(n);
+    return it == base.end() ? n : it->second;
+  };
+  absl::flat_hash_set<const Node*> written;
+  for (const Node* node : order) {
+    if (!node->is_call()) continue;
+    const TargetInfo& target = node->target();
+    if (target.is_getitem) {
+      if (!node->args().empty() && node->args()[0].is_node()) {
+        base[node] = base_of(node->args()[0].node());
+      }
+      continue;
+    }
+    auto it = OpTable().find(target.qualified);
+    if (it == OpTable().end() || target.schema == nullptr) continue;
+    const OpEntry& entry = it->second;
+    if (entry.aliases && !node->args().empty() && node->args()[0].is_node()) {
+      base[node] = base_of(node->args()[0].node());
+    }
+    absl::StatusOr<NormalizedArgs> norm =
+        NormalizeArguments(*target.schema, node->args(), node->kwargs());
+    if (!norm.ok()) continue;
+    for (size_t k = 0; k < norm->values.size() && k < target.schema->arguments.size(); ++k) {
+      const auto& arg = target.schema->arguments[k];
+      const bool writes = arg.is_mutable ||
+                          (entry.writes_running_stats &&
+                           (arg.name == "running_mean" || arg.name == "running_var"));
+      if (writes && norm->values[k].is_node()) written.insert(base_of(norm->values[k].node()));
+    }
+  }
+  const std::vector<StateTensor>& states = module.tensors();
+  std::vector<bool> out(states.size(), false);
+  for (const Node* n : written) {
+    const StateTensor* st = nullptr;
+    if (n->op() == OpKind::kPlaceholder) {
+      st = module.TensorForPlaceholder(n->name());
+      if (st == nullptr) st = module.TensorForPlaceholder(n->target().qualified);
+    } else if (n->op() == OpKind::kGetAttr) {
+      st = module.FindTensor(n->target().qualified);
+    }
+    if (st != nullptr) out[static_cast<size_t>(st - states.data())] = true;
+  }
+  return out;
+}
+
 absl::StatusOr<ExecutionResult> Run(
     ExportedModule& module,
     const absl::flat_hash_map<std::string, Tensor>& named,
@@ -983,13 +1068,16 @@ absl::StatusOr<ExecutionResult> Run(
     }
   }
 
-  // State tensors, converted lazily when first bound.
+  // State tensors, converted lazily when first bound: those the graph may
+  // write get a private copy (written back after a successful run, so a
+  // failed one leaves the module as it was); the rest are read in place.
   const std::vector<StateTensor>& states = module.tensors();
   std::vector<Tensor> state_values(states.size());
+  const std::vector<bool> written = WrittenState(module, order);
   auto bind_state = [&](const StateTensor* st) -> absl::StatusOr<Tensor> {
     const size_t i = static_cast<size_t>(st - states.data());
     if (!state_values[i].defined()) {
-      ASSIGN_OR_RETURN(Tensor t, StateToTensor(*st));
+      ASSIGN_OR_RETURN(Tensor t, StateTensorToTensor(*st, /*borrow=*/!written[i] && device.is_cpu()));
       if (!device.is_cpu()) {
         ASSIGN_OR_RETURN(t, t.CopyTo(device));
       }
@@ -1103,9 +1191,15 @@ absl::StatusOr<ExecutionResult> Run(
               NamedTensor e;
               e.name = nt.name;
               if (cur->is_tensor()) {
-                // Outputs are contiguous host tensors, whatever views made them.
-                ASSIGN_OR_RETURN(e.tensor, cur->tensor.is_cpu() ? cur->tensor.Contiguous()
-                                                                : cur->tensor.CopyTo(Device::Cpu()));
+                // Outputs are contiguous host tensors of their own, whatever
+                // views made them and whether they read the module's state.
+                if (cur->tensor.is_borrowed()) {
+                  ASSIGN_OR_RETURN(e.tensor, cur->tensor.Clone());
+                } else {
+                  ASSIGN_OR_RETURN(e.tensor, cur->tensor.is_cpu()
+                                                 ? cur->tensor.Contiguous()
+                                                 : cur->tensor.CopyTo(Device::Cpu()));
+                }
               } else if (cur->kind == RuntimeValue::Kind::kLiteral) {
                 ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*cur, nt.name));
                 ASSIGN_OR_RETURN(e.tensor, ops::Full({}, s.value, s.integral ? ScalarType::kInt64
@@ -1226,7 +1320,7 @@ absl::StatusOr<ExecutionResult> Run(
   // Write back state whose bytes changed.
   std::vector<StateTensor>& mutable_states = module.mutable_tensors();
   for (size_t i = 0; i < states.size(); ++i) {
-    if (!state_values[i].defined()) continue;
+    if (!state_values[i].defined() || state_values[i].is_borrowed()) continue;
     Tensor host = state_values[i];
     if (!host.is_cpu()) {
       ASSIGN_OR_RETURN(host, host.CopyTo(Device::Cpu()));
@@ -1272,26 +1366,7 @@ void RegisterCudaDeviceOps(const DeviceOps* ops) { g_cuda_ops.store(ops); }
 const DeviceOps* GetCudaDeviceOps() { return g_cuda_ops.load(); }
 
 absl::StatusOr<Tensor> StateToTensor(const StateTensor& st) {
-  ASSIGN_OR_RETURN(int64_t expected, st.ExpectedBytes());
-  if (static_cast<int64_t>(st.data.size()) != expected) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "state tensor ", st.name, ": ", st.data.size(), " bytes for ",
-        ScalarTypeName(st.dtype), ShapeToString(st.shape), ", expected ", expected));
-  }
-  if (st.dtype == ScalarType::kBool) {
-    absl::Status s = CheckBoolBytes(st.data.data(), expected);
-    if (!s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("state tensor ", st.name, ": ", s.message()));
-    }
-  }
-  absl::StatusOr<Tensor> t = Tensor::Empty(st.dtype, st.shape);
-  if (!t.ok()) {
-    return absl::Status(t.status().code(), absl::StrCat("state tensor ", st.name,
-                                                        ": ", t.status().message()));
-  }
-  if (expected > 0) std::memcpy(t->raw_data(), st.data.data(), expected);
-  return t;
+  return StateTensorToTensor(st, /*borrow=*/false);
 }
 
 absl::StatusOr<ExecutionResult> Execute(

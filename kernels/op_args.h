@@ -219,6 +219,13 @@ struct OpEntry {
   // that argument differs from the strides its node's "val" records, the
   // argument is first copied into the recorded layout.
   bool layout_sensitive = false;
+  // Its result shares its first argument's storage (the view ops), so a
+  // write to the result is a write to that argument.
+  bool aliases = false;
+  // Writes its running_mean / running_var arguments in training although
+  // the schema does not annotate them (batch_norm, native_batch_norm,
+  // cudnn_batch_norm, instance_norm).
+  bool writes_running_stats = false;
 };
 using OpRegistry = absl::flat_hash_map<std::string, OpEntry>;
 

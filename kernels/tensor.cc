@@ -113,8 +113,9 @@ struct Tensor::Storage {
   void* ptr = nullptr;
   int64_t bytes = 0;  // as requested, before rounding up to the alignment
   Device device;
+  bool owned = true;  // false: Borrow()ed memory, freed by its owner
   ~Storage() {
-    if (ptr == nullptr) return;
+    if (ptr == nullptr || !owned) return;
     if (device.is_cuda()) {
       const CudaBackend* b = GetCudaBackend();
       if (b != nullptr) b->free(device.index, ptr);
@@ -223,6 +224,34 @@ absl::StatusOr<Tensor> Tensor::Empty(ScalarType dtype,
   t.shape_ = std::move(shape);
   return t;
 }
+
+absl::StatusOr<Tensor> Tensor::Borrow(const void* data, int64_t bytes, ScalarType dtype,
+                                      std::vector<int64_t> shape) {
+  ASSIGN_OR_RETURN(const int64_t numel, CheckedNumel(shape));
+  int64_t need;
+  if (__builtin_mul_overflow(numel, int64_t{ScalarTypeSize(dtype)}, &need) || need != bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Tensor::Borrow: ", bytes, " bytes for ", ScalarTypeName(dtype), ShapeToString(shape)));
+  }
+  {
+    absl::Status s = CheckScopedLimits(dtype, shape, bytes);
+    if (!s.ok()) return absl::OutOfRangeError(absl::StrCat("Tensor::Borrow: ", s.message()));
+  }
+  auto storage = std::make_shared<Storage>();
+  storage->ptr = const_cast<void*>(data);
+  storage->bytes = bytes;
+  storage->owned = false;
+  Tensor t;
+  t.data_ = storage->ptr;
+  t.storage_ = std::move(storage);
+  t.dtype_ = dtype;
+  t.numel_ = numel;
+  t.strides_ = ContiguousStrides(shape);
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+bool Tensor::is_borrowed() const { return storage_ != nullptr && !storage_->owned; }
 
 absl::StatusOr<Tensor> Tensor::Zeros(ScalarType dtype,
                                      std::vector<int64_t> shape) {

@@ -98,6 +98,13 @@ class Tensor {
   static absl::StatusOr<Tensor> Empty(ScalarType dtype,
                                       std::vector<int64_t> shape,
                                       Device device = Device::Cpu());
+  // A contiguous CPU tensor over memory someone else owns (`bytes` must be
+  // the shape's size), for reading it without a copy: the memory must
+  // outlive every Tensor sharing it and must not be written through it
+  // unless the owner allows. is_borrowed() tells such tensors apart.
+  static absl::StatusOr<Tensor> Borrow(const void* data, int64_t bytes, ScalarType dtype,
+                                       std::vector<int64_t> shape);
+  bool is_borrowed() const;
   // CPU tensor filled with zeros.
   static absl::StatusOr<Tensor> Zeros(ScalarType dtype,
                                       std::vector<int64_t> shape);

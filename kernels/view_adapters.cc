@@ -253,6 +253,7 @@ void RegisterViewOps(OpRegistry& t) {
     e.fn = fn;
     e.device_native = true;
     e.strided = true;
+    e.aliases = true;
     t[name] = e;
   };
   view("aten.t.default", OpT);

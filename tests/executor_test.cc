@@ -649,3 +649,62 @@ TEST(ExecutorTest, RreluTrainingDrawsSlopesInRange) {
 
 }  // namespace
 }  // namespace rewire
+
+namespace rewire {
+namespace {
+
+// State the graph only reads is read in place; an output that is such a
+// state tensor still comes back as the caller's own copy.
+TEST(ExecutorStateTest, ReadOnlyStateOutputsAreCopies) {
+  auto g = ParseGraph(R"(graph():
+    %x = placeholder
+    %w = get_attr[target=fc.weight]
+    %t = aten.t.default(%w)
+    return (%w, %t)
+)");
+  ASSERT_TRUE(g.ok());
+  ExportedModule m(std::move(*g));
+  StateTensor w = testing_util::FloatState("fc.weight", {2}, {3, 4});
+  w.placeholder.clear();
+  ASSERT_TRUE(m.AddTensor(w).ok());
+  auto r = Execute(m, {*Tensor::FromVector<float>({2}, std::vector<float>{1, 2})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (NamedTensor& o : r->outputs) {
+    EXPECT_FALSE(o.tensor.is_borrowed());
+    o.tensor.data<float>()[0] = 100;  // the caller's to change
+  }
+  EXPECT_EQ(m.FindTensor("fc.weight")->data, w.data);
+  EXPECT_TRUE(r->updated_state.empty());
+}
+
+// A write through a view of a state tensor is a write to the state: it gets
+// a private copy, written back after a successful run only.
+TEST(ExecutorStateTest, WritesThroughViewsOfStateAreWrittenBackOnSuccessOnly) {
+  const char* text = R"(graph():
+    %x = placeholder
+    %b = get_attr[target=buf]
+    %v = aten.select.int(%b, 0, 1)
+    %a = aten.add_.Tensor(%v, %x)
+    return (%a,)
+)";
+  for (bool ok : {true, false}) {
+    auto g = ParseGraph(text);
+    ASSERT_TRUE(g.ok());
+    ExportedModule m(std::move(*g));
+    StateTensor b = testing_util::FloatState("buf", {2, 2}, {1, 2, 3, 4});
+    b.placeholder.clear();
+    ASSERT_TRUE(m.AddTensor(b).ok());
+    // A 3-element x does not broadcast into the 2-element row: the run fails.
+    auto x = ok ? Tensor::FromVector<float>({2}, std::vector<float>{10, 20})
+                : Tensor::FromVector<float>({3}, std::vector<float>{10, 20, 30});
+    auto r = Execute(m, {*x});
+    ASSERT_EQ(r.ok(), ok) << r.status();
+    const StateTensor* now = m.FindTensor("buf");
+    std::vector<float> vals(4);
+    std::memcpy(vals.data(), now->data.data(), 16);
+    EXPECT_EQ(vals, ok ? (std::vector<float>{1, 2, 13, 24}) : (std::vector<float>{1, 2, 3, 4}));
+  }
+}
+
+}  // namespace
+}  // namespace rewire
