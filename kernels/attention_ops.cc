@@ -13,6 +13,7 @@
 #include "ir/status_macros.h"
 #include "kernels/common_ops.h"
 #include "kernels/elementwise_util.h"
+#include "kernels/gemm.h"
 #include "kernels/view_ops.h"
 
 namespace rewire {
@@ -112,40 +113,46 @@ absl::StatusOr<AttentionResult> ScaledDotProductAttention(
   const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(E)));
   std::vector<int64_t> out_shape = query.shape();
   out_shape.back() = Ev;
-  ASSIGN_OR_RETURN(Tensor weights, Tensor::Empty(ScalarType::kFloat64, score_shape));
   std::vector<int64_t> lse_shape(query.shape().begin(), query.shape().end() - 1);
+  ASSIGN_OR_RETURN(Tensor weights, Tensor::Empty(query.dtype(), score_shape));
   ASSIGN_OR_RETURN(Tensor lse, Tensor::Empty(ScalarType::kFloat32, lse_shape));
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(query.dtype(), out_shape));
   int64_t batches = 1;
   for (int d = 0; d < r - 2; ++d) batches *= query.size(d);
   const int64_t nq = query.dim() >= 3 ? query.size(r - 3) : 1;  // query heads
   const int64_t nk = nq / group;
   ASSIGN_OR_RETURN(auto mask_io, Io(mask != nullptr ? mask->dtype() : ScalarType::kFloat32));
-  double* w = weights.data<double>();
   float* lse_out = lse.data<float>();
+  // The key/value batch of query batch n: same outer index, head / group.
+  auto kv_batch = [&](int64_t n) { return (n / nq) * nk + (n % nq) / group; };
+  absl::Status st;
   VisitFloat(query.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* q = query.data<T>();
     const T* k = key.data<T>();
-    for (int64_t n = 0; n < batches; ++n) {
-      // The key/value batch of query batch n: same outer index, head / group.
-      const int64_t kn = (n / nq) * nk + (n % nq) / group;
+    T* w = weights.data<T>();
+    std::vector<double> row(S);
+    for (int64_t n = 0; n < batches && st.ok(); ++n) {
+      const int64_t kn = kv_batch(n);
+      // Scores of the whole batch: one GEMM, q k^T * scale.
+      st = Gemm(false, true, L, S, E, static_cast<T>(scale), q + n * L * E, E, k + kn * S * E, E,
+                T{0}, w + n * L * S, S);
+      if (!st.ok()) return;
       for (int64_t l = 0; l < L; ++l) {
-        double* row = w + (n * L + l) * S;
-        const T* qr = q + (n * L + l) * E;
+        T* wr = w + (n * L + l) * S;
+        int64_t moff = 0;  // the mask element of (n, l, 0)
+        if (mask != nullptr) {
+          int64_t rem = (n * L + l) * S;
+          for (int d = static_cast<int>(score_shape.size()) - 1; d >= 0; --d) {
+            moff += (rem % score_shape[d]) * mask_strides[d];
+            rem /= score_shape[d];
+          }
+        }
         for (int64_t s = 0; s < S; ++s) {
-          const T* kr = k + (kn * S + s) * E;
-          double dot = 0;
-          for (int64_t e = 0; e < E; ++e) dot += static_cast<double>(qr[e]) * kr[e];
-          double v = dot * scale;
+          double v = wr[s];
           if (options.is_causal && s > l) v = kNegInf;
           if (mask != nullptr) {
-            int64_t off = 0;
-            int64_t rem = (n * L + l) * S + s;
-            for (int d = static_cast<int>(score_shape.size()) - 1; d >= 0; --d) {
-              off += (rem % score_shape[d]) * mask_strides[d];
-              rem /= score_shape[d];
-            }
-            const double m = mask_io.first(mask->raw_data(), off);
+            const double m = mask_io.first(mask->raw_data(), moff + s * mask_strides.back());
             if (mask->dtype() == ScalarType::kBool) {
               if (m == 0) v = kNegInf;
             } else {
@@ -154,33 +161,26 @@ absl::StatusOr<AttentionResult> ScaledDotProductAttention(
           }
           row[s] = v;
         }
-        lse_out[n * L + l] = static_cast<float>(SoftmaxRow(row, S));
+        lse_out[n * L + l] = static_cast<float>(SoftmaxRow(row.data(), S));
+        for (int64_t s = 0; s < S; ++s) wr[s] = static_cast<T>(row[s]);
       }
     }
   });
+  RETURN_IF_ERROR(st);
   if (options.dropout) {
     RETURN_IF_ERROR(options.dropout(weights));
   }
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(query.dtype(), out_shape));
   VisitFloat(query.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* v = value.data<T>();
+    const T* w = weights.data<T>();
     T* o = out.data<T>();
-    const double* wp = weights.data<double>();
-    std::vector<double> acc(Ev);
-    for (int64_t n = 0; n < batches; ++n) {
-      const int64_t kn = (n / nq) * nk + (n % nq) / group;
-      for (int64_t l = 0; l < L; ++l) {
-        std::fill(acc.begin(), acc.end(), 0.0);
-        const double* row = wp + (n * L + l) * S;
-        for (int64_t s = 0; s < S; ++s) {
-          const T* vr = v + (kn * S + s) * Ev;
-          for (int64_t e = 0; e < Ev; ++e) acc[e] += row[s] * vr[e];
-        }
-        for (int64_t e = 0; e < Ev; ++e) o[(n * L + l) * Ev + e] = static_cast<T>(acc[e]);
-      }
+    for (int64_t n = 0; n < batches && st.ok(); ++n) {
+      st = Gemm(false, false, L, Ev, S, T{1}, w + n * L * S, S, v + kv_batch(n) * S * Ev, Ev,
+                T{0}, o + n * L * Ev, Ev);
     }
   });
+  RETURN_IF_ERROR(st);
   return AttentionResult{std::move(out), std::move(lse)};
 }
 

@@ -1,8 +1,9 @@
 // Attention: scaled_dot_product_attention (what PyTorch's reference math
 // path computes: q k^T * scale, causal or given mask, softmax, optional
 // dropout of the weights, @ v, with grouped-query heads; a fully masked row
-// gives zeros, as PyTorch's _safe_softmax). Scores and weights are kept in
-// double; float32/float64 inputs on the CPU.
+// gives zeros, as PyTorch's _safe_softmax). The two products are GEMMs
+// (kernels/gemm.h), the softmax is computed in double; float32/float64
+// inputs on the CPU.
 #ifndef REWIRE_KERNELS_ATTENTION_OPS_H_
 #define REWIRE_KERNELS_ATTENTION_OPS_H_
 

@@ -20,6 +20,7 @@
 #include "ir/status_macros.h"
 #include "ir/types.h"
 #include "kernels/tensor.h"
+#include "kernels/thread_pool.h"
 
 namespace rewire {
 namespace ops {
@@ -175,6 +176,19 @@ inline ScalarType PromoteTypes(const Tensor& a, const Tensor& b) {
   if (x == ScalarType::kBool) return y;
   if (y == ScalarType::kBool) return x;
   return ScalarType::kInt64;
+}
+
+// Runs f(begin, end) over [0, n) on the default thread pool in chunks of
+// at least 32768 elements (small tensors stay on the calling thread). For
+// loops whose elements are independent, so the split does not matter.
+template <typename F>
+void ParallelElements(int64_t n, F&& f) {
+  constexpr int64_t kGrain = 32768;
+  if (n <= kGrain) {
+    f(int64_t{0}, n);
+    return;
+  }
+  ThreadPool::Default().ParallelFor(n, kGrain, [&](int64_t b, int64_t e) { f(b, e); });
 }
 
 }  // namespace elementwise_util
