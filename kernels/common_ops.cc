@@ -971,8 +971,8 @@ absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p,
     const T* in = x.data<T>();
     T* out = r.output.data<T>();
     int64_t* idx = with_indices ? r.indices.data<int64_t>() : nullptr;
-    // Planes are independent: split them over the pool.
-    ThreadPool::Default().ParallelFor(g.planes, 1, [&](int64_t p0, int64_t p1) {
+    // Planes are independent: split them over the threads.
+    ParallelElements(g.planes, [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       const T* plane = in + pl * g.h * g.w;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
@@ -1006,7 +1006,7 @@ absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p,
         }
       }
     }
-    });
+    }, /*grain=*/1);
   });
   return r;
 }

@@ -5,6 +5,7 @@
 #ifndef REWIRE_KERNELS_ELEMENTWISE_UTIL_H_
 #define REWIRE_KERNELS_ELEMENTWISE_UTIL_H_
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -20,7 +21,6 @@
 #include "ir/status_macros.h"
 #include "ir/types.h"
 #include "kernels/tensor.h"
-#include "kernels/thread_pool.h"
 
 namespace rewire {
 namespace ops {
@@ -178,17 +178,25 @@ inline ScalarType PromoteTypes(const Tensor& a, const Tensor& b) {
   return ScalarType::kInt64;
 }
 
-// Runs f(begin, end) over [0, n) on the default thread pool in chunks of
-// at least 32768 elements (small tensors stay on the calling thread). For
-// loops whose elements are independent, so the split does not matter.
+// Runs f(begin, end) over [0, n) in chunks of at least `grain` elements
+// on OpenMP's threads: the runtime oneDNN's convolutions and GEMMs already
+// use (Debian's libdnnl is built with GNU OpenMP), so the two share one set
+// of threads instead of a second pool contending with OpenMP's spinning
+// workers. Small ranges stay on the calling thread. For loops whose
+// elements are independent, so the split does not matter.
 template <typename F>
-void ParallelElements(int64_t n, F&& f) {
-  constexpr int64_t kGrain = 32768;
-  if (n <= kGrain) {
+void ParallelElements(int64_t n, F&& f, int64_t grain = 32768) {
+  if (n <= grain) {
     f(int64_t{0}, n);
     return;
   }
-  ThreadPool::Default().ParallelFor(n, kGrain, [&](int64_t b, int64_t e) { f(b, e); });
+  const int64_t chunks = (n + grain - 1) / grain;
+#ifdef _OPENMP  // the files built without -fopenmp run the chunks in turn
+#pragma omp parallel for schedule(static)
+#endif
+  for (int64_t c = 0; c < chunks; ++c) {
+    f(c * grain, std::min(n, (c + 1) * grain));
+  }
 }
 
 }  // namespace elementwise_util

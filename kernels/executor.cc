@@ -48,6 +48,14 @@ absl::StatusOr<RuntimeValue> OpDropout(Ctx& c, Args& a) {
   ASSIGN_OR_RETURN(Tensor * x, a.T("input"));
   ASSIGN_OR_RETURN(double p, a.D("p"));
   ASSIGN_OR_RETURN(bool train, a.B("train"));
+  if (!train) {
+    // The input itself, as ATen's dropout returns it in eval (no copy).
+    if (!(p >= 0 && p <= 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dropout probability has to be between 0 and 1, but got ", p));
+    }
+    return V(*x);
+  }
   ASSIGN_OR_RETURN(Tensor y, c.dev->dropout(*x, p, train, *c.gen));
   return V(std::move(y));
 }
