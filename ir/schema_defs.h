@@ -33,6 +33,8 @@ inline constexpr const char* kBuiltinSchemas[] = {
     "aten::cudnn_batch_norm(Tensor input, Tensor weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float exponential_average_factor, float epsilon) -> (Tensor, Tensor, Tensor, Tensor)",
     "aten::native_layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor, Tensor, Tensor)",
     "aten::instance_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool use_input_stats, float momentum, float eps, bool cudnn_enabled) -> Tensor",
+    "aten::native_group_norm(Tensor input, Tensor? weight, Tensor? bias, SymInt N, SymInt C, SymInt HxW, int group, float eps) -> (Tensor, Tensor, Tensor)",
+    "aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enabled=True) -> Tensor",
     "aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1e-05, bool cudnn_enable=True) -> Tensor",
     // Creation and copies.
     "aten::empty_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor",
@@ -74,6 +76,10 @@ inline constexpr const char* kBuiltinSchemas[] = {
     "aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
     "aten::div_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)",
     "aten::neg(Tensor self) -> Tensor",
+    "aten::abs(Tensor self) -> Tensor",
+    "aten::log(Tensor self) -> Tensor",
+    "aten::erf(Tensor self) -> Tensor",
+    "aten::reciprocal(Tensor self) -> Tensor",
     "aten::exp(Tensor self) -> Tensor",
     "aten::sqrt(Tensor self) -> Tensor",
     "aten::rsqrt(Tensor self) -> Tensor",
@@ -107,6 +113,7 @@ inline constexpr const char* kBuiltinSchemas[] = {
     "aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor",
     "aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor",
     "aten::mm(Tensor self, Tensor mat2) -> Tensor",
+    "aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor",
     "aten::bmm(Tensor self, Tensor mat2) -> Tensor",
     "aten::matmul(Tensor self, Tensor other) -> Tensor",
     // Shapes and views.

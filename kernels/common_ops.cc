@@ -187,6 +187,10 @@ double UnaryValue(UnaryKind k, double v) {
     case UnaryKind::kRsqrt: return 1.0 / std::sqrt(v);
     case UnaryKind::kHardswish: return v * std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
     case UnaryKind::kHardsigmoid: return std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
+    case UnaryKind::kAbs: return std::fabs(v);
+    case UnaryKind::kLog: return std::log(v);
+    case UnaryKind::kErf: return std::erf(v);
+    case UnaryKind::kReciprocal: return 1.0 / v;
   }
   return v;
 }
@@ -194,7 +198,7 @@ double UnaryValue(UnaryKind k, double v) {
 absl::Status CheckUnaryDtype(UnaryKind k, const Tensor& x) {
   RETURN_IF_ERROR(CheckCpu(x, "unary op input"));
   if (IsFloatingPoint(x.dtype())) return absl::OkStatus();
-  if ((k == UnaryKind::kRelu || k == UnaryKind::kNeg) && IsIntegral(x.dtype()) &&
+  if ((k == UnaryKind::kRelu || k == UnaryKind::kNeg || k == UnaryKind::kAbs) && IsIntegral(x.dtype()) &&
       x.dtype() != ScalarType::kBool) {
     return absl::OkStatus();
   }
@@ -804,14 +808,15 @@ absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
   return out;
 }
 
-absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
-                             const Tensor& m2, double beta, double alpha) {
-  ASSIGN_OR_RETURN(Tensor prod, Mm(m1, m2));
-  RETURN_IF_ERROR(CheckFloat(self, "addmm"));
+namespace {
+// beta * self (broadcast to prod's shape) + alpha * prod, in prod's dtype.
+absl::StatusOr<Tensor> ScaleAdd(const Tensor& self, const Tensor& prod, double beta,
+                                double alpha, const char* op) {
+  RETURN_IF_ERROR(CheckFloat(self, op));
   ASSIGN_OR_RETURN(std::vector<int64_t> shape, BroadcastShapes(self.shape(), prod.shape()));
   if (shape != prod.shape()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "addmm: self ", ShapeToString(self.shape()), " does not broadcast to ",
+        op, ": self ", ShapeToString(self.shape()), " does not broadcast to ",
         ShapeToString(prod.shape())));
   }
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(prod.dtype(), prod.shape()));
@@ -819,12 +824,25 @@ absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
   const auto sp = BroadcastStrides(shape, shape);
   ASSIGN_OR_RETURN(auto is, Io(self.dtype()));
   ASSIGN_OR_RETURN(auto io, Io(prod.dtype()));
-  ForEachBroadcast(shape, ss, sp, [&](int64_t i, int64_t os, int64_t op) {
+  ForEachBroadcast(shape, ss, sp, [&](int64_t i, int64_t os, int64_t op_i) {
     // beta == 0 ignores self entirely (NaN included), as in PyTorch.
     const double s = beta == 0.0 ? 0.0 : beta * is.first(self.raw_data(), os);
-    io.second(out.raw_data(), i, s + alpha * io.first(prod.raw_data(), op));
+    io.second(out.raw_data(), i, s + alpha * io.first(prod.raw_data(), op_i));
   });
   return out;
+}
+}  // namespace
+
+absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
+                             const Tensor& m2, double beta, double alpha) {
+  ASSIGN_OR_RETURN(Tensor prod, Mm(m1, m2));
+  return ScaleAdd(self, prod, beta, alpha, "addmm");
+}
+
+absl::StatusOr<Tensor> Baddbmm(const Tensor& self, const Tensor& batch1,
+                               const Tensor& batch2, double beta, double alpha) {
+  ASSIGN_OR_RETURN(Tensor prod, Bmm(batch1, batch2));
+  return ScaleAdd(self, prod, beta, alpha, "baddbmm");
 }
 
 absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b) {

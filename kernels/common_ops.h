@@ -82,8 +82,12 @@ enum class UnaryKind {
   kRsqrt,
   kHardswish,
   kHardsigmoid,
+  kAbs,
+  kLog,
+  kErf,
+  kReciprocal,
 };
-// Floating dtypes (relu and neg also integers).
+// Floating dtypes (relu, neg and abs also integers).
 absl::StatusOr<Tensor> Unary(UnaryKind kind, const Tensor& x);
 absl::Status UnaryInPlace(UnaryKind kind, Tensor& x);
 absl::StatusOr<Tensor> Hardtanh(const Tensor& x, double min_val,
@@ -118,6 +122,9 @@ absl::StatusOr<Tensor> Bmm(const Tensor& a, const Tensor& b);
 // beta * self (broadcast to (n, m)) + alpha * (m1 @ m2).
 absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
                              const Tensor& m2, double beta, double alpha);
+// beta * self (broadcast to (b, n, m)) + alpha * bmm(batch1, batch2).
+absl::StatusOr<Tensor> Baddbmm(const Tensor& self, const Tensor& batch1,
+                               const Tensor& batch2, double beta, double alpha);
 // torch.matmul: 1-D operands as a row / column, broadcast batch dims.
 absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b);
 

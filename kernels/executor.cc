@@ -251,12 +251,24 @@ absl::StatusOr<RuntimeValue> OpCudnnBatchNorm(Ctx& c, Args& a) {
 
 template <ops::BinaryKind K>
 absl::StatusOr<RuntimeValue> OpBinTensor(Ctx&, Args& a) {
-  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
+  ASSIGN_OR_RETURN(RuntimeValue * sv, a.Get("self"));
   ASSIGN_OR_RETURN(RuntimeValue * o, a.Get("other"));
   ops::Scalar alpha = ops::Scalar::Int(1);
   if (a.Has("alpha")) {
     ASSIGN_OR_RETURN(alpha, a.S("alpha"));
   }
+  if (!sv->is_tensor() && o->is_tensor() && o->tensor.defined()) {
+    // A Python number as self (core ATen's `1 - x` is sub.Tensor(1, x)): a
+    // 0-dim tensor of the dtype PyTorch gives number (op) tensor, so it does
+    // not promote the tensor.
+    ASSIGN_OR_RETURN(ops::Scalar n, Args::ScalarOf(*sv, "self"));
+    const ScalarType other = o->tensor.dtype();
+    const ScalarType dt = IsFloatingPoint(other) || n.integral ? other : ScalarType::kFloat32;
+    ASSIGN_OR_RETURN(Tensor st, ops::Full({}, n.value, dt));
+    ASSIGN_OR_RETURN(Tensor y, ops::Binary(K, st, o->tensor, alpha));
+    return V(std::move(y));
+  }
+  ASSIGN_OR_RETURN(Tensor * x, a.T("self"));
   if (!o->is_tensor()) {
     // torch.export can pass a Python number where the schema says Tensor.
     ASSIGN_OR_RETURN(ops::Scalar s, Args::ScalarOf(*o, "other"));
@@ -421,6 +433,16 @@ absl::StatusOr<RuntimeValue> OpAddmm(Ctx&, Args& a) {
   ASSIGN_OR_RETURN(double beta, a.D("beta"));
   ASSIGN_OR_RETURN(double alpha, a.D("alpha"));
   ASSIGN_OR_RETURN(Tensor y, ops::Addmm(*s, *m1, *m2, beta, alpha));
+  return V(std::move(y));
+}
+
+absl::StatusOr<RuntimeValue> OpBaddbmm(Ctx&, Args& a) {
+  ASSIGN_OR_RETURN(Tensor * s, a.T("self"));
+  ASSIGN_OR_RETURN(Tensor * b1, a.T("batch1"));
+  ASSIGN_OR_RETURN(Tensor * b2, a.T("batch2"));
+  ASSIGN_OR_RETURN(double beta, a.D("beta"));
+  ASSIGN_OR_RETURN(double alpha, a.D("alpha"));
+  ASSIGN_OR_RETURN(Tensor y, ops::Baddbmm(*s, *b1, *b2, beta, alpha));
   return V(std::move(y));
 }
 
@@ -616,6 +638,7 @@ const OpRegistry& OpTable() {
     op_args::RegisterPointwiseOps(*t);
     op_args::RegisterIndexOps(*t);
     op_args::RegisterAttentionOps(*t);
+    op_args::RegisterNormOps(*t);
     dev("aten.dropout.default", OpDropout);
     dev("aten.dropout_.default", OpDropout_);
     dev("aten.native_dropout.default", OpNativeDropout);
@@ -672,6 +695,10 @@ const OpRegistry& OpTable() {
     cpu("aten.div_.Tensor", OpBinTensor_<K::kDiv>);
     cpu("aten.div_.Scalar", OpBinScalar_<K::kDiv>);
     cpu("aten.neg.default", OpUnary<U::kNeg>);
+    cpu("aten.abs.default", OpUnary<U::kAbs>);
+    cpu("aten.log.default", OpUnary<U::kLog>);
+    cpu("aten.erf.default", OpUnary<U::kErf>);
+    cpu("aten.reciprocal.default", OpUnary<U::kReciprocal>);
     cpu("aten.exp.default", OpUnary<U::kExp>);
     cpu("aten.sqrt.default", OpUnary<U::kSqrt>);
     cpu("aten.rsqrt.default", OpUnary<U::kRsqrt>);
@@ -697,6 +724,7 @@ const OpRegistry& OpTable() {
     cpu("aten.convolution.default", OpConvolution);
     cpu("aten.linear.default", OpLinear);
     cpu("aten.addmm.default", OpAddmm);
+    cpu("aten.baddbmm.default", OpBaddbmm);
     cpu("aten.mm.default", OpMm);
     cpu("aten.bmm.default", OpBmm);
     cpu("aten.matmul.default", OpMatmul);

@@ -234,6 +234,7 @@ void RegisterViewOps(OpRegistry& table);
 void RegisterPointwiseOps(OpRegistry& table);
 void RegisterIndexOps(OpRegistry& table);
 void RegisterAttentionOps(OpRegistry& table);
+void RegisterNormOps(OpRegistry& table);
 
 inline RuntimeValue Tup(std::vector<Tensor> ts) {
   std::vector<RuntimeValue> vs;

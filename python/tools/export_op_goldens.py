@@ -165,6 +165,34 @@ def _matmul(a, b, w, bias):
             torch.matmul(a[0, 0], w.t()), torch.matmul(a.double(), b.double()))
 
 
+def _norms(x, w, b):
+    return (F.group_norm(x, 2, w, b, eps=1e-3), F.group_norm(x, 4),
+            F.layer_norm(x, (5, 6), None, None, eps=1e-4), F.layer_norm(x.transpose(1, 3), (4,), w, b))
+
+
+def _baddbmm(s, a, b):
+    return torch.baddbmm(s, a, b, beta=0.5, alpha=2.0), torch.baddbmm(s[:1, :1], a, b)
+
+
+def _pool_softmax(x):
+    return (F.max_pool2d(x, 3, 2, 1), F.max_pool2d(x, 2, ceil_mode=True),
+            F.max_pool2d(x, 3, 1, 1, dilation=2),
+            F.avg_pool2d(x, 3, 2, 1), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+            F.adaptive_avg_pool2d(x, (2, 3)), torch.softmax(x, -1), torch.log_softmax(x, 1),
+            x.mean(dim=(-1, -2)), x.sum(dim=1, keepdim=True))
+
+
+def _activations(x):
+    return (F.relu(x), F.relu6(x), F.hardswish(x), F.hardsigmoid(x), F.silu(x), F.gelu(x),
+            F.gelu(x, approximate="tanh"), torch.sigmoid(x), torch.tanh(x), x.exp(),
+            x.abs().sqrt(), x.abs().rsqrt(), -x, x ** 2, 1 - x)
+
+
+def _arith(a, b, n):
+    return (a + b, a - b.t()[:1].t(), a * 2, a / b, n + 1, n * n, n / 2, a + n,
+            torch.cat([a, b], dim=1), torch.cat([a, a[:, :0]], dim=1))
+
+
 # name: (function, inputs, export form, atol)
 CASES = {
     "views_inplace": (_views, lambda: [r(3, 4)], "make_fx", 0),
@@ -206,6 +234,13 @@ CASES = {
                       "make_fx", 1e-4),
     "matmul_training_ir": (_matmul, lambda: [r(2, 3, 5), r(2, 5, 4), r(6, 5), r(6)],
                            "training_ir", 1e-4),
+    "group_layer_norm": (_norms, lambda: [r(2, 4, 5, 6), r(4), r(4)], "make_fx", 1e-5),
+    "group_norm_training_ir": (_norms, lambda: [r(2, 4, 5, 6), r(4), r(4)], "training_ir", 1e-5),
+    "baddbmm": (_baddbmm, lambda: [r(2, 3, 4), r(2, 3, 5), r(2, 5, 4)], "training_ir", 1e-5),
+    "pool_softmax_reduce": (_pool_softmax, lambda: [r(2, 3, 7, 9)], "make_fx", 1e-5),
+    "activations": (_activations, lambda: [r(3, 5) * 4], "make_fx", 1e-5),
+    "activations_core": (_activations, lambda: [r(3, 5) * 4], "core_aten", 1e-5),
+    "arith_broadcast": (_arith, lambda: [r(3, 4), r(3, 4), ints(-5, 5, 3, 4)], "make_fx", 1e-6),
 }
 
 
