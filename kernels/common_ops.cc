@@ -1216,13 +1216,7 @@ absl::StatusOr<LayerNormResult> LayerNorm(const Tensor& input,
     T* y = r.output.data<T>();
     for (int64_t o = 0; o < outer; ++o) {
       const T* row = x + o * inner;
-      double mean = 0;
-      for (int64_t i = 0; i < inner; ++i) mean += row[i];
-      mean /= static_cast<double>(inner);
-      double var = 0;
-      for (int64_t i = 0; i < inner; ++i) var += (row[i] - mean) * (row[i] - mean);
-      var /= static_cast<double>(inner);
-      const double rstd = 1.0 / std::sqrt(var + eps);
+      const auto [mean, rstd] = MeanAndRstd(row, inner, eps);
       for (int64_t i = 0; i < inner; ++i) {
         double v = (row[i] - mean) * rstd;
         if (w) v *= w[i];

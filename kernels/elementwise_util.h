@@ -178,6 +178,19 @@ inline ScalarType PromoteTypes(const Tensor& a, const Tensor& b) {
   return ScalarType::kInt64;
 }
 
+// Mean and 1 / sqrt(biased variance + eps) of x[0..n), two passes in
+// double (layer and group norm); 0 and 1 / sqrt(eps) for n == 0.
+template <typename T>
+std::pair<double, double> MeanAndRstd(const T* x, int64_t n, double eps) {
+  double mean = 0;
+  for (int64_t i = 0; i < n; ++i) mean += x[i];
+  mean = n == 0 ? 0 : mean / static_cast<double>(n);
+  double var = 0;
+  for (int64_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+  var = n == 0 ? 0 : var / static_cast<double>(n);
+  return {mean, 1.0 / std::sqrt(var + eps)};
+}
+
 // Runs f(begin, end) over [0, n) in chunks of at least `grain` elements
 // on OpenMP's threads: the runtime oneDNN's convolutions and GEMMs already
 // use (Debian's libdnnl is built with GNU OpenMP), so the two share one set

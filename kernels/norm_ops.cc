@@ -46,14 +46,7 @@ absl::StatusOr<GroupNormResult> GroupNorm(const Tensor& input, const Tensor* wei
     for (int64_t s = 0; s < n; ++s) {
       for (int64_t g = 0; g < groups; ++g) {
         const int64_t base = (s * c + g * cg) * hw;
-        const int64_t count = cg * hw;
-        double mean = 0;
-        for (int64_t i = 0; i < count; ++i) mean += x[base + i];
-        mean = count == 0 ? 0 : mean / static_cast<double>(count);
-        double var = 0;
-        for (int64_t i = 0; i < count; ++i) var += (x[base + i] - mean) * (x[base + i] - mean);
-        var = count == 0 ? 0 : var / static_cast<double>(count);
-        const double rstd = 1.0 / std::sqrt(var + eps);
+        const auto [mean, rstd] = MeanAndRstd(x + base, cg * hw, eps);
         r.mean.data<T>()[s * groups + g] = static_cast<T>(mean);
         r.rstd.data<T>()[s * groups + g] = static_cast<T>(rstd);
         for (int64_t ch = 0; ch < cg; ++ch) {
