@@ -1,17 +1,17 @@
-// Plain CPU implementations of the non-dropout, non-batch-norm ops that real
+// CPU implementations of the non-dropout, non-batch-norm ops that real
 // image and MLP models put around those two: convolution, matrix products,
 // elementwise arithmetic with numpy broadcasting and PyTorch's type
-// promotion, activations, shape ops, pooling, reductions, softmax and layer
-// norm.
+// promotion, activations, concatenation, pooling, reductions, softmax and
+// layer norm.
 //
-// These exist so an exported model runs end to end in the executor
-// (kernels/executor.h); only dropout and batch norm are performance-critical
-// (kernels/cpu_kernels.h), so everything here is a straightforward loop that
-// accumulates in double and is easy to check against hand-computed values.
-// Every function validates shapes and dtypes before allocating and returns an
-// absl::Status (InvalidArgument for bad shapes or dtypes) instead of
-// crashing, because graphs and inputs come from outside. They take
-// contiguous tensors (kernels/tensor.h); the view ops are in view_ops.h.
+// Convolution and float32 matrix products go through oneDNN
+// (kernels/dnnl_conv.h, kernels/gemm.h); float32 elementwise ops run as
+// vectorized loops split over OpenMP's threads; other dtypes go through one
+// generic loop that computes in double. Every function validates shapes and
+// dtypes before allocating and returns an absl::Status (InvalidArgument for
+// bad shapes or dtypes) instead of crashing, because graphs and inputs come
+// from outside. They take contiguous tensors (kernels/tensor.h); the view
+// ops are in view_ops.h, the other op families in their own files.
 #ifndef REWIRE_KERNELS_COMMON_OPS_H_
 #define REWIRE_KERNELS_COMMON_OPS_H_
 
