@@ -34,9 +34,22 @@ absl::Status NeedsDims(const Tensor& x, const char* op) {
   return absl::OkStatus();
 }
 
+// More results than any model makes: a 0-size tensor may have a dim of
+// 10^15 whose pieces would exhaust memory as Tensor objects alone.
+constexpr int64_t kMaxPieces = int64_t{1} << 24;
+
+absl::Status CheckPieces(int64_t n, const char* op) {
+  if (n > kMaxPieces) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": ", n, " results, more than the limit of ", kMaxPieces));
+  }
+  return absl::OkStatus();
+}
+
 // Pieces of dim d of the given lengths, in order.
 absl::StatusOr<std::vector<Tensor>> Pieces(const Tensor& x, int d,
                                            absl::Span<const int64_t> lengths) {
+  RETURN_IF_ERROR(CheckPieces(static_cast<int64_t>(lengths.size()), "split"));
   std::vector<Tensor> out;
   out.reserve(lengths.size());
   int64_t start = 0;
@@ -289,6 +302,7 @@ absl::StatusOr<std::vector<Tensor>> Split(const Tensor& x, int64_t split_size,
   // split_size near int64's range.
   const int64_t pieces =
       len == 0 ? 1 : len / split_size + (len % split_size != 0 ? 1 : 0);
+  RETURN_IF_ERROR(CheckPieces(pieces, "split"));
   std::vector<int64_t> lengths;
   for (int64_t p = 0; p < pieces; ++p) {
     lengths.push_back(std::min(split_size, len - p * split_size));
@@ -326,9 +340,7 @@ absl::StatusOr<std::vector<Tensor>> Chunk(const Tensor& x, int64_t chunks,
   const int64_t split_size = len / chunks + (len % chunks != 0 ? 1 : 0);
   if (split_size == 0 && len == 0) {
     // As ATen: `chunks` empty pieces rather than split's single one.
-    if (chunks > (int64_t{1} << 20)) {
-      return absl::InvalidArgumentError(absl::StrCat("chunk: ", chunks, " chunks of an empty dim"));
-    }
+    RETURN_IF_ERROR(CheckPieces(chunks, "chunk"));
     return Pieces(x, d, std::vector<int64_t>(chunks, 0));
   }
   return Split(x, split_size, d);
@@ -337,6 +349,7 @@ absl::StatusOr<std::vector<Tensor>> Chunk(const Tensor& x, int64_t chunks,
 absl::StatusOr<std::vector<Tensor>> Unbind(const Tensor& x, int64_t dim) {
   RETURN_IF_ERROR(NeedsDims(x, "unbind"));
   ASSIGN_OR_RETURN(int d, Dim(x, dim, "unbind"));
+  RETURN_IF_ERROR(CheckPieces(x.size(d), "unbind"));
   std::vector<Tensor> out;
   out.reserve(x.size(d));
   for (int64_t i = 0; i < x.size(d); ++i) {

@@ -86,6 +86,10 @@ TEST(ViewOpsTest, SplitChunkAndSplitWithSizes) {
   EXPECT_FALSE(SplitWithSizes(x, {1, 3}, 1).ok());
   EXPECT_FALSE(SplitWithSizes(x, {-1, 6}, 1).ok());
   EXPECT_FALSE(Chunk(x, 0, 1).ok());
+  // A 0-size tensor with a huge dim: refused, not 10^15 Tensor objects.
+  Tensor huge = *Tensor::Zeros(ScalarType::kFloat32, {0, int64_t{1} << 50});
+  EXPECT_EQ(Unbind(huge, 1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(huge, 1, 1).status().code(), absl::StatusCode::kInvalidArgument);
   // ATen: chunks of an empty dim are `chunks` empty pieces.
   EXPECT_EQ(Chunk(*Tensor::Zeros(ScalarType::kFloat32, {0, 2}), 3, 0)->size(), 3u);
 }
