@@ -252,7 +252,10 @@ std::vector<std::string> Graph::CallTargets() const {
 const TargetInfo* Graph::InternTarget(OpKind op, absl::string_view target) {
   absl::string_view canonical = target;
   if (op == OpKind::kCallFunction) {
-    absl::ConsumePrefix(&canonical, "torch.ops.");
+    // Every leading "torch.ops." (torch.fx prints one), so that a canonical
+    // target never starts with it and printing and re-reading it is stable.
+    while (absl::ConsumePrefix(&canonical, "torch.ops.")) {
+    }
     if (canonical == "operator.getitem" || canonical == "_operator.getitem") {
       canonical = "getitem";
     }

@@ -105,6 +105,18 @@ TEST(TextFormatTest, BriefExampleParsesAndPrintsCanonically) {
 
 // ---------------------------------------------------------------- dialects
 
+// The fuzzer found "torch.ops.torch.ops.default": one prefix stripped, the
+// target printed as "torch.ops.default", which read back as "default".
+TEST(TextFormatTest, RepeatedTorchOpsPrefixesCanonicalizeAtOnce) {
+  std::unique_ptr<Graph> g = MustParse(R"(graph():
+    %x = placeholder
+    %y = torch.ops.torch.ops.aten.relu.default(%x)
+    return (%y,)
+)");
+  EXPECT_EQ(g->CountTarget("aten.relu.default"), 1u);
+  ExpectRoundTrip(*g);
+}
+
 TEST(TextFormatTest, TrainingIrDialectRoundTrips) {
   ExpectCanonical(
       "graph():\n"
