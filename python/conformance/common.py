@@ -100,7 +100,9 @@ MODELS = collections.OrderedDict([
 SMALL = [n for n, s in MODELS.items() if s["kind"] == "small"]
 FULL = [n for n in MODELS if n != "mobilenet_v3_small"]
 SUBSETS = {
-    "ci": SMALL + ["resnet18", "mobilenet_v3_small"],
+    # The transformers exercise views, indexing and attention.
+    "ci": SMALL + ["resnet18", "mobilenet_v3_small", "vit_b_32",
+                   "timm_deit_tiny_patch16_224", "maxvit_t"],
     "small": SMALL,
     "full": FULL,
 }
