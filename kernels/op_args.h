@@ -235,6 +235,7 @@ void RegisterPointwiseOps(OpRegistry& table);
 void RegisterIndexOps(OpRegistry& table);
 void RegisterAttentionOps(OpRegistry& table);
 void RegisterNormOps(OpRegistry& table);
+void RegisterCoreOps(OpRegistry& table);
 
 inline RuntimeValue Tup(std::vector<Tensor> ts) {
   std::vector<RuntimeValue> vs;
