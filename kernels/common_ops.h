@@ -1,11 +1,9 @@
 // CPU implementations of the non-dropout, non-batch-norm ops that real
-// image and MLP models put around those two: convolution, matrix products,
-// elementwise arithmetic with numpy broadcasting and PyTorch's type
-// promotion, activations, concatenation, pooling, reductions, softmax and
-// layer norm.
+// image and MLP models put around those two: elementwise arithmetic with numpy broadcasting and PyTorch's type
+// promotion, activations, concatenation, reductions, softmax and layer norm
+// (pooling is in pool_ops.h).
 //
-// Convolution and float32 matrix products go through oneDNN
-// (kernels/dnnl_conv.h, kernels/gemm.h); float32 elementwise ops run as
+// (Convolution and matrix products are in linalg_ops.h.) float32 elementwise ops run as
 // vectorized loops split over OpenMP's threads; other dtypes go through one
 // generic loop that computes in double. Every function validates shapes and
 // dtypes before allocating and returns an absl::Status (InvalidArgument for
@@ -106,52 +104,6 @@ absl::Status CopyInto(Tensor& dst, const Tensor& src);
 
 // ---------------------------------------------------------------- shapes
 absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim);
-
-// ------------------------------------------------------ linear algebra
-// 2-D convolution: input (N, C, H, W) or (C, H, W), weight
-// (O, C / groups, kH, kW), bias (O) or undefined.
-absl::StatusOr<Tensor> Conv2d(const Tensor& input, const Tensor& weight,
-                              const Tensor* bias, std::array<int64_t, 2> stride,
-                              std::array<int64_t, 2> padding,
-                              std::array<int64_t, 2> dilation, int64_t groups);
-// input (..., in), weight (out, in), bias (out) or undefined.
-absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
-                              const Tensor* bias);
-absl::StatusOr<Tensor> Mm(const Tensor& a, const Tensor& b);
-absl::StatusOr<Tensor> Bmm(const Tensor& a, const Tensor& b);
-// beta * self (broadcast to (n, m)) + alpha * (m1 @ m2).
-absl::StatusOr<Tensor> Addmm(const Tensor& self, const Tensor& m1,
-                             const Tensor& m2, double beta, double alpha);
-// beta * self (broadcast to (b, n, m)) + alpha * bmm(batch1, batch2).
-absl::StatusOr<Tensor> Baddbmm(const Tensor& self, const Tensor& batch1,
-                               const Tensor& batch2, double beta, double alpha);
-// torch.matmul: 1-D operands as a row / column, broadcast batch dims.
-absl::StatusOr<Tensor> Matmul(const Tensor& a, const Tensor& b);
-
-// -------------------------------------------------------------- pooling
-struct Pool2dParams {
-  std::array<int64_t, 2> kernel{1, 1};
-  std::array<int64_t, 2> stride{1, 1};
-  std::array<int64_t, 2> padding{0, 0};
-  std::array<int64_t, 2> dilation{1, 1};
-  bool ceil_mode = false;
-};
-struct MaxPoolResult {
-  Tensor output;
-  Tensor indices;  // int64, flat h * W + w into each input plane
-};
-// Input (N, C, H, W) or (C, H, W).
-// `with_indices` false leaves MaxPoolResult::indices undefined.
-absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& input,
-                                        const Pool2dParams& p, bool with_indices = true);
-absl::StatusOr<Tensor> AvgPool2d(const Tensor& input, const Pool2dParams& p,
-                                 bool count_include_pad,
-                                 std::optional<int64_t> divisor_override);
-absl::StatusOr<Tensor> AdaptiveAvgPool2d(const Tensor& input,
-                                         std::array<int64_t, 2> output_size);
-// PyTorch's pooling_output_shape.
-int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t pad, int64_t stride,
-                       int64_t dilation, bool ceil_mode);
 
 // ----------------------------------------------------------- reductions
 // Over `dims` (empty: all), keeping reduced dims as 1 when keepdim. `dtype`

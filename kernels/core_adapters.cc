@@ -13,8 +13,10 @@
 #include "ir/schema.h"
 #include "ir/status_macros.h"
 #include "kernels/common_ops.h"
+#include "kernels/linalg_ops.h"
 #include "kernels/construct_ops.h"
 #include "kernels/op_args.h"
+#include "kernels/pool_ops.h"
 
 namespace rewire {
 namespace op_args {

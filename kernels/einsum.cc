@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "ir/status_macros.h"
 #include "kernels/common_ops.h"
+#include "kernels/linalg_ops.h"
 #include "kernels/view_ops.h"
 
 namespace rewire {

@@ -1,5 +1,5 @@
 // Helpers shared by the files of CPU ops (common_ops.cc, pointwise_ops.cc,
-// index_ops.cc, attention_ops.cc): per-dtype loads and stores through
+// index_ops.cc, attention_ops.cc, pool_ops.cc, linalg_ops.cc): per-dtype loads and stores through
 // double, device and dtype checks, numpy broadcasting walks and PyTorch's
 // type promotion of two tensors. Internal to //kernels.
 #ifndef REWIRE_KERNELS_ELEMENTWISE_UTIL_H_
@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -176,6 +177,30 @@ inline ScalarType PromoteTypes(const Tensor& a, const Tensor& b) {
   if (x == ScalarType::kBool) return y;
   if (y == ScalarType::kBool) return x;
   return ScalarType::kInt64;
+}
+
+// The taps i in [0, k) of a sliding window (convolution, max pooling) at
+// output position o whose input position o * s - pad + i * d lies in
+// [0, in), as [first, last), with the input position of tap `first`. Kernel
+// sizes, strides, paddings and dilations come from the graph: the positions
+// are computed in 128 bits, where their products cannot overflow, and only
+// the taps that land in the input are visited, so a window of 10^12 taps
+// over a 2-pixel input costs two steps, not 10^12.
+struct Taps {
+  int64_t first = 0;
+  int64_t last = 0;
+  int64_t first_pos = 0;
+};
+inline Taps ValidTaps(int64_t o, int64_t k, int64_t s, int64_t pad, int64_t d,
+               int64_t in) {
+  const absl::int128 base = absl::int128(o) * s - pad;
+  const absl::int128 first = base >= 0 ? absl::int128(0) : (-base + d - 1) / d;
+  const absl::int128 last = base >= in ? absl::int128(0) : (in - base + d - 1) / d;
+  Taps t;
+  t.first = static_cast<int64_t>(std::min(first, absl::int128(k)));
+  t.last = std::max(t.first, static_cast<int64_t>(std::min(last, absl::int128(k))));
+  if (t.first < t.last) t.first_pos = static_cast<int64_t>(base + absl::int128(t.first) * d);
+  return t;
 }
 
 // Mean and 1 / sqrt(biased variance + eps) of x[0..n), two passes in

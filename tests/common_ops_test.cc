@@ -1,5 +1,7 @@
 // Tests for the common CPU ops against hand-computed values.
 #include "kernels/common_ops.h"
+#include "kernels/linalg_ops.h"
+#include "kernels/pool_ops.h"
 
 #include <cmath>
 #include <vector>

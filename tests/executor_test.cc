@@ -13,6 +13,8 @@
 #include "ir/schema.h"
 #include "ir/text_format.h"
 #include "kernels/common_ops.h"
+#include "kernels/linalg_ops.h"
+#include "kernels/pool_ops.h"
 #include "kernels/view_ops.h"
 #include "kernels/cpu_kernels.h"
 #include "tests/executor_test_util.h"
