@@ -1,15 +1,16 @@
-// CPU implementations of the non-dropout, non-batch-norm ops that real
-// image and MLP models put around those two: elementwise arithmetic with numpy broadcasting and PyTorch's type
-// promotion, activations, concatenation, reductions, softmax and layer norm
-// (pooling is in pool_ops.h).
+// CPU implementations of the elementwise and general ops real models put
+// around dropout and batch norm: arithmetic with numpy broadcasting and
+// PyTorch's type promotion, activations, casts and copies, concatenation,
+// reductions, softmax and layer norm. Convolution and matrix products are in
+// linalg_ops.h, pooling in pool_ops.h, views in view_ops.h, the other op
+// families in their own files.
 //
-// (Convolution and matrix products are in linalg_ops.h.) float32 elementwise ops run as
-// vectorized loops split over OpenMP's threads; other dtypes go through one
-// generic loop that computes in double. Every function validates shapes and
-// dtypes before allocating and returns an absl::Status (InvalidArgument for
-// bad shapes or dtypes) instead of crashing, because graphs and inputs come
-// from outside. They take contiguous tensors (kernels/tensor.h); the view
-// ops are in view_ops.h, the other op families in their own files.
+// float32 elementwise ops run as vectorized loops split over OpenMP's
+// threads; other dtypes go through one generic loop that computes in
+// double. Every function validates shapes and dtypes before allocating and
+// returns an absl::Status (InvalidArgument for bad shapes or dtypes) instead
+// of crashing, because graphs and inputs come from outside. They take
+// contiguous tensors (kernels/tensor.h).
 #ifndef REWIRE_KERNELS_COMMON_OPS_H_
 #define REWIRE_KERNELS_COMMON_OPS_H_
 
