@@ -193,6 +193,12 @@ def _arith(a, b, n):
             torch.cat([a, b], dim=1), torch.cat([a, a[:, :0]], dim=1))
 
 
+def _creation(x, n):
+    return (torch.zeros(2, 3) + x, torch.ones_like(x), torch.full((2,), 3.5), x.to(torch.float64),
+            x.repeat(2, 1), x.new_ones((2,)), torch.zeros_like(x, dtype=torch.int64), n.float(),
+            (x > 0).to(torch.float32), x.t().contiguous(), x.clone().copy_(n.t()[:, :1].expand(2, 3)))
+
+
 # name: (function, inputs, export form, atol)
 CASES = {
     "views_inplace": (_views, lambda: [r(3, 4)], "make_fx", 0),
@@ -241,6 +247,8 @@ CASES = {
     "activations": (_activations, lambda: [r(3, 5) * 4], "make_fx", 1e-5),
     "activations_core": (_activations, lambda: [r(3, 5) * 4], "core_aten", 1e-5),
     "arith_broadcast": (_arith, lambda: [r(3, 4), r(3, 4), ints(-5, 5, 3, 4)], "make_fx", 1e-6),
+    "creation_copies": (_creation, lambda: [r(2, 3), ints(-5, 5, 3, 2)], "make_fx", 1e-3),
+    "creation_copies_core": (_creation, lambda: [r(2, 3), ints(-5, 5, 3, 2)], "core_aten", 1e-3),
 }
 
 
