@@ -150,9 +150,10 @@ absl::StatusOr<std::optional<Device>> AssertAndGetUniqueDevice(
     const ExportedModule& module) {
   std::set<Device> devices;  // ordered: the error message is deterministic
   for (const StateTensor& t : module.tensors()) {
-    if (t.role == TensorRole::kParameter || t.role == TensorRole::kBuffer) {
-      devices.insert(t.device);
-    }
+    if (t.role != TensorRole::kParameter && t.role != TensorRole::kBuffer) continue;
+    // Nearly every tensor repeats the device before it: skip the set.
+    if (!devices.empty() && t.device == *devices.begin() && devices.size() == 1) continue;
+    devices.insert(t.device);
   }
   if (devices.empty()) return std::optional<Device>();
   if (devices.size() == 1) return std::optional<Device>(*devices.begin());

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "ir/metadata.h"
 #include "ir/status_macros.h"
+#include "rewrite/batch_counters.h"
 #include "rewrite/stash.h"
 
 namespace rewire {
@@ -142,53 +143,6 @@ Node* SoleUser(const Node* n) {
   std::vector<Node*> users = n->Users();
   return users.size() == 1 && n->num_uses() == 1 ? users[0] : nullptr;
 }
-
-// Recognizes a batch norm's num_batches_tracked buffer.
-class CounterBuffers {
- public:
-  explicit CounterBuffers(ExportedModule& m) : module_(m) {}
-  bool Is(const Node* n) {
-    if (n == nullptr) return false;
-    if (n->is_get_attr()) {
-      return absl::EndsWith(n->target().qualified, "num_batches_tracked");
-    }
-    if (!n->is_placeholder()) return false;
-    if (absl::EndsWith(n->name(), "num_batches_tracked")) return true;
-    // make_fx names lifted state by position (arg0_5): ask the binding.
-    if (!reindexed_) {
-      module_.ReindexTensors();
-      reindexed_ = true;
-    }
-    const StateTensor* t = module_.TensorForPlaceholder(n->name());
-    return t != nullptr && t->role == TensorRole::kBuffer &&
-           absl::EndsWith(t->name, "num_batches_tracked");
-  }
-
- private:
-  ExportedModule& module_;
-  bool reindexed_ = false;
-};
-
-// The increment of a counter node `add` (`add_(nbt, k)`, or core ATen's
-// `add(nbt, k)` whose only user copies it back into nbt), or nullopt.
-std::optional<int64_t> CounterIncrement(const Node* add, CounterBuffers& buffers) {
-  if (add->args().size() != 2 || !add->args()[0].is_node() ||
-      add->args()[1].kind() != Argument::Kind::kInt || !add->kwargs().empty()) {
-    return std::nullopt;
-  }
-  Node* buffer = add->args()[0].node();
-  if (!buffers.Is(buffer)) return std::nullopt;
-  if (Is(add, "aten.add.Tensor")) {
-    Node* copy = SoleUser(add);
-    if (!Is(copy, "aten.copy_.default") || copy->args().size() != 2 ||
-        !copy->args()[0].is_node() || copy->args()[0].node() != buffer) {
-      return std::nullopt;
-    }
-  }
-  return add->args()[1].as_int();
-}
-
-constexpr const char* kCounterOps[] = {"aten.add_.Tensor", "aten.add.Tensor"};
 
 // Attention ops take their dropout as a probability, which a training export
 // bakes in (nn.MultiheadAttention and timm pass p only while training). Eval
@@ -433,6 +387,9 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
   // way back flips exactly the marked ones, so a flag the model itself set
   // to False (F.dropout2d(training=False)) stays False. A graph without any
   // mark was exported in eval: every flag of a flag op goes to True.
+  // Only names a pattern rule listed as left alone need striking out below;
+  // on a clean graph there are none, and nothing is recorded.
+  const bool track_switched = !report.left_alone.empty();
   absl::flat_hash_set<std::string> switched;
   for (const FlagOp& op : kFlagOps) {
     if (!op.switched_here) continue;
@@ -472,30 +429,12 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
         n->mutable_meta().Erase(kFlagMarkerKey);
       }
       report.AddSites(op.pattern, dialect, 1);
-      switched.insert(n->name());
+      if (track_switched) switched.insert(n->name());
     }
   }
   if (batch_norm) {
-    CounterBuffers buffers(module);
-    for (const char* t : kCounterOps) {
-      verified->insert(t);
-      if (g.CountTarget(t) == 0) continue;
-      for (Node* n : g.NodesWithTarget(t)) {
-        std::optional<int64_t> inc = CounterIncrement(n, buffers);
-        if (!inc.has_value()) continue;
-        // Eval holds every counter at 0; the way back makes each count 1.
-        const int64_t from = to_eval ? 1 : 0;
-        if (*inc == from) {
-          RETURN_IF_ERROR(g.SetLiteralArgument(n, 1, Argument::Int(1 - from)));
-          report.AddSites("batch_counter", dialect, 1);
-        } else if (to_eval && *inc != 0) {
-          AddLeftAlone(report, n,
-                       absl::StrCat("num_batches_tracked grows by ", *inc,
-                                    ", not 1: not a batch norm's counter"),
-                       true);
-        }
-      }
-    }
+    for (const char* t : kBatchCounterOps) verified->insert(t);
+    SwitchBatchCounters(module, to, dialect, report);
   }
   for (const ProbOp& op : kAttentionOps) {
     if (!dropout || g.CountTarget(op.target) == 0) continue;
@@ -527,7 +466,7 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
         n->mutable_meta().Erase(kDropoutPKey);
       }
       report.AddSites("attention_dropout", dialect, 1);
-      switched.insert(n->name());
+      if (track_switched) switched.insert(n->name());
     }
   }
   for (Mask& m : masks) {
@@ -596,15 +535,12 @@ void ReportModeDependentLeft(ExportedModule& module,
                             : "attention 'dropout_p' is not a number literal");
     }
   }
-  CounterBuffers buffers(module);
-  for (const char* t : kCounterOps) {
-    if (verified.contains(t) || g.CountTarget(t) == 0) continue;
-    for (const Node* n : g.NodesWithTarget(t)) {
-      std::optional<int64_t> inc = CounterIncrement(n, buffers);
-      if (inc.has_value() && *inc != 0) {
-        flag(n, "num_batches_tracked still counts in eval");
-      }
-    }
+  bool counters_verified = true;
+  for (const char* t : kBatchCounterOps) counters_verified &= verified.contains(t);
+  if (!counters_verified) {
+    ForEachCountingBatchCounter(module, [&](const Node* n) {
+      flag(n, "num_batches_tracked still counts in eval");
+    });
   }
 }
 
