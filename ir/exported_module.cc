@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ir/status_macros.h"
 
 namespace rewire {
 
@@ -44,54 +45,46 @@ bool operator==(const StateTensor& a, const StateTensor& b) {
          a.placeholder == b.placeholder && a.data == b.data;
 }
 
-void ExportedModule::ReindexTensors() {
-  by_name_.clear();
-  by_placeholder_.clear();
-  for (size_t i = 0; i < tensors_.size(); ++i) {
-    by_name_.emplace(tensors_[i].name, i);
-    if (!tensors_[i].placeholder.empty()) {
-      by_placeholder_.emplace(tensors_[i].placeholder, i);
-    }
-  }
-  index_valid_ = true;
-}
-
 const StateTensor* ExportedModule::FindTensor(absl::string_view name) const {
-  if (index_valid_) {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : &tensors_[it->second];
-  }
-  for (const StateTensor& t : tensors_) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
-StateTensor* ExportedModule::FindMutableTensor(absl::string_view name) {
-  return const_cast<StateTensor*>(
-      static_cast<const ExportedModule*>(this)->FindTensor(name));
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
 
 const StateTensor* ExportedModule::TensorForPlaceholder(
     absl::string_view placeholder) const {
   if (placeholder.empty()) return nullptr;
-  if (index_valid_) {
-    auto it = by_placeholder_.find(placeholder);
-    return it == by_placeholder_.end() ? nullptr : &tensors_[it->second];
-  }
-  for (const StateTensor& t : tensors_) {
-    if (t.placeholder == placeholder) return &t;
-  }
-  return nullptr;
+  auto it = by_placeholder_.find(placeholder);
+  return it == by_placeholder_.end() ? nullptr : &tensors_[it->second];
+}
+
+std::string& ExportedModule::mutable_tensor_data(size_t i) {
+  REWIRE_CHECK(i < tensors_.size());
+  return tensors_[i].data;
+}
+
+std::string* ExportedModule::MutableTensorData(absl::string_view name) {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &tensors_[it->second].data;
+}
+
+void ExportedModule::set_tensor_device(size_t i, Device device) {
+  REWIRE_CHECK(i < tensors_.size());
+  tensors_[i].device = device;
 }
 
 absl::Status ExportedModule::AddTensor(StateTensor t) {
   if (t.name.empty()) {
     return absl::InvalidArgumentError("tensor with an empty name");
   }
-  if (FindTensor(t.name) != nullptr) {
+  if (by_name_.contains(t.name)) {
     return absl::AlreadyExistsError(
         absl::StrCat("duplicate tensor name '", t.name, "'"));
+  }
+  if (!t.placeholder.empty() && by_placeholder_.contains(t.placeholder)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "tensor '", t.name, "': placeholder '", t.placeholder,
+        "' is already bound to tensor '",
+        tensors_[by_placeholder_.at(t.placeholder)].name, "'"));
   }
   absl::StatusOr<int64_t> expected = t.ExpectedBytes();
   if (!expected.ok()) return expected.status();
@@ -101,7 +94,6 @@ absl::Status ExportedModule::AddTensor(StateTensor t) {
         ScalarTypeName(t.dtype), " shape [", absl::StrJoin(t.shape, ", "),
         "] needs ", *expected));
   }
-  if (!index_valid_) ReindexTensors();
   by_name_.emplace(t.name, tensors_.size());
   if (!t.placeholder.empty()) by_placeholder_.emplace(t.placeholder, tensors_.size());
   tensors_.push_back(std::move(t));
@@ -123,7 +115,8 @@ std::vector<Node*> ExportedModule::InputPlaceholders() const {
 ExportedModule ExportedModule::Clone() const {
   ExportedModule copy(graph_->Clone());
   copy.tensors_ = tensors_;
-  copy.ReindexTensors();
+  copy.by_name_ = by_name_;
+  copy.by_placeholder_ = by_placeholder_;
   copy.mode_ = mode_;
   copy.train_eval_allowed_ = train_eval_allowed_;
   return copy;

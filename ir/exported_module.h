@@ -58,24 +58,25 @@ class ExportedModule {
 
   Graph& graph() { return *graph_; }
   const Graph& graph() const { return *graph_; }
-  // Swaps in a new graph (used by transactional rewrites: mutate a clone,
-  // then commit by swapping).
-  void set_graph(std::unique_ptr<Graph> g) { graph_ = std::move(g); }
 
+  // State tensors, in the order they were added. Their names and
+  // placeholders key the lookups below, so they are fixed once added; only
+  // the fields below that no lookup reads can change.
   const std::vector<StateTensor>& tensors() const { return tensors_; }
-  // Direct access; invalidates the name index until the next AddTensor or
-  // ReindexTensors (lookups fall back to a scan meanwhile).
-  std::vector<StateTensor>& mutable_tensors() {
-    index_valid_ = false;
-    return tensors_;
-  }
-  void ReindexTensors();
   const StateTensor* FindTensor(absl::string_view name) const;
-  StateTensor* FindMutableTensor(absl::string_view name);
   // The state tensor bound to placeholder `placeholder`, or nullptr.
   const StateTensor* TensorForPlaceholder(absl::string_view placeholder) const;
-  // Adds a tensor; error if the name exists or data size disagrees.
+  // Adds a tensor; error if the name or the placeholder is taken, or the data
+  // size disagrees with dtype and shape.
   absl::Status AddTensor(StateTensor t);
+  void ReserveTensors(size_t n) { tensors_.reserve(n); }
+  // The bytes of tensors()[i] (`name`: of that tensor, or nullptr), for
+  // updating state in place. Their size is the caller's to keep: the
+  // executor checks it before every run.
+  std::string& mutable_tensor_data(size_t i);
+  std::string* MutableTensorData(absl::string_view name);
+  // The device of tensors()[i] (a CUDA model's state lives on the GPU).
+  void set_tensor_device(size_t i, Device device);
 
   // Exported graphs start in training mode (torch.export records training
   // behaviour unless the model was exported in eval).
@@ -101,7 +102,6 @@ class ExportedModule {
   // hundreds of thousands of lifted tensors stays linear.
   absl::flat_hash_map<std::string, size_t> by_name_;
   absl::flat_hash_map<std::string, size_t> by_placeholder_;
-  bool index_valid_ = true;
   ModuleMode mode_ = ModuleMode::kTrain;
   bool train_eval_allowed_ = false;
 };

@@ -784,8 +784,7 @@ absl::StatusOr<ExportedModule> FromProtoImpl(const proto::GraphModule& p,
 
   ExportedModule module(std::move(graph));
   module.set_mode(mode);
-  std::vector<StateTensor>& tensors = module.mutable_tensors();
-  tensors.reserve(p.tensors_size());
+  module.ReserveTensors(p.tensors_size());
   for (int i = 0; i < p.tensors_size(); ++i) {
     const proto::NamedTensor& t = p.tensors(i);
     StateTensor s;
@@ -802,7 +801,7 @@ absl::StatusOr<ExportedModule> FromProtoImpl(const proto::GraphModule& p,
     } else {
       s.data = t.data();
     }
-    tensors.push_back(std::move(s));
+    RETURN_IF_ERROR(module.AddTensor(std::move(s)));
   }
   return module;
 }

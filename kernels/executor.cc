@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -654,24 +655,28 @@ absl::StatusOr<ExecutionResult> Run(
   }
   result.final_offset = gen.offset();
 
-  // Write back state whose bytes changed.
-  std::vector<StateTensor>& mutable_states = module.mutable_tensors();
+  // Write back state whose bytes changed, all or nothing: every copy and
+  // check first, then the swaps, which cannot fail.
+  std::vector<std::pair<size_t, std::string>> changed;
   for (size_t i = 0; i < states.size(); ++i) {
     if (!state_values[i].defined() || state_values[i].is_borrowed()) continue;
     Tensor host = state_values[i];
     if (!host.is_cpu()) {
       ASSIGN_OR_RETURN(host, host.CopyTo(Device::Cpu()));
     }
-    StateTensor& st = mutable_states[i];
+    const StateTensor& st = states[i];
     if (static_cast<int64_t>(st.data.size()) != host.nbytes()) {
       return absl::InternalError(absl::StrCat("state tensor ", st.name, " changed size"));
     }
     if (std::memcmp(st.data.data(), host.raw_data(), host.nbytes()) != 0) {
-      st.data.assign(static_cast<const char*>(host.raw_data()), host.nbytes());
-      result.updated_state.push_back(st.name);
+      changed.emplace_back(
+          i, std::string(static_cast<const char*>(host.raw_data()), host.nbytes()));
     }
   }
-  module.ReindexTensors();
+  for (auto& [i, bytes] : changed) {
+    module.mutable_tensor_data(i).swap(bytes);
+    result.updated_state.push_back(states[i].name);
+  }
   return result;
 }
 

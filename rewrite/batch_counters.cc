@@ -16,25 +16,20 @@ constexpr absl::string_view kCounterName = "num_batches_tracked";
 // Recognizes a counter's buffer by the state name it is bound to.
 class CounterBuffers {
  public:
-  explicit CounterBuffers(ExportedModule& m) : module_(m) {}
+  explicit CounterBuffers(const ExportedModule& m) : module_(m) {}
   bool Is(const Node* n) {
     if (n == nullptr) return false;
     if (n->is_get_attr()) return absl::EndsWith(n->target().qualified, kCounterName);
     if (!n->is_placeholder()) return false;
     if (absl::EndsWith(n->name(), kCounterName)) return true;
     // make_fx names lifted state by position (arg0_5): ask the binding.
-    if (!reindexed_) {
-      module_.ReindexTensors();
-      reindexed_ = true;
-    }
     const StateTensor* t = module_.TensorForPlaceholder(n->name());
     return t != nullptr && t->role == TensorRole::kBuffer &&
            absl::EndsWith(t->name, kCounterName);
   }
 
  private:
-  ExportedModule& module_;
-  bool reindexed_ = false;
+  const ExportedModule& module_;
 };
 
 bool IsTarget(const Node* n, absl::string_view target) {

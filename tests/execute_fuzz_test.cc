@@ -292,8 +292,7 @@ TEST(ExecuteFuzzTest, BoolBytesOtherThanZeroOrOneAreRefused) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("state tensor m"));
   EXPECT_THAT(r.status().message(), HasSubstr("bool element 1"));
-  m.mutable_tensors()[0].data = std::string("\x01\x00", 2);
-  m.ReindexTensors();
+  m.mutable_tensor_data(0) = std::string("\x01\x00", 2);
   EXPECT_TRUE(Execute(m, {x}).ok());
 
   auto g2 = ParseGraph(R"(graph():

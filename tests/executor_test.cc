@@ -115,8 +115,9 @@ TEST(ExecutorTest, EvalGraphMatchesReferenceAndLeavesStateAlone) {
   ASSERT_TRUE(Execute(train, {x}).ok());
   // Eval graph over the trained state.
   ExportedModule eval = MakeModel(testing_util::TrainingIrText(false));
-  eval.mutable_tensors() = train.tensors();
-  eval.ReindexTensors();
+  eval = testing_util::WithTensors(eval, [&](StateTensor& t) {
+    t.data = train.FindTensor(t.name)->data;
+  });
   const auto before = eval.tensors();
   auto r = Execute(eval, {x});
   ASSERT_TRUE(r.ok()) << r.status();
@@ -283,9 +284,11 @@ TEST(ExecutorTest, ShapeMismatchNamesNodeAndLeavesModuleUnchanged) {
   ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
   // Wrong fc weight shape surfaces at the linear node after the batch norm
   // has run: the failed run must not write back the running stats.
-  StateTensor* fw = m.FindMutableTensor("p_fc_weight");
-  fw->shape = {3, 12};
-  fw->data.resize(36 * sizeof(float));
+  m = testing_util::WithTensors(m, [](StateTensor& t) {
+    if (t.name != "p_fc_weight") return;
+    t.shape = {3, 12};
+    t.data.resize(36 * sizeof(float));
+  });
   const auto before = m.tensors();
   auto r = Execute(m, {ModelInput()});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -319,7 +322,7 @@ TEST(ExecutorTest, InputsCheckedAgainstPlaceholderMeta) {
 
 TEST(ExecutorTest, BadStateBytesNameTheTensor) {
   ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
-  m.FindMutableTensor("p_bn_bias")->data.resize(3);
+  m.MutableTensorData("p_bn_bias")->resize(3);
   auto r = Execute(m, {ModelInput()});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("p_bn_bias"));
@@ -424,8 +427,7 @@ TEST(ExecutorTest, CudaModuleWithoutCudaBuildIsUnavailable) {
   if (GetCudaDeviceOps() != nullptr) GTEST_SKIP() << "CUDA kernels are linked in; this test runs in builds "
                                                  "without --config=cuda";
   ExportedModule m = MakeModel(testing_util::TrainingIrText(true));
-  for (StateTensor& t : m.mutable_tensors()) t.device = Device::Cuda(0);
-  m.ReindexTensors();
+  for (size_t i = 0; i < m.tensors().size(); ++i) m.set_tensor_device(i, Device::Cuda(0));
   auto r = Execute(m, {ModelInput()});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(r.status().message(), HasSubstr("cuda:0"));

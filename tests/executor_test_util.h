@@ -164,6 +164,27 @@ inline ExportedModule MakeModel(const std::string& text, uint32_t seed = 7) {
   return m;
 }
 
+// A copy of `m` whose tensors pass through `edit` (any field, even to
+// values AddTensor would refuse, such as a size that disagrees with the
+// shape): the way tests build modules the loader would not produce.
+template <typename Edit>
+ExportedModule WithTensors(const ExportedModule& m, Edit edit) {
+  ExportedModule out(m.graph().Clone());
+  out.set_mode(m.mode());
+  std::vector<StateTensor> tensors = m.tensors();
+  for (StateTensor& t : tensors) edit(t);
+  // AddTensor checks sizes: add valid placeholders first, then restore.
+  std::vector<std::string> data;
+  for (StateTensor& t : tensors) {
+    data.push_back(t.data);
+    absl::StatusOr<int64_t> n = t.ExpectedBytes();
+    t.data.assign(n.ok() ? static_cast<size_t>(*n) : 0, '\0');
+    EXPECT_TRUE(out.AddTensor(t).ok()) << t.name;
+  }
+  for (size_t i = 0; i < data.size(); ++i) out.mutable_tensor_data(i) = data[i];
+  return out;
+}
+
 inline Tensor ModelInput(uint32_t seed = 11) {
   return *Tensor::FromVector<float>({2, 2, 6, 6}, Random(144, seed, -2, 2));
 }

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ir/graph.h"
 #include "ir/metadata.h"
@@ -135,6 +136,41 @@ TEST(ExportedModuleTest, AddTensorRejectsDuplicateNameAndWrongSize) {
   EXPECT_EQ(m.tensors().size(), 1u);
 }
 
+TEST(ExportedModuleTest, AddTensorRejectsAPlaceholderBoundTwice) {
+  ExportedModule m;
+  StateTensor a = MakeTensor("a", TensorRole::kParameter, Device::Cpu());
+  a.placeholder = "p_a";
+  ASSERT_TRUE(m.AddTensor(a).ok());
+  StateTensor b = MakeTensor("b", TensorRole::kParameter, Device::Cpu());
+  b.placeholder = "p_a";
+  absl::Status s = m.AddTensor(b);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(s.message(), HasSubstr("'p_a' is already bound to tensor 'a'"));
+  EXPECT_EQ(m.tensors().size(), 1u);
+}
+
+TEST(ExportedModuleTest, LookupsStayIndexedThroughEditsAndClones) {
+  ExportedModule m;
+  for (int i = 0; i < 1000; ++i) {
+    StateTensor t = MakeTensor(absl::StrCat("t", i), TensorRole::kBuffer, Device::Cpu());
+    t.placeholder = absl::StrCat("b_t", i);
+    ASSERT_TRUE(m.AddTensor(std::move(t)).ok());
+  }
+  (*m.MutableTensorData("t500"))[0] = 'x';
+  m.mutable_tensor_data(7)[1] = 'y';
+  m.set_tensor_device(3, Device::Cuda(0));
+  ExportedModule c = m.Clone();
+  for (const ExportedModule* x : {&m, &c}) {
+    ASSERT_NE(x->FindTensor("t500"), nullptr);
+    EXPECT_EQ(x->FindTensor("t500")->data[0], 'x');
+    EXPECT_EQ(x->TensorForPlaceholder("b_t7")->data[1], 'y');
+    EXPECT_EQ(x->TensorForPlaceholder("b_t3")->device, Device::Cuda(0));
+    EXPECT_EQ(x->TensorForPlaceholder("b_t999"), &x->tensors()[999]);
+    EXPECT_EQ(x->FindTensor("t1000"), nullptr);
+  }
+  EXPECT_EQ(m.MutableTensorData("nothing"), nullptr);
+}
+
 TEST(ExportedModuleTest, ExpectedBytesRejectsNegativeAndOverflowingShapes) {
   StateTensor t = MakeTensor("t", TensorRole::kParameter, Device::Cpu());
   t.shape = {2, -1};
@@ -173,7 +209,7 @@ TEST(ExportedModuleTest, CloneIsDeepAndIndependent) {
   EXPECT_EQ(c.tensors(), m.tensors());
   EXPECT_EQ(c.mode(), ModuleMode::kEval);
   EXPECT_TRUE(c.train_eval_allowed());
-  c.FindMutableTensor("w")->data[0] = 'x';
+  (*c.MutableTensorData("w"))[0] = 'x';
   ASSERT_TRUE(c.graph().AddPlaceholder("y").ok());
   EXPECT_EQ(m.FindTensor("w")->data[0], '\0');
   EXPECT_EQ(m.graph().size(), 1u);

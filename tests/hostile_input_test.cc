@@ -201,9 +201,8 @@ TEST(HostileInputTest, NanAndInfLiteralsAndDataRoundTrip) {
   args[7] = Argument::Double(-std::numeric_limits<double>::infinity());
   ASSERT_TRUE(m.graph().SetArguments(bn, args, bn->kwargs()).ok());
   const float nan = std::nanf("0x123");
-  std::string& data = m.mutable_tensors()[0].data;
+  std::string& data = m.mutable_tensor_data(0);
   std::memcpy(&data[0], &nan, sizeof(nan));
-  m.ReindexTensors();
   const std::string bytes = Save(m);
   auto loaded = LoadModuleFromBytes(bytes, Format::kBinaryProto);
   ASSERT_TRUE(loaded.ok()) << loaded.status();

@@ -33,10 +33,10 @@ std::vector<float> RunModel(ExportedModule& m, uint64_t seed) {
 void CopyState(const ExportedModule& from, ExportedModule& to,
                const std::string& name) {
   const StateTensor* src = from.FindTensor(name);
-  StateTensor* dst = to.FindMutableTensor(name);
+  std::string* dst = to.MutableTensorData(name);
   ASSERT_NE(src, nullptr);
   ASSERT_NE(dst, nullptr);
-  dst->data = src->data;
+  *dst = src->data;
 }
 
 struct Dialect {
