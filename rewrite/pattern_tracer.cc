@@ -79,14 +79,14 @@ MetaValue InferVal(absl::string_view target, const std::vector<Argument>& args) 
   return MetaValue::Tensor(*x);
 }
 
-Argument Ref(Value v) { return Argument::Ref(v.node()); }
-Argument OptRef(const std::optional<Value>& v) {
+Argument Ref(TracedTensor v) { return Argument::Ref(v.node()); }
+Argument OptRef(const std::optional<TracedTensor>& v) {
   return v.has_value() ? Argument::Ref(v->node()) : Argument::None();
 }
 
 }  // namespace
 
-const TensorMeta* Value::meta() const { return TensorVal(node_); }
+const TensorMeta* TracedTensor::meta() const { return TensorVal(node_); }
 
 PatternTracer::PatternTracer(Dialect dialect, Device device)
     : dialect_(dialect), device_(device), graph_(std::make_unique<Graph>()) {}
@@ -95,10 +95,10 @@ void PatternTracer::RecordError(absl::Status s) {
   if (status_.ok()) status_ = std::move(s);
 }
 
-Value PatternTracer::Input(absl::string_view name, TensorMeta example) {
+TracedTensor PatternTracer::Input(absl::string_view name, TensorMeta example) {
   if (finished_) {
     RecordError(absl::FailedPreconditionError("tracer already finished"));
-    return Value();
+    return TracedTensor();
   }
   if (device_.is_cuda()) example.device = device_;
   Metadata meta;
@@ -122,17 +122,17 @@ Value PatternTracer::Input(absl::string_view name, TensorMeta example) {
   if (!made.ok()) {
     RecordError(absl::InvalidArgumentError(absl::StrCat(
         "pattern input '", name, "': ", made.status().message())));
-    return Value();
+    return TracedTensor();
   }
-  return Value(*made);
+  return TracedTensor(*made);
 }
 
-Value PatternTracer::Call(absl::string_view target, std::vector<Argument> args,
+TracedTensor PatternTracer::Call(absl::string_view target, std::vector<Argument> args,
                           std::vector<Kwarg> kwargs) {
-  if (!status_.ok()) return Value();
+  if (!status_.ok()) return TracedTensor();
   if (finished_) {
     RecordError(absl::FailedPreconditionError("tracer already finished"));
-    return Value();
+    return TracedTensor();
   }
   for (const Argument& a : args) {
     bool bad = false;
@@ -140,7 +140,7 @@ Value PatternTracer::Call(absl::string_view target, std::vector<Argument> args,
     if (bad) {
       RecordError(absl::InvalidArgumentError(
           absl::StrCat("call of ", target, " with an invalid value")));
-      return Value();
+      return TracedTensor();
     }
   }
   if (const OpSchema* schema = SchemaRegistry::Global().Find(target)) {
@@ -148,7 +148,7 @@ Value PatternTracer::Call(absl::string_view target, std::vector<Argument> args,
     if (!norm.ok()) {
       RecordError(absl::InvalidArgumentError(absl::StrCat(
           "pattern call of ", target, ": ", norm.status().message())));
-      return Value();
+      return TracedTensor();
     }
   }
   Metadata meta;
@@ -159,16 +159,16 @@ Value PatternTracer::Call(absl::string_view target, std::vector<Argument> args,
   if (!made.ok()) {
     RecordError(absl::InvalidArgumentError(absl::StrCat(
         "pattern call of ", target, ": ", made.status().message())));
-    return Value();
+    return TracedTensor();
   }
-  return Value(*made);
+  return TracedTensor(*made);
 }
 
-Value PatternTracer::GetItem(Value tuple, int index) {
-  if (!status_.ok()) return Value();
+TracedTensor PatternTracer::GetItem(TracedTensor tuple, int index) {
+  if (!status_.ok()) return TracedTensor();
   if (!tuple.valid()) {
     RecordError(absl::InvalidArgumentError("getitem of an invalid value"));
-    return Value();
+    return TracedTensor();
   }
   Metadata meta;
   const MetaValue* v = tuple.node()->meta().val();
@@ -177,7 +177,7 @@ Value PatternTracer::GetItem(Value tuple, int index) {
       RecordError(absl::InvalidArgumentError(
           absl::StrCat("getitem ", index, " of %", tuple.node()->name(),
                        " with ", v->tensors().size(), " outputs")));
-      return Value();
+      return TracedTensor();
     }
     if (v->tensors()[index].has_value()) {
       meta.Set("val", MetaValue::Tensor(*v->tensors()[index]));
@@ -189,19 +189,19 @@ Value PatternTracer::GetItem(Value tuple, int index) {
   if (!made.ok()) {
     RecordError(absl::InvalidArgumentError(
         absl::StrCat("getitem: ", made.status().message())));
-    return Value();
+    return TracedTensor();
   }
-  return Value(*made);
+  return TracedTensor(*made);
 }
 
-Value PatternTracer::CopyInto(Value dst, Value src) {
-  Value c = Call("aten.copy_.default", {Ref(dst), Ref(src)});
+TracedTensor PatternTracer::CopyInto(TracedTensor dst, TracedTensor src) {
+  TracedTensor c = Call("aten.copy_.default", {Ref(dst), Ref(src)});
   if (c.valid()) mutations_.push_back(c.node());
   return c;
 }
 
 absl::StatusOr<std::unique_ptr<Graph>> PatternTracer::Finish(
-    const std::vector<Value>& outputs, InputMutations mutations) {
+    const std::vector<TracedTensor>& outputs, InputMutations mutations) {
   if (finished_) {
     return absl::FailedPreconditionError("PatternTracer::Finish called twice");
   }
@@ -211,7 +211,7 @@ absl::StatusOr<std::unique_ptr<Graph>> PatternTracer::Finish(
     return absl::InvalidArgumentError("a pattern needs at least one output");
   }
   std::vector<Argument> out_args;
-  for (const Value& v : outputs) {
+  for (const TracedTensor& v : outputs) {
     if (!v.valid()) {
       return absl::InvalidArgumentError("pattern output is an invalid value");
     }
@@ -234,9 +234,9 @@ absl::StatusOr<std::unique_ptr<Graph>> PatternTracer::Finish(
   return std::move(graph_);
 }
 
-namespace F {
+namespace functional {
 
-Value Dropout(PatternTracer& t, Value x, double p, bool train, bool inplace) {
+TracedTensor Dropout(PatternTracer& t, TracedTensor x, double p, bool train, bool inplace) {
   switch (t.dialect()) {
     case Dialect::kTrainingIr:
     case Dialect::kPreDispatch:
@@ -246,7 +246,7 @@ Value Dropout(PatternTracer& t, Value x, double p, bool train, bool inplace) {
       // torch._decomp's dropout: native_dropout only when training with
       // p != 0, else a clone (in-place dropout is functionalized away).
       if (!train || p == 0.0) return t.Call("aten.clone.default", {Ref(x)});
-      Value nd = t.Call("aten.native_dropout.default",
+      TracedTensor nd = t.Call("aten.native_dropout.default",
                         {Ref(x), Argument::Double(p), Argument::Bool(true)});
       return t.GetItem(nd, 0);
     }
@@ -256,24 +256,24 @@ Value Dropout(PatternTracer& t, Value x, double p, bool train, bool inplace) {
                                                 : std::optional<double>(1.0 - p),
                            1.0 - p);
   }
-  return Value();
+  return TracedTensor();
 }
 
-Value MakeFxDropout(PatternTracer& t, Value x, std::optional<double> keep,
+TracedTensor MakeFxDropout(PatternTracer& t, TracedTensor x, std::optional<double> keep,
                     double divisor) {
-  Value e = t.Call("aten.empty_like.default", {Ref(x)},
+  TracedTensor e = t.Call("aten.empty_like.default", {Ref(x)},
                    {Kwarg{"memory_format",
                           Argument::MemoryFormatValue(MemoryFormat::kContiguous)}});
   std::vector<Argument> bargs = {Ref(e)};
   if (keep.has_value()) bargs.push_back(Argument::Double(*keep));
-  Value b = t.Call("aten.bernoulli_.float", std::move(bargs));
-  Value d = t.Call("aten.div_.Scalar", {Ref(b), Argument::Double(divisor)});
+  TracedTensor b = t.Call("aten.bernoulli_.float", std::move(bargs));
+  TracedTensor d = t.Call("aten.div_.Scalar", {Ref(b), Argument::Double(divisor)});
   return t.Call("aten.mul.Tensor", {Ref(x), Ref(d)});
 }
 
-Value BatchNorm(PatternTracer& t, Value x, std::optional<Value> running_mean,
-                std::optional<Value> running_var, std::optional<Value> weight,
-                std::optional<Value> bias, bool training, double momentum,
+TracedTensor BatchNorm(PatternTracer& t, TracedTensor x, std::optional<TracedTensor> running_mean,
+                std::optional<TracedTensor> running_var, std::optional<TracedTensor> weight,
+                std::optional<TracedTensor> bias, bool training, double momentum,
                 double eps, bool cudnn_enabled) {
   const bool has_stats = running_mean.has_value() && running_var.has_value();
   const Argument m = Argument::Double(momentum);
@@ -289,7 +289,7 @@ Value BatchNorm(PatternTracer& t, Value x, std::optional<Value> running_mean,
     case Dialect::kMakeFx:
       break;
   }
-  Value tuple;
+  TracedTensor tuple;
   if (t.dialect() == Dialect::kMakeFx) {
     tuple = t.Call("aten.native_batch_norm.default",
                    {Ref(x), OptRef(weight), OptRef(bias), OptRef(running_mean),
@@ -331,14 +331,14 @@ Value BatchNorm(PatternTracer& t, Value x, std::optional<Value> running_mean,
   tuple = t.Call("aten._native_batch_norm_legit_functional.default",
                  {Ref(x), OptRef(weight), OptRef(bias), OptRef(running_mean),
                   OptRef(running_var), tr, m, e});
-  Value out = t.GetItem(tuple, 0);
-  Value new_rm = t.GetItem(tuple, 3);
-  Value new_rv = t.GetItem(tuple, 4);
+  TracedTensor out = t.GetItem(tuple, 0);
+  TracedTensor new_rm = t.GetItem(tuple, 3);
+  TracedTensor new_rv = t.GetItem(tuple, 4);
   t.CopyInto(*running_mean, new_rm);
   t.CopyInto(*running_var, new_rv);
   return out;
 }
 
-}  // namespace F
+}  // namespace functional
 
 }  // namespace rewire

@@ -4,14 +4,14 @@
 //
 // Upstream exports a small Python function with the same exporter as the
 // model, so the pattern comes out in the model's op spelling. rewire has no
-// exporter; instead each functional op in `F` knows how every exporter
+// exporter; instead each op in `functional` knows how every exporter
 // spells it (the table in SEMANTICS.md §2) and emits that spelling for the
 // tracer's Dialect and device. Every node gets a "val" computed from the
 // example shapes by simple shape rules, so patterns look like exported graphs
 // and per-match replacements can be traced with the match's own shapes.
 //
 // Errors are sticky: a bad call records the first error and returns an
-// invalid Value; Finish reports it. Nothing throws and nothing recurses.
+// invalid TracedTensor; Finish reports it. Nothing throws and nothing recurses.
 //
 // Input mutations (Note [Core ATen batch norm copies]): the core-ATen batch
 // norm writes its new running stats back with `aten.copy_.default(rm, new)`.
@@ -42,10 +42,10 @@ namespace rewire {
 
 // A symbolic tensor: a node of the graph being traced. Default-constructed
 // (or returned after an error) it is invalid.
-class Value {
+class TracedTensor {
  public:
-  Value() = default;
-  explicit Value(Node* node) : node_(node) {}
+  TracedTensor() = default;
+  explicit TracedTensor(Node* node) : node_(node) {}
   Node* node() const { return node_; }
   bool valid() const { return node_ != nullptr; }
   // The traced "val" tensor, or nullptr.
@@ -82,25 +82,25 @@ class PatternTracer {
 
   // A placeholder with `example` as its "val" (moved to the tracer's device
   // when that is CUDA, as upstream moves example inputs).
-  Value Input(absl::string_view name, TensorMeta example);
+  TracedTensor Input(absl::string_view name, TensorMeta example);
 
   // A call of `target` with these arguments; "val" follows the shape rules
   // of the ops in SEMANTICS.md §2 (the first tensor argument's shape for
   // elementwise ops and unknown single-output ops). Recording an error when
   // the target has a schema and the arguments do not normalize.
-  Value Call(absl::string_view target, std::vector<Argument> args,
+  TracedTensor Call(absl::string_view target, std::vector<Argument> args,
              std::vector<Kwarg> kwargs = {});
   // getitem(tuple, index) with the index-th element's "val".
-  Value GetItem(Value tuple, int index);
+  TracedTensor GetItem(TracedTensor tuple, int index);
   // Records `aten.copy_.default(dst, src)` as a write into an input (see
   // InputMutations) and returns it.
-  Value CopyInto(Value dst, Value src);
+  TracedTensor CopyInto(TracedTensor dst, TracedTensor src);
 
   // Adds the output node (`outputs` in order, then the recorded copies when
   // kReturnAsOutputs), removes dead code, and hands over the graph. The
   // tracer is spent afterwards. Returns the first recorded error, if any.
   absl::StatusOr<std::unique_ptr<Graph>> Finish(
-      const std::vector<Value>& outputs,
+      const std::vector<TracedTensor>& outputs,
       InputMutations mutations = InputMutations::kReturnAsOutputs);
 
   // The first error recorded so far (OK if none).
@@ -120,20 +120,20 @@ class PatternTracer {
 
 // Functional ops (torch.nn.functional counterparts) emitting the spelling of
 // the tracer's dialect.
-namespace F {
+namespace functional {
 
 // F.dropout(x, p, training, inplace). Training IR and pre-dispatch:
 // `aten.dropout(_).default(x, p, train)`. Core ATen: train
 // `native_dropout(x, p, True)` + getitem 0, eval (or p == 0) `clone(x)`.
 // make_fx: train `empty_like` -> `bernoulli_.float(_, 1-p)` ->
 // `div_.Scalar(_, 1-p)` -> `mul.Tensor(x, _)`; eval returns `x` (no node).
-Value Dropout(PatternTracer& t, Value x, double p = 0.5, bool train = true,
+TracedTensor Dropout(PatternTracer& t, TracedTensor x, double p = 0.5, bool train = true,
               bool inplace = false);
 
 // make_fx's decomposed training dropout with the exact literals the
 // exporter wrote: keep probability for bernoulli_ (nullopt: left to the
 // schema default, as make_fx prints it for p = 0.5) and the divisor.
-Value MakeFxDropout(PatternTracer& t, Value x, std::optional<double> keep,
+TracedTensor MakeFxDropout(PatternTracer& t, TracedTensor x, std::optional<double> keep,
                     double divisor);
 
 // F.batch_norm(x, running_mean, running_var, weight, bias, training,
@@ -143,13 +143,13 @@ Value MakeFxDropout(PatternTracer& t, Value x, std::optional<double> keep,
 // PyTorch's dispatch does), and `_native_batch_norm_legit.no_stats` stands
 // for batch norm without running stats outside the training IR.
 // `cudnn_enabled` only exists in the training IR's `aten.batch_norm`.
-Value BatchNorm(PatternTracer& t, Value x, std::optional<Value> running_mean,
-                std::optional<Value> running_var, std::optional<Value> weight,
-                std::optional<Value> bias, bool training,
+TracedTensor BatchNorm(PatternTracer& t, TracedTensor x, std::optional<TracedTensor> running_mean,
+                std::optional<TracedTensor> running_var, std::optional<TracedTensor> weight,
+                std::optional<TracedTensor> bias, bool training,
                 double momentum = 0.1, double eps = 1e-5,
                 bool cudnn_enabled = true);
 
-}  // namespace F
+}  // namespace functional
 
 }  // namespace rewire
 

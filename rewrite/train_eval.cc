@@ -171,7 +171,7 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
   return absl::OkStatus();
 }
 
-void ReportUnsupported(const Graph& g, bool dropout, bool train_to_eval,
+void ReportUnsupported(const Graph& g, bool dropout, ModuleMode to,
                        TrainEvalReport& report,
                        absl::flat_hash_set<std::string>& reported) {
   auto add = [&](const Node* n, std::string reason) {
@@ -181,7 +181,7 @@ void ReportUnsupported(const Graph& g, bool dropout, bool train_to_eval,
     }
   };
   if (dropout) {
-    if (!train_to_eval) {
+    if (to == ModuleMode::kTrain) {
       std::optional<Dialect> d = DetectDialect(g).dialect;
       if ((d == Dialect::kCoreAten || d == Dialect::kMakeFx) &&
           g.CountTarget(kNativeDropout) == 0 && g.CountTarget(kBernoulli) == 0) {
@@ -198,11 +198,12 @@ void ReportUnsupported(const Graph& g, bool dropout, bool train_to_eval,
 }
 
 absl::StatusOr<TrainEvalReport> Replace(
-    ExportedModule& module, bool train_to_eval, bool do_dropout,
+    ExportedModule& module, ModuleMode to, bool do_dropout,
     bool do_batch_norm, absl::flat_hash_set<std::string>* verified) {
   TrainEvalReport report;
-  report.from = train_to_eval ? ModuleMode::kTrain : ModuleMode::kEval;
-  report.to = train_to_eval ? ModuleMode::kEval : ModuleMode::kTrain;
+  const bool to_eval = to == ModuleMode::kEval;
+  report.from = to_eval ? ModuleMode::kTrain : ModuleMode::kEval;
+  report.to = to;
   Graph& graph = module.graph();
   // Note [Failure atomicity]: every input-dependent check first.
   Context ctx;
@@ -210,21 +211,21 @@ absl::StatusOr<TrainEvalReport> Replace(
     ASSIGN_OR_RETURN(ctx.device, AssertAndGetUniqueDevice(module));
   }
   ctx.guess = DetectDialect(graph).dialect;
-  if (!train_to_eval) {
+  if (!to_eval) {
     RETURN_IF_ERROR(CheckMarkers(graph));
     RETURN_IF_ERROR(CheckStashes(graph));
   }
   std::vector<Rule> rules;
   if (do_dropout) {
-    ASSIGN_OR_RETURN(std::vector<Rule> r, BuildRules(true, train_to_eval, ctx));
+    ASSIGN_OR_RETURN(std::vector<Rule> r, BuildRules(true, to, ctx));
     for (Rule& x : r) rules.push_back(std::move(x));
   }
   if (do_batch_norm) {
-    ASSIGN_OR_RETURN(std::vector<Rule> r, BuildRules(false, train_to_eval, ctx));
+    ASSIGN_OR_RETURN(std::vector<Rule> r, BuildRules(false, to, ctx));
     for (Rule& x : r) rules.push_back(std::move(x));
   }
   const Dialect dialect = ctx.guess.value_or(Dialect::kTrainingIr);
-  if (!train_to_eval) {
+  if (!to_eval) {
     // Before dead-code elimination, which would drop an unused alias and
     // its stash (an in-place dropout whose result nobody reads); so the
     // batch-norm-only way back restores them too.
@@ -244,9 +245,9 @@ absl::StatusOr<TrainEvalReport> Replace(
   // after the pattern rules so that their sites are settled.
   RETURN_IF_ERROR(SwitchModeConstructs(module, report.to, do_dropout,
                                        do_batch_norm, dialect, report, verified));
-  if (do_dropout) ReportUnsupported(graph, true, train_to_eval, report, reported);
+  if (do_dropout) ReportUnsupported(graph, true, to, report, reported);
   if (do_batch_norm) {
-    ReportUnsupported(graph, false, train_to_eval, report, reported);
+    ReportUnsupported(graph, false, to, report, reported);
   }
   return report;
 }
@@ -292,7 +293,7 @@ absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to,
   std::unique_ptr<Graph> backup = strict ? module.graph().Clone() : nullptr;
   absl::flat_hash_set<std::string> verified;
   absl::StatusOr<TrainEvalReport> report =
-      Replace(module, to == ModuleMode::kEval, true, true, &verified);
+      Replace(module, to, true, true, &verified);
   if (report.ok() && to == ModuleMode::kEval) {
     ReportModeDependentLeft(module, verified, *report);
     if (strict && report->num_preventing_eval() > 0) {
@@ -313,15 +314,15 @@ absl::StatusOr<TrainEvalReport> Move(ExportedModule& module, ModuleMode to,
 }  // namespace
 
 absl::StatusOr<TrainEvalReport> ReplaceDropout(ExportedModule& module,
-                                               bool train_to_eval) {
+                                               ModuleMode to) {
   absl::flat_hash_set<std::string> verified;
-  return Replace(module, train_to_eval, true, false, &verified);
+  return Replace(module, to, true, false, &verified);
 }
 
-absl::StatusOr<TrainEvalReport> ReplaceBatchnorm(ExportedModule& module,
-                                                 bool train_to_eval) {
+absl::StatusOr<TrainEvalReport> ReplaceBatchNorm(ExportedModule& module,
+                                                 ModuleMode to) {
   absl::flat_hash_set<std::string> verified;
-  return Replace(module, train_to_eval, false, true, &verified);
+  return Replace(module, to, false, true, &verified);
 }
 
 absl::StatusOr<TrainEvalReport> MoveExportedModelToEval(
@@ -337,16 +338,17 @@ void AllowExportedModelTrainEval(ExportedModule& module) {
   module.set_train_eval_allowed(true);
 }
 
-absl::StatusOr<TrainEvalReport> TrainModule(ExportedModule& module, bool mode) {
+absl::StatusOr<TrainEvalReport> TrainModule(ExportedModule& module, ModuleMode mode) {
   if (!module.train_eval_allowed()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "calling ", mode ? "train()" : "train(false)",
+        "calling ", mode == ModuleMode::kTrain ? "train()" : "train(false)",
         " on an exported model is not supported: its dropout and batch norm "
         "were specialised at export time. Use MoveExportedModelToTrain / "
         "MoveExportedModelToEval, or call AllowExportedModelTrainEval(module) "
         "first to make TrainModule/EvalModule perform them"));
   }
-  return mode ? MoveExportedModelToTrain(module) : MoveExportedModelToEval(module);
+  return mode == ModuleMode::kTrain ? MoveExportedModelToTrain(module)
+                                    : MoveExportedModelToEval(module);
 }
 
 absl::StatusOr<TrainEvalReport> EvalModule(ExportedModule& module) {

@@ -66,17 +66,17 @@ struct TrainEvalOptions {
 // (non-inplace, in-place, core ATen, make_fx; Note [Dropout without an eval
 // node]). Does not change the module's mode.
 absl::StatusOr<TrainEvalReport> ReplaceDropout(ExportedModule& module,
-                                               bool train_to_eval);
+                                               ModuleMode to);
 
 // Dead-code elimination, then every batch norm pattern of every dialect
 // present; pre-dispatch patterns for CUDA when AssertAndGetUniqueDevice says
 // CUDA (its error when the module spans several devices). Batch norm without
 // running stats is left in training mode and reported. The way back
-// (train_to_eval false) also restores stashed dropout-family constructs
+// (to kTrain) also restores stashed dropout-family constructs
 // (rewrite/stash.h), which its dead-code elimination would otherwise drop.
 // Does not change the module's mode.
-absl::StatusOr<TrainEvalReport> ReplaceBatchnorm(ExportedModule& module,
-                                                 bool train_to_eval);
+absl::StatusOr<TrainEvalReport> ReplaceBatchNorm(ExportedModule& module,
+                                                 ModuleMode to);
 
 // Dropout then batch norm, then mode := eval / train. A module already in
 // that mode is returned unchanged (report.already_in_mode). On error the
@@ -91,9 +91,10 @@ void AllowExportedModelTrainEval(ExportedModule& module);
 
 // The module's train()/eval(): FailedPrecondition, explaining how to switch,
 // until AllowExportedModelTrainEval was called; then MoveExportedModelToTrain
-// (mode true) or MoveExportedModelToEval (mode false / EvalModule).
+// (kTrain, upstream's train(True)) or MoveExportedModelToEval (kEval, as
+// train(False) and EvalModule).
 absl::StatusOr<TrainEvalReport> TrainModule(ExportedModule& module,
-                                            bool mode = true);
+                                            ModuleMode mode = ModuleMode::kTrain);
 absl::StatusOr<TrainEvalReport> EvalModule(ExportedModule& module);
 
 }  // namespace rewire

@@ -155,13 +155,13 @@ double LiteralDouble(const Argument* a, double fallback) {
 absl::StatusOr<std::unique_ptr<Graph>> TraceDropout(Dialect d, bool train,
                                                     bool inplace) {
   PatternTracer t(d);
-  Value x = t.Input("x", ExampleDropoutX());
-  return t.Finish({F::Dropout(t, x, 0.5, train, inplace)});
+  TracedTensor x = t.Input("x", ExampleDropoutX());
+  return t.Finish({functional::Dropout(t, x, 0.5, train, inplace)});
 }
 
 absl::StatusOr<std::unique_ptr<Graph>> TraceAlias() {
   PatternTracer t(Dialect::kCoreAten);
-  Value x = t.Input("x", ExampleDropoutX());
+  TracedTensor x = t.Input("x", ExampleDropoutX());
   return t.Finish({t.Call(kAlias, {Argument::Ref(x.node())})});
 }
 
@@ -189,15 +189,15 @@ absl::StatusOr<std::unique_ptr<Graph>> TraceBatchNorm(
     const Argument* b = binding(i);
     return b == nullptr || !b->is_none();
   };
-  Value x = t.Input("x", meta(0, ExampleX()));
-  Value w = t.Input("weight", meta(1, ExampleC()));
-  Value b = t.Input("bias", meta(2, ExampleC()));
-  Value rm = t.Input("running_mean", meta(3, ExampleC()));
-  Value rv = t.Input("running_var", meta(4, ExampleC()));
-  std::optional<Value> ow = present(1) ? std::optional<Value>(w) : std::nullopt;
-  std::optional<Value> ob = present(2) ? std::optional<Value>(b) : std::nullopt;
-  Value out = F::BatchNorm(t, x, rm, rv, ow, ob, training);
-  std::vector<Value> outs = {out};
+  TracedTensor x = t.Input("x", meta(0, ExampleX()));
+  TracedTensor w = t.Input("weight", meta(1, ExampleC()));
+  TracedTensor b = t.Input("bias", meta(2, ExampleC()));
+  TracedTensor rm = t.Input("running_mean", meta(3, ExampleC()));
+  TracedTensor rv = t.Input("running_var", meta(4, ExampleC()));
+  std::optional<TracedTensor> ow = present(1) ? std::optional<TracedTensor>(w) : std::nullopt;
+  std::optional<TracedTensor> ob = present(2) ? std::optional<TracedTensor>(b) : std::nullopt;
+  TracedTensor out = functional::BatchNorm(t, x, rm, rv, ow, ob, training);
+  std::vector<TracedTensor> outs = {out};
   if (d == Dialect::kCoreAten && !training &&
       mutations == InputMutations::kReturnAsOutputs) {
     // The eval form of the core-ATen train pattern: the copy_ outputs become
@@ -271,8 +271,9 @@ class BatchNormTraceMemo {
 }  // namespace
 
 // The rules for one family ("dropout" or "batch_norm") and direction.
-absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
+absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, ModuleMode to,
                                              const Context& ctx) {
+  const bool train_to_eval = to == ModuleMode::kEval;
   std::vector<Rule> rules;
   const bool from = train_to_eval;  // training flag of the matched form
   if (dropout) {
@@ -306,7 +307,7 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
           (*marks)[m.GraphAnchor()->name()] =
               absl::StrCat("dialect=core_aten;p=", ExactDouble(p));
           PatternTracer t(Dialect::kCoreAten);
-          Value x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
+          TracedTensor x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
                                              ExampleDropoutX()));
           return t.Finish({t.Call(kAlias, {Argument::Ref(x.node())})});
         };
@@ -339,7 +340,7 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
               "dialect=make_fx;p=", ExactDouble(1.0 - keep_value), ";keep=", keep,
               ";divisor=", ExactDouble(divisor));
           PatternTracer t(Dialect::kMakeFx);
-          Value x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
+          TracedTensor x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
                                              ExampleDropoutX()));
           return t.Finish({t.Call(kAlias, {Argument::Ref(x.node())})});
         };
@@ -360,11 +361,11 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
         const Node* g = m.GraphNode(pattern->NodesWithTarget(kAlias).front());
         ASSIGN_OR_RETURN(DropoutMarker dm, ParseDropoutMarker(*g));
         PatternTracer t(dm.dialect);
-        Value x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
+        TracedTensor x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
                                            ExampleDropoutX()));
-        Value out = dm.dialect == Dialect::kMakeFx
-                        ? F::MakeFxDropout(t, x, dm.keep, dm.divisor)
-                        : F::Dropout(t, x, dm.p, true, false);
+        TracedTensor out = dm.dialect == Dialect::kMakeFx
+                        ? functional::MakeFxDropout(t, x, dm.keep, dm.divisor)
+                        : functional::Dropout(t, x, dm.p, true, false);
         return t.Finish({out});
       };
       rules.push_back(std::move(r));

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ir/exported_module.h"  // ModuleMode
 #include "ir/graph.h"
 #include "ir/types.h"
 #include "rewrite/dialect.h"
@@ -75,7 +76,7 @@ struct Context {
 };
 
 // The rules for one family ("dropout" or "batch_norm") and direction.
-absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, bool train_to_eval,
+absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, ModuleMode to,
                                              const Context& ctx);
 
 // Checks every marker the way back would read, before anything changes.

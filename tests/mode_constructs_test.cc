@@ -694,7 +694,7 @@ TEST(ModeConstructsTest, UnusedStashedAliasSurvivesEveryWayBack) {
     ASSERT_TRUE(MoveExportedModelToEval(m).ok());
     ASSERT_EQ(StashAnchors(m.graph()).size(), 1u);
     absl::StatusOr<TrainEvalReport> r =
-        batch_norm_only ? ReplaceBatchnorm(m, false) : MoveExportedModelToTrain(m);
+        batch_norm_only ? ReplaceBatchNorm(m, ModuleMode::kTrain) : MoveExportedModelToTrain(m);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(PrintGraph(m.graph()), before);
   }

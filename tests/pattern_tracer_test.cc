@@ -20,13 +20,13 @@ std::unique_ptr<Graph> TraceBn(Dialect d, bool training, Device device,
                                InputMutations mutations,
                                bool affine = true) {
   PatternTracer t(d, device);
-  Value x = t.Input("x", X());
-  Value w = t.Input("weight", C());
-  Value b = t.Input("bias", C());
-  Value rm = t.Input("running_mean", C());
-  Value rv = t.Input("running_var", C());
-  Value out = F::BatchNorm(t, x, rm, rv, affine ? std::optional<Value>(w) : std::nullopt,
-                           affine ? std::optional<Value>(b) : std::nullopt,
+  TracedTensor x = t.Input("x", X());
+  TracedTensor w = t.Input("weight", C());
+  TracedTensor b = t.Input("bias", C());
+  TracedTensor rm = t.Input("running_mean", C());
+  TracedTensor rv = t.Input("running_var", C());
+  TracedTensor out = functional::BatchNorm(t, x, rm, rv, affine ? std::optional<TracedTensor>(w) : std::nullopt,
+                           affine ? std::optional<TracedTensor>(b) : std::nullopt,
                            training, 0.03, 1e-3);
   absl::StatusOr<std::unique_ptr<Graph>> g = t.Finish({out}, mutations);
   EXPECT_TRUE(g.ok()) << g.status();
@@ -37,9 +37,9 @@ std::unique_ptr<Graph> TraceBn(Dialect d, bool training, Device device,
 TEST(PatternTracerTest, TrainingIrDropoutAndInplaceDropout) {
   for (bool inplace : {false, true}) {
     PatternTracer t(Dialect::kTrainingIr);
-    Value x = t.Input("x", TensorMeta::Make(ScalarType::kFloat32, {1}));
+    TracedTensor x = t.Input("x", TensorMeta::Make(ScalarType::kFloat32, {1}));
     absl::StatusOr<std::unique_ptr<Graph>> g =
-        t.Finish({F::Dropout(t, x, 0.3, true, inplace)});
+        t.Finish({functional::Dropout(t, x, 0.3, true, inplace)});
     ASSERT_TRUE(g.ok()) << g.status();
     const char* target = inplace ? "aten.dropout_.default" : "aten.dropout.default";
     ASSERT_EQ((*g)->CountTarget(target), 1u);
@@ -54,8 +54,8 @@ TEST(PatternTracerTest, TrainingIrDropoutAndInplaceDropout) {
 TEST(PatternTracerTest, CoreAtenAndMakeFxDropoutSpellings) {
   {
     PatternTracer t(Dialect::kCoreAten);
-    Value x = t.Input("x", X());
-    auto g = t.Finish({F::Dropout(t, x, 0.5, true)});
+    TracedTensor x = t.Input("x", X());
+    auto g = t.Finish({functional::Dropout(t, x, 0.5, true)});
     ASSERT_TRUE(g.ok());
     EXPECT_EQ((*g)->CountTarget("aten.native_dropout.default"), 1u);
     EXPECT_EQ((*g)->CountTarget("getitem"), 1u);
@@ -63,15 +63,15 @@ TEST(PatternTracerTest, CoreAtenAndMakeFxDropoutSpellings) {
   }
   {
     PatternTracer t(Dialect::kCoreAten);
-    Value x = t.Input("x", X());
-    auto g = t.Finish({F::Dropout(t, x, 0.5, false)});
+    TracedTensor x = t.Input("x", X());
+    auto g = t.Finish({functional::Dropout(t, x, 0.5, false)});
     ASSERT_TRUE(g.ok());
     EXPECT_EQ((*g)->CountTarget("aten.clone.default"), 1u);
   }
   {
     PatternTracer t(Dialect::kMakeFx);
-    Value x = t.Input("x", X());
-    auto g = t.Finish({F::Dropout(t, x, 0.3, true)});
+    TracedTensor x = t.Input("x", X());
+    auto g = t.Finish({functional::Dropout(t, x, 0.3, true)});
     ASSERT_TRUE(g.ok());
     EXPECT_EQ((*g)->CountTarget("aten.empty_like.default"), 1u);
     const Node* b = (*g)->NodesWithTarget("aten.bernoulli_.float")[0];
@@ -81,10 +81,10 @@ TEST(PatternTracerTest, CoreAtenAndMakeFxDropoutSpellings) {
     EXPECT_TRUE(Verify(**g).ok()) << PrintGraph(**g);
   }
   {
-    // make_fx eval dropout is no node at all: F::Dropout returns x itself.
+    // make_fx eval dropout is no node at all: functional::Dropout returns x itself.
     PatternTracer t(Dialect::kMakeFx);
-    Value x = t.Input("x", X());
-    Value y = F::Dropout(t, x, 0.3, false);
+    TracedTensor x = t.Input("x", X());
+    TracedTensor y = functional::Dropout(t, x, 0.3, false);
     EXPECT_EQ(y.node(), x.node());
   }
 }
@@ -139,8 +139,8 @@ TEST(PatternTracerTest, CoreAtenBatchNormKeepsCopiesAsOutputsByDefault) {
 
 TEST(PatternTracerTest, ErrorsAreStickyAndReportedByFinish) {
   PatternTracer t(Dialect::kTrainingIr);
-  Value x = t.Input("x", X());
-  Value bad = t.Call("aten.dropout.default", {Argument::Ref(x.node())});
+  TracedTensor x = t.Input("x", X());
+  TracedTensor bad = t.Call("aten.dropout.default", {Argument::Ref(x.node())});
   EXPECT_FALSE(bad.valid());
   absl::StatusOr<std::unique_ptr<Graph>> g = t.Finish({x});
   EXPECT_FALSE(g.ok());

@@ -127,11 +127,11 @@ TEST(TrainEvalTest, TrainAndEvalNeedAllowExportedModelTrainEval) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(r.status().message(),
                                 "AllowExportedModelTrainEval"));
-  EXPECT_EQ(TrainModule(m, false).status().code(),
+  EXPECT_EQ(TrainModule(m, ModuleMode::kEval).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Bytes(m), before);
   AllowExportedModelTrainEval(m);
-  ASSERT_TRUE(TrainModule(m, false).ok());
+  ASSERT_TRUE(TrainModule(m, ModuleMode::kEval).ok());
   EXPECT_EQ(m.mode(), ModuleMode::kEval);
   EXPECT_EQ(m.graph().FindNode("dropout")->args()[2], Argument::Bool(false));
   ASSERT_TRUE(TrainModule(m).ok());
