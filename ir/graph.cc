@@ -132,7 +132,6 @@ std::vector<Node*> Node::Operands() const {
 
 bool Node::IsBefore(const Node* other) const {
   REWIRE_CHECK(graph_ != nullptr && graph_ == other->graph_);
-  graph_->EnsureOrder();
   return order_ < other->order_;
 }
 
@@ -186,12 +185,10 @@ Graph& Graph::operator=(Graph&& other) noexcept {
   unused_ = std::move(other.unused_);
   other.unused_.clear();
   name_counters_ = std::move(other.name_counters_);
-  order_valid_ = other.order_valid_;
   other.by_name_.clear();
   for (auto& t : other.targets_) t.clear();
   other.index_.clear();
   other.name_counters_.clear();
-  other.order_valid_ = true;
   for (Node* n = head_; n != nullptr; n = n->next_) n->graph_ = this;
   return *this;
 }
@@ -219,7 +216,6 @@ std::vector<Node*> Graph::NodesWithTarget(absl::string_view qualified) const {
   if (it == index_.end()) return {};
   const IndexBucket& bucket = it->second;
   if (bucket.in_order) return bucket.nodes;
-  EnsureOrder();
   // Sort (key, node) pairs: comparing through the nodes would dereference
   // two scattered nodes per comparison on a large graph.
   std::vector<std::pair<uint64_t, Node*>> keyed;
@@ -309,17 +305,12 @@ std::string Graph::UniqueName(absl::string_view hint) const {
   }
 }
 
-void Graph::EnsureOrder() const {
-  if (!order_valid_) RenumberOrder();
-}
-
-void Graph::RenumberOrder() const {
+void Graph::RenumberOrder() {
   uint64_t key = kOrderGap;
   for (Node* n = head_; n != nullptr; n = n->next_) {
     n->order_ = key;
     key += kOrderGap;
   }
-  order_valid_ = true;
 }
 
 void Graph::LinkBefore(Node* node, Node* before) {
@@ -334,13 +325,11 @@ void Graph::LinkBefore(Node* node, Node* before) {
       head_ = node;
     }
     tail_ = node;
-    if (order_valid_) {
-      uint64_t prev_key = node->prev_ ? node->prev_->order_ : 0;
-      if (prev_key > UINT64_MAX - 2 * kOrderGap) {
-        keys_exhausted = true;
-      } else {
-        node->order_ = prev_key + kOrderGap;
-      }
+    const uint64_t prev_key = node->prev_ ? node->prev_->order_ : 0;
+    if (prev_key > UINT64_MAX - 2 * kOrderGap) {
+      keys_exhausted = true;
+    } else {
+      node->order_ = prev_key + kOrderGap;
     }
   } else {
     node->next_ = before;
@@ -351,14 +340,12 @@ void Graph::LinkBefore(Node* node, Node* before) {
       head_ = node;
     }
     before->prev_ = node;
-    if (order_valid_) {
-      uint64_t lo = node->prev_ ? node->prev_->order_ : 0;
-      uint64_t hi = before->order_;
-      if (hi - lo >= 2) {
-        node->order_ = lo + (hi - lo) / 2;
-      } else {
-        keys_exhausted = true;
-      }
+    const uint64_t lo = node->prev_ ? node->prev_->order_ : 0;
+    const uint64_t hi = before->order_;
+    if (hi - lo >= 2) {
+      node->order_ = lo + (hi - lo) / 2;
+    } else {
+      keys_exhausted = true;
     }
   }
   ++size_;

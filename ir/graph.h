@@ -293,8 +293,9 @@ class Graph {
   // Moves `node` to just before `position` (order checks are the caller's).
   void MoveBefore(Node* node, Node* position);
   // Removes nodes without users whose op has no side effect (schema does not
-  // mutate an input; see IsImpure). Returns the number removed. One reverse
-  // sweep: a removed node's operands are revisited as they come.
+  // mutate an input; see IsImpure). Returns the number removed. Visits only
+  // the nodes without users and, as they go, the operands they leave unused:
+  // the fixed point of repeated reverse sweeps, at the cost of one.
   size_t EliminateDeadCode();
   // A call is impure when its schema mutates an argument (`dropout_`,
   // `copy_`, `add_`, `bernoulli_`); an op without a known schema is impure
@@ -310,15 +311,13 @@ class Graph {
   // not run concurrently with any other access to the graph.
   std::string UniqueName(absl::string_view hint) const;
 
-  // Interns a target string for this graph.
-  const TargetInfo* InternTarget(OpKind op, absl::string_view target);
-
-  // Renumbers order keys now (Note [Order keys]); insertions call it when
-  // keys run out, so callers never need to.
-  void RenumberOrder() const;
-
  private:
   friend class Node;
+
+  const TargetInfo* InternTarget(OpKind op, absl::string_view target);
+  // Renumbers order keys (Note [Order keys]); insertions call it when keys
+  // run out.
+  void RenumberOrder();
 
   absl::StatusOr<Node*> CreateNode(NodeSpec spec, Node* before);
   void LinkBefore(Node* node, Node* before);
@@ -334,7 +333,6 @@ class Graph {
   void MarkUsed(Node* node);
   void IndexAdd(Node* node);
   void IndexRemove(Node* node);
-  void EnsureOrder() const;
 
   // The name table holds node pointers hashed and compared by the node's
   // own name, and is searched by string_view (heterogeneous lookup): each
@@ -381,7 +379,6 @@ class Graph {
   // Next numeric suffix to try per name stem, so generating many "add_<k>"
   // names stays O(1) each.
   mutable absl::flat_hash_map<std::string, int64_t> name_counters_;
-  mutable bool order_valid_ = true;
 };
 
 }  // namespace rewire
