@@ -1,5 +1,6 @@
 #include "rewrite/stash.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -8,6 +9,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "ir/metadata.h"
 #include "ir/status_macros.h"
@@ -35,10 +38,16 @@ absl::StatusOr<absl::string_view> StashText(const Node& anchor) {
   return text;
 }
 
+constexpr absl::string_view kPlacePrefix = "# place %";
+constexpr absl::string_view kPlaceBefore = " before %";
+
 struct Parsed {
   std::unique_ptr<Graph> fragment;
   std::vector<const Node*> outside;  // placeholders: nodes read from outside
   std::vector<const Node*> restored;  // call nodes, in order
+  const Node* takeover = nullptr;     // the restored node the anchor's users get
+  // Restored node name -> the node that followed it before the switch.
+  std::vector<std::pair<std::string, std::string>> places;
 };
 
 absl::StatusOr<Parsed> ParseStash(const Node& anchor) {
@@ -66,12 +75,96 @@ absl::StatusOr<Parsed> ParseStash(const Node& anchor) {
     return absl::InvalidArgumentError(absl::StrCat(
         "%", anchor.name(), ": '", kStashKey, "' holds no node to restore"));
   }
-  if (p.restored.back()->name() != anchor.name()) {
+  const Node* out = p.fragment->output();
+  if (out == nullptr || out->args().size() != 1 || !out->args()[0].is_node() ||
+      !out->args()[0].node()->is_call()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "%", anchor.name(), ": '", kStashKey, "' ends with %",
-        p.restored.back()->name(), ", not the node the alias stands for"));
+        "%", anchor.name(), ": '", kStashKey,
+        "' does not return the one restored node that replaces the anchor"));
+  }
+  p.takeover = out->args()[0].node();
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, kPlacePrefix)) continue;
+    const size_t at = line.find(kPlaceBefore);
+    if (at == absl::string_view::npos) continue;
+    p.places.emplace_back(std::string(line.substr(0, at)),
+                          std::string(line.substr(at + kPlaceBefore.size())));
   }
   return p;
+}
+
+// The nodes restoring the stash erases: the anchor, and the nodes of the
+// eval form that only it used (down to the nodes the stash reads from
+// outside), in an order that erases users first.
+std::vector<Node*> EvalFormOf(Node* anchor, const Parsed& p) {
+  absl::flat_hash_set<absl::string_view> outside;
+  for (const Node* ph : p.outside) outside.insert(ph->name());
+  std::vector<Node*> out = {anchor};
+  absl::flat_hash_set<const Node*> in = {anchor};
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (Node* o : out[i]->Operands()) {
+      if (!o->is_call() || in.contains(o) || outside.contains(o->name())) continue;
+      bool only_ours = true;
+      for (const Node* u : o->Users()) only_ours = only_ours && in.contains(u);
+      if (!only_ours) continue;
+      in.insert(o);
+      out.push_back(o);
+    }
+  }
+  return out;
+}
+
+// Moves each restored node back before the node that followed it before the
+// switch, where that is still a valid position. The successors link the
+// restored nodes into chains that end at a node the switch kept; each chain
+// moves, head first, to just before that node.
+void Relocate(Graph& graph,
+              const std::vector<std::pair<std::string, std::string>>& places) {
+  absl::flat_hash_map<absl::string_view, absl::string_view> next;
+  absl::flat_hash_set<absl::string_view> successors;
+  for (const auto& [n, s] : places) {
+    next.emplace(n, s);
+    successors.insert(s);
+  }
+  std::vector<absl::string_view> chain;
+  for (const auto& [head, unused] : places) {
+    if (successors.contains(head)) continue;
+    chain.clear();
+    absl::string_view at = head;
+    // At most every entry once: a cycle cannot hang this.
+    while (next.contains(at) && chain.size() <= next.size()) {
+      chain.push_back(at);
+      at = next.at(at);
+    }
+    Node* end = graph.FindNode(at);
+    if (end == nullptr) continue;
+    std::vector<Node*> nodes;
+    for (absl::string_view name : chain) {
+      Node* n = graph.FindNode(name);
+      if (n == nullptr || n == end || !n->is_call()) break;
+      nodes.push_back(n);
+    }
+    if (nodes.size() != chain.size()) continue;
+    // The chain moves as a block or not at all: every operand is an earlier
+    // member or already before `end`, every user a later member or at or
+    // after `end`.
+    absl::flat_hash_map<const Node*, size_t> position;
+    for (size_t i = 0; i < nodes.size(); ++i) position[nodes[i]] = i;
+    bool valid = true;
+    for (size_t i = 0; i < nodes.size() && valid; ++i) {
+      for (const Node* o : nodes[i]->Operands()) {
+        auto it = position.find(o);
+        valid = valid && (it != position.end() ? it->second < i : o->IsBefore(end));
+      }
+      for (const Node* u : nodes[i]->Users()) {
+        auto it = position.find(u);
+        valid = valid && (it != position.end() ? it->second > i
+                                               : u == end || end->IsBefore(u));
+      }
+    }
+    if (!valid) continue;
+    for (Node* n : nodes) graph.MoveBefore(n, end);
+  }
 }
 
 // Arguments of fragment node `n` with references mapped into the graph.
@@ -88,7 +181,16 @@ void MapArguments(const Node& n, Map&& map, std::vector<Argument>& args,
 
 absl::StatusOr<std::string> EncodeStash(absl::Span<Node* const> nodes) {
   if (nodes.empty()) return absl::InvalidArgumentError("empty stash");
+  return EncodeStash(nodes, nodes.back());
+}
+
+absl::StatusOr<std::string> EncodeStash(absl::Span<Node* const> nodes,
+                                        const Node* takeover) {
+  if (nodes.empty()) return absl::InvalidArgumentError("empty stash");
   absl::flat_hash_set<const Node*> inside(nodes.begin(), nodes.end());
+  if (!inside.contains(takeover)) {
+    return absl::InvalidArgumentError("the stash's result is not among its nodes");
+  }
   Graph fragment;
   absl::flat_hash_map<const Node*, Node*> to_fragment;
   // Placeholders first, for every node read from outside, in first-use order.
@@ -104,6 +206,7 @@ absl::StatusOr<std::string> EncodeStash(absl::Span<Node* const> nodes) {
     }
   }
   auto map = [&](Node* n) { return to_fragment.at(n); };
+  std::string places;
   for (Node* n : nodes) {
     Graph::NodeSpec spec;
     spec.op = OpKind::kCallFunction;
@@ -113,10 +216,14 @@ absl::StatusOr<std::string> EncodeStash(absl::Span<Node* const> nodes) {
     MapArguments(*n, map, spec.args, spec.kwargs);
     ASSIGN_OR_RETURN(Node * copy, fragment.Append(std::move(spec)));
     to_fragment[n] = copy;
+    if (n->next() != nullptr) {
+      absl::StrAppend(&places, kPlacePrefix, n->name(), kPlaceBefore,
+                      n->next()->name(), "\n");
+    }
   }
   RETURN_IF_ERROR(
-      fragment.AddOutput({Argument::Ref(to_fragment.at(nodes.back()))}).status());
-  return absl::StrCat(kHeader, PrintGraph(fragment));
+      fragment.AddOutput({Argument::Ref(to_fragment.at(takeover))}).status());
+  return absl::StrCat(kHeader, places, PrintGraph(fragment));
 }
 
 absl::StatusOr<Node*> ReplaceWithStashedAlias(Graph& graph,
@@ -142,9 +249,13 @@ absl::StatusOr<Node*> ReplaceWithStashedAlias(Graph& graph,
 
 std::vector<Node*> StashAnchors(const Graph& graph) {
   std::vector<Node*> out;
-  for (Node* n : graph.NodesWithTarget(kAlias)) {
-    if (n->meta().Contains(kStashKey)) out.push_back(n);
+  for (const char* target : kStashAnchorTargets) {
+    for (Node* n : graph.NodesWithTarget(target)) {
+      if (n->meta().Contains(kStashKey)) out.push_back(n);
+    }
   }
+  std::sort(out.begin(), out.end(),
+            [](const Node* a, const Node* b) { return a->IsBefore(b); });
   return out;
 }
 
@@ -152,6 +263,8 @@ absl::Status CheckStashes(const Graph& graph) {
   absl::flat_hash_set<std::string> restoring;
   for (Node* anchor : StashAnchors(graph)) {
     ASSIGN_OR_RETURN(Parsed p, ParseStash(*anchor));
+    const std::vector<Node*> eval_form = EvalFormOf(anchor, p);
+    const absl::flat_hash_set<const Node*> erased(eval_form.begin(), eval_form.end());
     for (const Node* ph : p.outside) {
       const Node* g = graph.FindNode(ph->name());
       if ((g == nullptr || !g->IsBefore(anchor)) &&
@@ -171,8 +284,9 @@ absl::Status CheckStashes(const Graph& graph) {
               " with rewire metadata '", e.key.str(), "'"));
         }
       }
-      if (n != p.restored.back() && (graph.FindNode(n->name()) != nullptr ||
-                                     !restoring.insert(n->name()).second)) {
+      const Node* owner = graph.FindNode(n->name());
+      if ((owner != nullptr && !erased.contains(owner)) ||
+          !restoring.insert(n->name()).second) {
         return absl::InvalidArgumentError(absl::StrCat(
             "%", anchor->name(), ": '", kStashKey, "' restores %", n->name(),
             ", a name the graph already has"));
@@ -184,29 +298,34 @@ absl::Status CheckStashes(const Graph& graph) {
 
 absl::StatusOr<int64_t> RestoreStashes(Graph& graph) {
   int64_t restored = 0;
+  std::vector<std::pair<std::string, std::string>> places;
   for (Node* anchor : StashAnchors(graph)) {
     ASSIGN_OR_RETURN(Parsed p, ParseStash(*anchor));
+    const std::vector<Node*> eval_form = EvalFormOf(anchor, p);
     absl::flat_hash_map<const Node*, Node*> to_graph;
     for (const Node* ph : p.outside) to_graph[ph] = graph.FindNode(ph->name());
     auto map = [&](Node* n) { return to_graph.at(n); };
-    const std::string name = anchor->name();
-    Node* last = nullptr;
+    // Names the eval form still holds are taken back once it is gone.
+    std::vector<std::pair<Node*, std::string>> renames;
     for (const Node* n : p.restored) {
       Graph::NodeSpec spec;
       spec.op = OpKind::kCallFunction;
       spec.target = n->target().qualified;
-      // The last node takes the alias's name once the alias is gone.
-      spec.name = n == p.restored.back() ? graph.UniqueName(name) : n->name();
+      const bool taken = graph.FindNode(n->name()) != nullptr;
+      spec.name = taken ? graph.UniqueName(n->name()) : n->name();
       spec.meta = n->meta();
       MapArguments(*n, map, spec.args, spec.kwargs);
-      ASSIGN_OR_RETURN(last, graph.InsertBefore(anchor, std::move(spec)));
-      to_graph[n] = last;
+      ASSIGN_OR_RETURN(Node * copy, graph.InsertBefore(anchor, std::move(spec)));
+      if (taken) renames.emplace_back(copy, n->name());
+      to_graph[n] = copy;
     }
-    RETURN_IF_ERROR(graph.ReplaceAllUsesWith(anchor, last));
-    RETURN_IF_ERROR(graph.Erase(anchor));
-    RETURN_IF_ERROR(graph.Rename(last, name));
+    RETURN_IF_ERROR(graph.ReplaceAllUsesWith(anchor, to_graph.at(p.takeover)));
+    for (Node* n : eval_form) RETURN_IF_ERROR(graph.Erase(n));
+    for (auto& [n, name] : renames) RETURN_IF_ERROR(graph.Rename(n, name));
+    for (auto& e : p.places) places.push_back(std::move(e));
     ++restored;
   }
+  Relocate(graph, places);
   return restored;
 }
 

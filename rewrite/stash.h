@@ -14,8 +14,18 @@
 // alias's users to the last of them and erases the alias, so the graph
 // prints as it did before the switch.
 //
-// Anchors are found through the graph's target index (aliases only), so
-// nothing here scans the graph.
+// A pattern rule's eval form can carry a stash too (make_fx and core ATen
+// dropout: an alias; core ATen and pre-dispatch batch norm: the getitem of
+// the no-training op). Then the anchor is the node of the eval form that
+// the rest of the graph reads, the stash's output names the restored node
+// that takes over its users, and restoring also erases the eval-form nodes
+// only the anchor used. Each restored node goes back before the node that
+// followed it before the switch (`# place %n before %s` lines after the
+// header), where that is still a valid position, so buffer copies at the
+// end of a graph return there.
+//
+// Anchors are found through the graph's target index (kStashAnchorTargets),
+// so nothing here scans the graph.
 #ifndef REWIRE_REWRITE_STASH_H_
 #define REWIRE_REWRITE_STASH_H_
 
@@ -32,10 +42,16 @@
 namespace rewire {
 
 inline constexpr absl::string_view kStashKey = "rewire_stash";
+// The targets a stash anchor can have.
+inline constexpr const char* kStashAnchorTargets[] = {"aten.alias.default", "getitem"};
 
 // The stash text for `nodes` (call nodes of one graph, in graph order; the
 // last is the one the alias replaces).
 absl::StatusOr<std::string> EncodeStash(absl::Span<Node* const> nodes);
+// The same with `takeover`, one of `nodes`, as the node whose users the eval
+// form's anchor takes over (and gives back on restore).
+absl::StatusOr<std::string> EncodeStash(absl::Span<Node* const> nodes,
+                                        const Node* takeover);
 
 // Replaces `nodes` (as for EncodeStash, with `stash` its text) by
 // `aten.alias.default(x)` named as the last node, which keeps that node's
@@ -50,7 +66,8 @@ std::vector<Node*> StashAnchors(const Graph& graph);
 
 // Checks every stash without changing anything: the text parses, the nodes
 // it reads from outside exist before the alias, and the names it restores
-// are free (or the alias's own). Errors name the alias.
+// are free (or held by the eval form the restore erases). Errors name the
+// anchor.
 absl::Status CheckStashes(const Graph& graph);
 
 // Restores every stash in graph order; returns how many. Run CheckStashes

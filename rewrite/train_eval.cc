@@ -64,6 +64,42 @@ void ShareProvenance(const std::vector<Node*>& nodes) {
   }
 }
 
+// The stash of a match (rewrite/stash.h): its nodes, with the one the rest of
+// the graph reads as the result; empty when no single node is read outside.
+std::string StashOfMatch(const InternalMatch& m) {
+  const std::vector<Node*> nodes = m.MatchedComputeNodes();
+  const absl::flat_hash_set<const Node*> in(nodes.begin(), nodes.end());
+  const Node* result = nullptr;
+  for (const Node* n : nodes) {
+    for (const Node* u : n->Users()) {
+      if (in.contains(u)) continue;
+      if (result != nullptr && result != n) return "";
+      result = n;
+    }
+  }
+  if (result == nullptr) return "";
+  absl::StatusOr<std::string> text = EncodeStash(nodes, result);
+  return text.ok() ? *std::move(text) : "";
+}
+
+// The replacement node the rest of the graph reads, if it can anchor a stash.
+Node* StashAnchorOf(const std::vector<Node*>& replacements) {
+  const absl::flat_hash_set<const Node*> in(replacements.begin(), replacements.end());
+  Node* anchor = nullptr;
+  for (Node* n : replacements) {
+    for (const Node* u : n->Users()) {
+      if (in.contains(u)) continue;
+      if (anchor != nullptr && anchor != n) return nullptr;
+      anchor = n;
+    }
+  }
+  if (anchor == nullptr) return nullptr;
+  for (const char* t : kStashAnchorTargets) {
+    if (anchor->target().qualified == t) return anchor;
+  }
+  return nullptr;
+}
+
 // `verified` gets the rule's target when the rule is a one-node flag flip
 // whose filter saw every node of that target: each was then flipped, found
 // in the requested mode, or reported, and the left-over check need not
@@ -87,6 +123,13 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
   opts.record_node_maps = false;
   const Node* rm_placeholder = rule.pattern->FindNode("running_mean");
   const Node* rv_placeholder = rule.pattern->FindNode("running_var");
+  int64_t calls = 0;
+  for (const Node* n : *rule.pattern) calls += n->is_call() ? 1 : 0;
+  // A one-node flag flip comes back by flipping again. Every other eval form
+  // keeps the nodes it replaced in a stash, so that the way back restores
+  // them exactly instead of re-tracing the training pattern.
+  const bool flip = rule.from_flag.has_value() && calls == 1 && rule.replacement != nullptr;
+  absl::flat_hash_map<std::string, std::string> stashes;
   int64_t seen = 0;
   opts.filters.push_back([&](const InternalMatch& m, const Graph&,
                              const Graph&) {
@@ -121,16 +164,17 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
     if (rule.needs_dropout_marker && !op->meta().Contains(kDropoutMarkerKey)) {
       return false;
     }
+    if (to_eval && !flip) {
+      std::string text = StashOfMatch(m);
+      if (!text.empty()) stashes[m.GraphAnchor()->name()] = std::move(text);
+    }
     return true;
   });
   absl::StatusOr<ReplaceResult> result =
       rule.replacement != nullptr
           ? ReplacePatternWithFilters(graph, *rule.pattern, *rule.replacement, opts)
           : ReplacePatternWithFilters(graph, *rule.pattern, rule.fn, opts);
-  int64_t calls = 0;
-  for (const Node* n : *rule.pattern) calls += n->is_call() ? 1 : 0;
-  if (result.ok() && rule.from_flag.has_value() && calls == 1 &&
-      rule.replacement != nullptr && rule.anchors.size() == 1 &&
+  if (result.ok() && flip && rule.anchors.size() == 1 &&
       seen == static_cast<int64_t>(graph.CountTarget(rule.anchors[0]))) {
     verified->insert(rule.anchors[0]);
   }
@@ -151,6 +195,11 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
   }
   for (ReplacedPattern& rp : result->replaced) {
     if (rule.replacement == nullptr) ShareProvenance(rp.replacements);
+    if (auto it = stashes.find(rp.anchor); it != stashes.end()) {
+      if (Node* a = StashAnchorOf(rp.replacements)) {
+        a->mutable_meta().Set(kStashKey, MetaValue::String(std::move(it->second)));
+      }
+    }
     for (Node* n : rp.replacements) {
       if (rule.clear_markers) {
         n->mutable_meta().Erase(kDropoutMarkerKey);

@@ -48,7 +48,8 @@ std::vector<Case> AllCases() {
   const char* constructs[] = {
       "dropout_inplace",      "dropout2d",         "dropout2d_inplace",
       "alpha_dropout",        "feature_alpha_dropout", "instance_norm_stats",
-      "rrelu",                "batch_norm_counter", "stochastic_depth_row",
+      "rrelu",                "batch_norm_counter", "batch_norm_chain",
+      "stochastic_depth_row",
       "stochastic_depth_batch", "timm_drop_path",   "timm_drop_path_noscale",
       "attention_dropout"};
   for (const char* c : constructs) {
@@ -152,19 +153,7 @@ TEST(ModeConstructsTest, TrainEvalTrainPrintsAndRunsAsTheOriginal) {
     ASSERT_TRUE(MoveExportedModelToEval(m).ok());
     absl::StatusOr<TrainEvalReport> back = MoveExportedModelToTrain(m);
     ASSERT_TRUE(back.ok()) << back.status();
-    // Known gap: the core-ATen batch norm's way back re-traces the
-    // functional op, so its nodes come back renamed and its buffer copies
-    // move next to it; only its execution is compared below.
-    const bool core_aten_bn =
-        c.form == "core_aten" && (c.construct == "batch_norm_counter" ||
-                                  c.construct == "instance_norm_stats");
-    // Likewise make_fx and core ATen decompose attention's dropout into plain
-    // dropout, which the pattern rules rewrite; their way back re-traces the
-    // training pattern (new node names), as upstream does.
-    const bool pattern_dropout = c.construct == "attention_dropout" && c.form != "training_ir";
-    if (!core_aten_bn && !pattern_dropout) {
-      EXPECT_EQ(PrintGraph(m.graph()), before);
-    }
+    EXPECT_EQ(PrintGraph(m.graph()), before);
     EXPECT_EQ(StashAnchors(m.graph()).size(), 0u);
     // Same seed, same masks (and rrelu slopes), same state updates.
     ExecuteOptions opts;
@@ -404,6 +393,49 @@ TEST(ModeConstructsTest, BrokenStashesFailTheWayBackAndChangeNothing) {
     }
     a->mutable_meta().Set(kStashKey, MetaValue::String(absl::StrJoin(lines, "\n")));
     ExpectTrainFailsUnchanged(m, "restores %arg1_1, a name the graph already has");
+  }
+}
+
+// The pattern rules' eval forms carry stashes too (core ATen: the batch
+// norm's getitem and the dropout's alias).
+TEST(ModeConstructsTest, PatternRuleStashesAnchorTheEvalForm) {
+  const Case c{"batch_norm_chain", "core_aten", "torch2"};
+  ExportedModule m = EvalOf(c);
+  std::vector<Node*> anchors = StashAnchors(m.graph());
+  ASSERT_EQ(anchors.size(), 3u) << PrintGraph(m.graph());
+  EXPECT_EQ(anchors[0]->target().qualified, "getitem");
+  EXPECT_EQ(anchors[1]->target().qualified, "aten.alias.default");
+  EXPECT_EQ(anchors[2]->target().qualified, "getitem");
+  // The second batch norm's copies come back at the end of the graph.
+  ASSERT_TRUE(MoveExportedModelToTrain(m).ok());
+  EXPECT_EQ(m.graph().output()->prev()->name(), "rewire_copy_b_b_num_batches_tracked");
+}
+
+TEST(ModeConstructsTest, BrokenPatternRuleStashesFailOrOnlyLosePlaces) {
+  const Case c{"batch_norm_chain", "core_aten", "torch2"};
+  {
+    // No restored node to hand the anchor's users.
+    ExportedModule m = EvalOf(c);
+    Node* a = StashAnchors(m.graph())[0];
+    std::string text = a->meta().Find(kStashKey)->as_string();
+    text = text.substr(0, text.rfind("return")) + "return ()\n";
+    a->mutable_meta().Set(kStashKey, MetaValue::String(text));
+    ExpectTrainFailsUnchanged(m, "does not return the one restored node");
+  }
+  {
+    // Places naming missing nodes, a cycle, and a move that would put a
+    // node after its user: ignored, the graph stays valid.
+    ExportedModule m = EvalOf(c);
+    Node* a = StashAnchors(m.graph())[0];
+    std::string text = a->meta().Find(kStashKey)->as_string();
+    const size_t header = text.find('\n') + 1;
+    text.insert(header,
+                "# place %getitem before %nowhere\n# place %p before %q\n"
+                "# place %q before %p\n# place %getitem_3 before %mul\n"
+                "# place %broken\n");
+    a->mutable_meta().Set(kStashKey, MetaValue::String(text));
+    ASSERT_TRUE(MoveExportedModelToTrain(m).ok());
+    EXPECT_TRUE(Verify(m.graph()).ok()) << PrintGraph(m.graph());
   }
 }
 

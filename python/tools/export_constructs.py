@@ -2,7 +2,8 @@
 
 For each mode-dependent construct (in-place dropout, Dropout2d, AlphaDropout,
 FeatureAlphaDropout, StochasticDepth, timm's DropPath, InstanceNorm with
-running stats, RReLU, BatchNorm's num_batches_tracked, and from torch 2.x the
+running stats, RReLU, BatchNorm's num_batches_tracked, two batch norms around
+a dropout, and from torch 2.x the
 dropout_p of scaled_dot_product_attention) and each export form
 the running torch offers (make_fx always; training IR and core ATen from
 torch 2.x), it writes into tests/testdata/constructs/:
@@ -63,6 +64,24 @@ class BnStats(nn.Module):
         return self.m(x * 2.0)
 
 
+class BatchNormChain(nn.Module):
+    """Two batch norms around a plain dropout: in core ATen their buffer
+    copies gather at the end of the graph, away from the batch norms."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.BatchNorm2d(3, momentum=0.05, eps=1e-4)
+        self.d = nn.Dropout(0.3)
+        self.b = nn.BatchNorm2d(3, momentum=0.2)
+        with torch.no_grad():
+            for bn in (self.a, self.b):
+                bn.running_mean.uniform_(-1, 1)
+                bn.running_var.uniform_(0.5, 2)
+
+    def forward(self, x):
+        return self.b(torch.relu(self.d(self.a(x * 2.0)))) + x
+
+
 class AttentionDropout(nn.Module):
     """Self-attention whose dropout_p is p only while training, as timm's
     Attention and nn.MultiheadAttention pass it (torch 2.x)."""
@@ -93,6 +112,7 @@ def constructs():
         "instance_norm_stats": Pre(inorm),
         "rrelu": Pre(nn.RReLU(0.1, 0.3)),
         "batch_norm_counter": BnStats(),
+        "batch_norm_chain": BatchNormChain(),
     }
     if MAJOR != "1":
         d["attention_dropout"] = AttentionDropout(0.3)
