@@ -13,8 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/file.h"
 #include "ir/status_macros.h"
-#include "tools/file_util.h"
 
 namespace rewire {
 namespace tools {

@@ -28,7 +28,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
 absl::StatusOr<std::string> EncodeNpy(const Tensor& tensor);
 
 absl::StatusOr<Tensor> ReadNpyFile(const std::string& path);
-// Atomic (tools/file_util.h).
+// Atomic (base/file.h).
 absl::Status WriteNpyFile(const std::string& path, const Tensor& tensor);
 
 }  // namespace tools
