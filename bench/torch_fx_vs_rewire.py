@@ -7,7 +7,7 @@ conv -> batch_norm -> relu -> dropout blocks (4 channels, 2x4x8x8 input,
 dropout p=0.1), traced in training mode with make_fx(tracing_mode="fake")
 and lifted parameters/buffers (rewire_bridge.trace_training), so both sides
 get exactly the same graph; the rewire side reads it through the bridge's
-.pb and is timed inside //python:bridge_switch (load time excluded, best of
+.pb and is timed inside `//python:bridge_tool switch` (load time excluded, best of
 --repeats).
 
 torch side: torch.ao.quantization's move_exported_model_to_eval when this
@@ -19,8 +19,8 @@ _replace_batchnorm patterns, same literals), then recompile.
 
     /usr/bin/python3 bench/torch_fx_vs_rewire.py [--nodes 1000 2000 20000]
 
-Environment: REWIRE_BRIDGE_BIN (directory of an optimized bridge_switch,
-e.g. built with `bazel --output_base=... build -c opt //python:bridge_switch`)
+Environment: REWIRE_BRIDGE_BIN (directory of an optimized bridge_tool,
+e.g. built with `bazel --output_base=... build -c opt //python:bridge_tool`)
 and REWIRE_DESCRIPTOR_SET, as python/rewire_bridge/runner.py.
 """
 import argparse

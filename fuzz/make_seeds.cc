@@ -7,10 +7,10 @@
 // format change:
 //   bazel run //fuzz:make_seeds -- $PWD/fuzz/corpus
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/file.h"
 #include "fuzz/execute_case.h"
 #include "fuzz/seed_models.h"
 #include "ir/serialization.h"
@@ -19,11 +19,9 @@
 namespace {
 
 bool Write(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) std::fprintf(stderr, "cannot write %s\n", path.c_str());
-  return static_cast<bool>(out);
+  absl::Status s = rewire::WriteFileAtomic(path, bytes);
+  if (!s.ok()) std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+  return s.ok();
 }
 
 // Patterns for the matcher fuzzer: the shapes a train/eval rewrite uses.

@@ -1,13 +1,7 @@
 #include "ir/serialization.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <climits>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -971,8 +966,6 @@ absl::Status CheckUtf8(const ExportedModule& module) {
   return absl::OkStatus();
 }
 
-std::string ErrnoText(int err) { return std::strerror(err); }
-
 absl::Status WithPath(const std::string& path, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
 }
@@ -1042,42 +1035,8 @@ absl::StatusOr<ExportedModule> LoadModuleFromBytes(absl::string_view bytes,
 absl::StatusOr<ExportedModule> LoadModuleFromFile(const std::string& path,
                                                   const LoadOptions& options) {
   ASSIGN_OR_RETURN(Format format, FormatFromPath(path));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    return absl::Status(
-        err == ENOENT ? absl::StatusCode::kNotFound
-                      : absl::StatusCode::kPermissionDenied,
-        absl::StrCat(path, ": cannot open: ", ErrnoText(err)));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a regular file"));
-  }
-  const int limit = ClampedInputLimit(options);
-  if (st.st_size > limit) {
-    ::close(fd);
-    return absl::ResourceExhaustedError(
-        absl::StrCat(path, ": file is ", st.st_size,
-                     " bytes, over the input limit of ", limit));
-  }
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t r = ::read(fd, &bytes[done], bytes.size() - done);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      const int err = r < 0 ? errno : 0;
-      ::close(fd);
-      return absl::DataLossError(absl::StrCat(
-          path, ": read failed after ", done, " bytes",
-          err ? absl::StrCat(": ", ErrnoText(err)) : std::string()));
-    }
-    done += static_cast<size_t>(r);
-  }
-  ::close(fd);
+  ASSIGN_OR_RETURN(std::string bytes,
+                   ReadFileToString(path, ClampedInputLimit(options)));
   absl::StatusOr<ExportedModule> m = LoadModuleFromBytes(bytes, format, options);
   if (!m.ok()) return WithPath(path, m.status());
   return m;
@@ -1117,45 +1076,7 @@ absl::Status SaveModuleToFile(const ExportedModule& module,
                               const std::string& path) {
   ASSIGN_OR_RETURN(Format format, FormatFromPath(path));
   ASSIGN_OR_RETURN(std::string bytes, SerializeModule(module, format));
-  // The temporary lives next to the destination so rename() stays within
-  // one file system and is atomic.
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(&tmp[0]);
-  if (fd < 0) {
-    return absl::Status(
-        absl::StatusCode::kFailedPrecondition,
-        absl::StrCat(path, ": cannot create a temporary file: ",
-                     ErrnoText(errno)));
-  }
-  auto fail = [&](absl::string_view what, int err) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return absl::DataLossError(
-        absl::StrCat(path, ": ", what, ": ", ErrnoText(err)));
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return fail("write failed", w < 0 ? errno : EIO);
-    done += static_cast<size_t>(w);
-  }
-  // mkstemp creates 0600; give the file the usual permissions.
-  ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0) return fail("fsync failed", errno);
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return absl::DataLossError(
-        absl::StrCat(path, ": close failed: ", ErrnoText(err)));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return absl::DataLossError(
-        absl::StrCat(path, ": rename failed: ", ErrnoText(err)));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomic(path, bytes);
 }
 
 }  // namespace rewire

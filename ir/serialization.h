@@ -64,7 +64,8 @@ proto::GraphModule ModuleToProto(const ExportedModule& module);
 absl::StatusOr<ExportedModule> LoadModuleFromBytes(
     absl::string_view bytes, Format format, const LoadOptions& options = {});
 // The format comes from the extension: ".pb" binary, ".pbtxt" text; any
-// other extension is an error.
+// other extension is an error. Reads regular files only, of at most
+// `options.max_input_bytes` (base/file.h).
 absl::StatusOr<ExportedModule> LoadModuleFromFile(
     const std::string& path, const LoadOptions& options = {});
 
@@ -72,7 +73,7 @@ absl::StatusOr<ExportedModule> LoadModuleFromFile(
 // string is not valid UTF-8, which proto3 string fields cannot carry.
 absl::StatusOr<std::string> SerializeModule(const ExportedModule& module,
                                             Format format);
-// Atomic: temp file in the destination's directory, then rename().
+// Atomic, with the umask-derived mode of a new file (base/file.h).
 absl::Status SaveModuleToFile(const ExportedModule& module,
                               const std::string& path);
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "base/file.h"
 #include "fuzz/execute_case.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,7 +20,6 @@
 #include "ir/text_format.h"
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
-#include "tools/file_util.h"
 
 namespace rewire {
 namespace {
@@ -27,7 +27,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string ReadFile(const std::string& path) {
-  absl::StatusOr<std::string> bytes = tools::ReadFileToString(path);
+  absl::StatusOr<std::string> bytes = ReadFileToString(path);
   EXPECT_TRUE(bytes.ok()) << bytes.status();
   return bytes.ok() ? *bytes : std::string();
 }

@@ -4,14 +4,12 @@
 // atomic saving.
 #include "ir/serialization.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +22,7 @@
 #include "ir/graph.h"
 #include "ir/metadata.h"
 #include "proto/graph.pb.h"
+#include "tests/test_files.h"
 
 namespace rewire {
 namespace {
@@ -644,29 +643,9 @@ TEST(SerializationScaleTest, MillionNodeChainRoundTrips) {
 
 // ------------------------------------------------------------ files
 
-std::string TempDir() {
-  const char* d = std::getenv("TEST_TMPDIR");
-  return d != nullptr ? d : "/tmp";
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  closedir(d);
-  return out;
-}
+using testing_files::ListDir;
+using testing_files::ReadAll;
+using testing_files::TempDir;
 
 TEST(SerializationFileTest, SaveThenLoadBothFormats) {
   const std::string dir = TempDir() + "/both";

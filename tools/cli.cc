@@ -31,6 +31,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/file.h"
 #include "ir/exported_module.h"
 #include "ir/serialization.h"
 #include "ir/status_macros.h"
@@ -41,7 +42,6 @@
 #include "kernels/validate.h"
 #include "tools/demo_model.h"
 #include "tools/dot.h"
-#include "tools/file_util.h"
 #include "tools/mode_switch.h"
 #include "tools/npy.h"
 #include "tools/synthetic_model.h"
@@ -283,6 +283,16 @@ bool ParseU64(const std::string& s, uint64_t* v) { return absl::SimpleAtoi(s, v)
 // Model files.
 
 enum class FileKind { kProto, kText, kUnknown };
+
+// The final path component's extension including the dot (".pb"), or "".
+std::string Extension(absl::string_view path) {
+  size_t slash = path.rfind('/');
+  absl::string_view base =
+      slash == absl::string_view::npos ? path : path.substr(slash + 1);
+  size_t dot = base.rfind('.');
+  if (dot == absl::string_view::npos || dot == 0) return "";
+  return std::string(base.substr(dot));
+}
 
 FileKind KindOfPath(absl::string_view path) {
   const std::string ext = Extension(path);

@@ -21,9 +21,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/file.h"
 #include "ir/metadata.h"
 #include "ir/status_macros.h"
-#include "tools/file_util.h"
 
 extern char** environ;
 
@@ -230,13 +230,15 @@ std::string FindGraphvizDot() {
 absl::Status RenderDot(const std::string& dot_binary,
                        const std::string& dot_text, absl::string_view format,
                        const std::string& out) {
-  ASSIGN_OR_RETURN(std::string src, MakeTempFileNextTo(out));
+  ASSIGN_OR_RETURN(std::string src, CreateTempFileNextTo(out));
   absl::Status written = WriteFileAtomic(src, dot_text);
   if (!written.ok()) {
     unlink(src.c_str());
     return written;
   }
-  absl::StatusOr<std::string> dst = MakeTempFileNextTo(out);
+  // Graphviz truncates and fills this file, keeping its mode, which
+  // CreateTempFileNextTo set as for any other new output file.
+  absl::StatusOr<std::string> dst = CreateTempFileNextTo(out);
   if (!dst.ok()) {
     unlink(src.c_str());
     return dst.status();
@@ -260,7 +262,7 @@ absl::Status RenderDot(const std::string& dot_binary,
         "Graphviz '", dot_binary, " ", fmt, "' failed while rendering '", out,
         "'", rc != 0 ? absl::StrCat(": ", std::strerror(rc)) : ""));
   }
-  return CommitTempFile(*dst, out);
+  return RenameOver(*dst, out);
 }
 
 }  // namespace tools

@@ -13,8 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/file.h"
 #include "ir/status_macros.h"
-#include "tools/file_util.h"
 
 namespace rewire {
 namespace tools {
@@ -88,9 +88,22 @@ class HeaderParser {
 
 struct DtypeInfo {
   ScalarType dtype;
-  char kind;
+  char kind;  // NumPy's type character: 'f', 'i', 'u' or 'b'
   int size;
 };
+
+// Every dtype rewire's tensors and NumPy share a byte layout for. bfloat16
+// and complex are left out: NumPy has no bfloat16, and no rewire kernel
+// produces or consumes complex tensors from files.
+constexpr DtypeInfo kTypes[] = {
+    {ScalarType::kFloat32, 'f', 4}, {ScalarType::kFloat64, 'f', 8},
+    {ScalarType::kFloat16, 'f', 2}, {ScalarType::kInt64, 'i', 8},
+    {ScalarType::kInt32, 'i', 4},   {ScalarType::kInt16, 'i', 2},
+    {ScalarType::kInt8, 'i', 1},    {ScalarType::kUInt8, 'u', 1},
+    {ScalarType::kBool, 'b', 1},
+};
+constexpr char kSupported[] =
+    "float32, float64, float16, int64, int32, int16, int8, uint8 and bool";
 
 }  // namespace
 
@@ -170,12 +183,6 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
   if (!have_descr || !have_order || !have_shape) {
     return Bad(what, "header lacks 'descr', 'fortran_order' or 'shape'");
   }
-  static const DtypeInfo kTypes[] = {
-      {ScalarType::kFloat32, 'f', 4},
-      {ScalarType::kFloat64, 'f', 8},
-      {ScalarType::kInt64, 'i', 8},
-      {ScalarType::kBool, 'b', 1},
-  };
   if (descr.size() < 3) return Bad(what, absl::StrCat("dtype '", descr, "'"));
   const char order = descr[0];
   const char kind = descr[1];
@@ -188,17 +195,18 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
     if (t.kind == kind && t.size == size) info = &t;
   }
   if (info == nullptr) {
-    return Bad(what, absl::StrCat("dtype '", descr,
-                                  "' (float32, float64, int64 and bool are "
-                                  "supported)"));
+    return Bad(what, absl::StrCat("dtype '", descr, "' (", kSupported,
+                                  " are supported)"));
   }
+  // Byte order means nothing for one-byte types; NumPy writes '|' for them.
+  // For wider types '|' would be a malformed descr and '>' needs swapping.
   if (order == '>' && size > 1) {
     return Bad(what, absl::StrCat("big-endian dtype '", descr,
                                   "' (save with '<' byte order)"));
   }
-  if (order != '<' && order != '|' && order != '=') {
-    return Bad(what, absl::StrCat("dtype '", descr, "'"));
-  }
+  const bool order_ok = order == '<' || order == '=' ||
+                        (size == 1 && (order == '|' || order == '>'));
+  if (!order_ok) return Bad(what, absl::StrCat("dtype '", descr, "'"));
   absl::StatusOr<int64_t> numel = CheckedNumel(shape);
   if (!numel.ok()) return Bad(what, numel.status().message());
   const size_t payload = bytes.size() - header_start - header_len;
@@ -233,17 +241,18 @@ absl::StatusOr<std::string> EncodeNpy(const Tensor& tensor) {
   if (!tensor.is_cpu()) {
     return absl::InvalidArgumentError(".npy output needs a CPU tensor");
   }
-  const char* descr = nullptr;
-  switch (tensor.dtype()) {
-    case ScalarType::kFloat32: descr = "<f4"; break;
-    case ScalarType::kFloat64: descr = "<f8"; break;
-    case ScalarType::kInt64: descr = "<i8"; break;
-    case ScalarType::kBool: descr = "|b1"; break;
-    default:
-      return absl::UnimplementedError(absl::StrCat(
-          "cannot write dtype ", ScalarTypeName(tensor.dtype()),
-          " to .npy (float32, float64, int64 and bool are supported)"));
+  const DtypeInfo* info = nullptr;
+  for (const DtypeInfo& t : kTypes) {
+    if (t.dtype == tensor.dtype()) info = &t;
   }
+  if (info == nullptr) {
+    return absl::UnimplementedError(
+        absl::StrCat("cannot write dtype ", ScalarTypeName(tensor.dtype()),
+                     " to .npy (", kSupported, " are supported)"));
+  }
+  const std::string descr =
+      absl::StrCat(info->size == 1 ? "|" : "<",
+                   absl::string_view(&info->kind, 1), info->size);
   std::vector<std::string> dims;
   for (int64_t d : tensor.shape()) dims.push_back(absl::StrCat(d));
   std::string shape = absl::StrJoin(dims, ", ");

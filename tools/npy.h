@@ -1,8 +1,11 @@
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0 read; 1.0 written) for
 // the tensors `rewire run` takes as inputs and writes as outputs.
 //
-// Only what rewire's kernels produce and consume is supported: float32,
-// float64, int64 and bool, little-endian ('<' or '|'), C order. Anything else
+// The dtypes NumPy and rewire's tensors share a layout for are supported:
+// float32, float64, float16, int64, int32, int16, int8, uint8 and bool,
+// little-endian ('<', '=' or, for one-byte types, '|'), C order. This is the
+// one codec of the project: `rewire run` and the Python bridge's helper both
+// use it. Anything else
 // (big-endian data, Fortran order, other dtypes, object arrays) is refused
 // with an error that names the file and the field rather than being converted
 // silently, because a silently transposed or byte-swapped input gives wrong
@@ -28,7 +31,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
 absl::StatusOr<std::string> EncodeNpy(const Tensor& tensor);
 
 absl::StatusOr<Tensor> ReadNpyFile(const std::string& path);
-// Atomic (tools/file_util.h).
+// Atomic (base/file.h).
 absl::Status WriteNpyFile(const std::string& path, const Tensor& tensor);
 
 }  // namespace tools

@@ -23,7 +23,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_REWIRE = os.path.join(REPO, "bazel-bin", "tools", "rewire")
-DEFAULT_RUNNER = os.path.join(REPO, "bazel-bin", "python", "bridge_runner")
+DEFAULT_RUNNER = os.path.join(REPO, "bazel-bin", "python", "bridge_tool")
 DEFAULT_DESCRIPTOR = os.path.join(REPO, "bazel-bin", "proto", "graph_descriptor_set.pb")
 DEFAULT_RESULTS = os.path.join(HERE, "results")
 DEFAULT_TABLE = os.path.join(REPO, "docs", "CONFORMANCE.md")

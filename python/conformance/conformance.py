@@ -10,7 +10,7 @@ the running torch offers:
 the model is exported in train mode (non-default eps/momentum/dropout p,
 randomized running statistics, num_batches_tracked = 5), switched to eval by
 `rewire eval`, executed by `rewire run`, and its outputs and every buffer
-(read back from the module `bridge_runner --save_module` writes after the
+(read back from the module `bridge_tool run --save_module` writes after the
 run; `rewire run` only reports updated state) are compared with eager
 PyTorch in eval mode. pt2e's move_exported_model_to_eval (torchao) is run on
 the same graph module (training_ir and make_fx forms) for comparison.
@@ -472,26 +472,26 @@ class Worker:
         got = [g for g in got if g is not None]
         diff, ok_out, msg_out = self.max_diff(got, expected)
         row["out_diff"] = diff
-        # State after the run: bridge_runner executes the same module and
+        # State after the run: `bridge_tool run` executes the same module and
         # saves it; `rewire run` only reports which buffers it changed.
         state_pb = os.path.join(d, f"{form}.state.pb")
         ok_state, msg_state = True, ""
         if a.runner and os.path.exists(a.runner):
             rdir = os.path.join(d, f"{form}.runner")
             os.makedirs(rdir, exist_ok=True)
-            rc, out, err, secs = self.call([a.runner, "--model", eval_pb, "--input", xpath,
+            rc, out, err, secs = self.call([a.runner, "run", "--model", eval_pb, "--input", xpath,
                                             "--out_dir", rdir, "--save_module", state_pb],
                                            a.run_timeout)
             row["runner_s"] = round(secs, 2)
             if rc == "timeout":
                 row.update(status="fail",
-                           reason=f"timeout (bridge_runner state run, {a.run_timeout:g} s)")
+                           reason=f"timeout (bridge_tool state run, {a.run_timeout:g} s)")
                 return
             if rc != 0:
                 row.update(status="fail", reason=self.failure_reason(
-                    "bridge_runner", err) + " (bridge_runner's state run)")
+                    "bridge_tool", err) + " (bridge_tool's state run)")
                 return
-            try:  # the same module run by bridge_runner: same outputs?
+            try:  # the same module run by bridge_tool: same outputs?
                 rgot = []
                 with open(os.path.join(rdir, "outputs.txt")) as f:
                     for line in f:
@@ -660,7 +660,7 @@ def parent_main(args, argv):
         shutil.copy2(args.rewire, rewire)
         runner = ""
         if args.runner and os.path.exists(args.runner):
-            runner = os.path.join(tmp, "bridge_runner")
+            runner = os.path.join(tmp, "bridge_tool")
             shutil.copy2(args.runner, runner)
         else:
             print(f"warning: {args.runner} not found: state is checked from `rewire run`'s "
@@ -785,7 +785,7 @@ def main(argv=None):
                          "full (default): every model")
     ap.add_argument("--rewire", default=DEFAULT_REWIRE, help="the rewire CLI binary")
     ap.add_argument("--runner", default=DEFAULT_RUNNER,
-                    help="bridge_runner (saves the module after a run, for the state check)")
+                    help="bridge_tool (its `run` saves the module after a run, for the state check)")
     ap.add_argument("--descriptor", default=DEFAULT_DESCRIPTOR,
                     help="graph_descriptor_set.pb for the bridge")
     ap.add_argument("--results-dir", default=DEFAULT_RESULTS)

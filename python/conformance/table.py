@@ -76,7 +76,7 @@ def table_main(args):
         "run_decompositions), switched with `rewire eval`, run with `rewire run`, "
         "and compared with eager PyTorch in eval mode: outputs (pass: allclose with "
         "rtol 1e-4, atol 1e-5 * max(1, max|expected|)) and every buffer after the run "
-        "(read back from the module `bridge_runner --save_module` writes; integer "
+        "(read back from the module `bridge_tool run --save_module` writes; integer "
         "buffers must match exactly). \"pt2e\" columns: torchao's "
         "`move_exported_model_to_eval` on the same graph module (training_ir and "
         "make_fx), run with torch; \"switched\" counts dropout/batch-norm nodes whose "
@@ -94,10 +94,10 @@ def table_main(args):
         "",
         "(`python/conformance/run.sh ARGS` runs the two interpreters with ARGS, "
         "then `--table`; each run copies `bazel-bin/tools/rewire` and "
-        "`bazel-bin/python/bridge_runner` to a temporary directory first.) "
+        "`bazel-bin/python/bridge_tool` to a temporary directory first.) "
         "rewire build(s) used, sha256 prefix and build time: "
         + "; ".join(f"`{b}` ({n} rows)" for b, n in builds.most_common())
-        + ". bridge_runner: " + "; ".join(f"`{b}`" for b in runners) + ".",
+        + ". bridge_tool: " + "; ".join(f"`{b}`" for b in runners) + ".",
         "",
     ]
     if not_run:

@@ -1,6 +1,7 @@
-"""Runs rewire's C++ side on a bridged .pb: //python:bridge_switch (train/eval
-switch + report) and //python:bridge_runner (executor). Binaries are looked up
-in $REWIRE_BRIDGE_BIN, else bazel-bin/python of this checkout."""
+"""Runs rewire's C++ side on a bridged .pb through //python:bridge_tool:
+`bridge_tool switch` (train/eval switch + report) and `bridge_tool run`
+(executor). The binary is looked up in $REWIRE_BRIDGE_BIN, else bazel-bin/python
+of this checkout."""
 import dataclasses
 import os
 import subprocess
@@ -12,22 +13,22 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 
 
 class RewireError(RuntimeError):
-    """A bridge binary failed; the message holds its stderr."""
+    """bridge_tool failed; the message holds its stderr."""
 
 
-def _binary(name):
+def _tool(subcommand):
+    """The argv prefix that runs `bridge_tool SUBCOMMAND`."""
     d = os.environ.get("REWIRE_BRIDGE_BIN") or os.path.join(_REPO, "bazel-bin", "python")
-    path = os.path.join(d, name)
+    path = os.path.join(d, "bridge_tool")
     if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{path} not found: run `bazel build //python:bridge_switch //python:bridge_runner`")
-    return path
+        raise FileNotFoundError(f"{path} not found: run `bazel build //python:bridge_tool`")
+    return [path, subcommand]
 
 
 def _call(args):
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
-        raise RewireError(f"{os.path.basename(args[0])} failed ({p.returncode}): "
+        raise RewireError(f"{os.path.basename(args[0])} {args[1]} failed ({p.returncode}): "
                           f"{p.stderr.strip()}")
     return p.stdout
 
@@ -64,16 +65,15 @@ def _parse_report(text):
 
 def switch(model_pb, out_pb, to="eval"):
     """MoveExportedModelToEval (to="eval") / ...ToTrain; returns the Report."""
-    return _parse_report(_call([_binary("bridge_switch"), "--model", model_pb,
-                                "--to", to, "--out", out_pb]))
+    return _parse_report(_call(_tool("switch") + ["--model", model_pb,
+                                                  "--to", to, "--out", out_pb]))
 
 
 def run(model_pb, inputs, save_module=None, seed=0):
     """Executes the module on `inputs` (numpy arrays, InputPlaceholders()
     order). Returns (outputs: list of arrays or None, updated_state names)."""
     with tempfile.TemporaryDirectory(prefix="rewire_bridge_") as d:
-        args = [_binary("bridge_runner"), "--model", model_pb, "--out_dir", d,
-                "--seed", str(seed)]
+        args = _tool("run") + ["--model", model_pb, "--out_dir", d, "--seed", str(seed)]
         for i, x in enumerate(inputs):
             p = os.path.join(d, f"input_{i}.npy")
             np.save(p, np.ascontiguousarray(x))
@@ -96,7 +96,7 @@ def run(model_pb, inputs, save_module=None, seed=0):
 def time_switch(model_pb=None, repeats=3, synthetic_blocks=0):
     """Seconds (best of `repeats`) rewire's MoveExportedModelToEval takes on
     the model (load time excluded); returns (seconds, nodes, rewritten)."""
-    args = [_binary("bridge_switch"), "--time_switch", str(repeats)]
+    args = _tool("switch") + ["--time_switch", str(repeats)]
     args += (["--synthetic_blocks", str(synthetic_blocks)] if synthetic_blocks
              else ["--model", model_pb])
     kv = dict(l.split("=", 1) for l in _call(args).splitlines() if "=" in l)

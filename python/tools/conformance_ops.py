@@ -46,7 +46,7 @@ def main():
     args = p.parse_args()
     repo = common.REPO
     fake = types.SimpleNamespace(rewire=os.path.join(repo, "bazel-bin/tools/rewire"),
-                                 runner=os.path.join(repo, "bazel-bin/python/bridge_runner"))
+                                 runner=os.path.join(repo, "bazel-bin/python/bridge_tool"))
     w = conformance.Worker(fake)
     torch = w.torch
     names = common.SUBSETS.get(args.models) or args.models.split(",")
