@@ -96,20 +96,60 @@ absl::StatusOr<Parsed> ParseStash(const Node& anchor) {
 // The nodes restoring the stash erases: the anchor, and the nodes of the
 // eval form that only it used (down to the nodes the stash reads from
 // outside), in an order that erases users first.
-std::vector<Node*> EvalFormOf(Node* anchor, const Parsed& p) {
-  absl::flat_hash_set<absl::string_view> outside;
-  for (const Node* ph : p.outside) outside.insert(ph->name());
+std::vector<Node*> EvalFormOf(Node* anchor,
+                              const absl::flat_hash_set<const Node*>& outside) {
   std::vector<Node*> out = {anchor};
   absl::flat_hash_set<const Node*> in = {anchor};
   for (size_t i = 0; i < out.size(); ++i) {
     for (Node* o : out[i]->Operands()) {
-      if (!o->is_call() || in.contains(o) || outside.contains(o->name())) continue;
+      if (!o->is_call() || in.contains(o) || outside.contains(o)) continue;
       bool only_ours = true;
       for (const Node* u : o->Users()) only_ours = only_ours && in.contains(u);
       if (!only_ours) continue;
       in.insert(o);
       out.push_back(o);
     }
+  }
+  return out;
+}
+
+// Where the stashes' outside names point while they are restored, last
+// anchor first. A name is a graph node's, or the original name of another
+// stash's result: a pass that replaced two chained sites encoded the later
+// one before the earlier became its eval form, so it reads the earlier by
+// the name its anchor gives back when restored.
+class OutsideResolver {
+ public:
+  explicit OutsideResolver(const Graph& graph, const std::vector<Node*>& anchors,
+                           const std::vector<Parsed>& parsed)
+      : graph_(graph) {
+    for (size_t i = 0; i < anchors.size(); ++i) {
+      pending_.emplace(parsed[i].takeover->name(), anchors[i]);
+    }
+  }
+  // The node `name` stands for as seen from `anchor`, or nullptr.
+  Node* Find(absl::string_view name, const Node* anchor) const {
+    auto it = pending_.find(name);
+    if (it != pending_.end() && it->second != anchor && it->second->IsBefore(anchor)) {
+      return it->second;
+    }
+    return graph_.FindNode(name);
+  }
+  // `anchor`, whose result was `takeover`, is restored.
+  void Done(absl::string_view takeover) { pending_.erase(takeover); }
+
+ private:
+  const Graph& graph_;
+  absl::flat_hash_map<std::string, Node*> pending_;
+};
+
+// Parses every stash, last anchor first.
+absl::StatusOr<std::vector<Parsed>> ParseAll(const std::vector<Node*>& anchors) {
+  std::vector<Parsed> out;
+  out.reserve(anchors.size());
+  for (const Node* a : anchors) {
+    ASSIGN_OR_RETURN(Parsed p, ParseStash(*a));
+    out.push_back(std::move(p));
   }
   return out;
 }
@@ -260,20 +300,29 @@ std::vector<Node*> StashAnchors(const Graph& graph) {
 }
 
 absl::Status CheckStashes(const Graph& graph) {
+  // As RestoreStashes goes: last anchor first, so that every stash still
+  // finds the nodes it reads, which may be earlier stashes' anchors.
+  std::vector<Node*> anchors = StashAnchors(graph);
+  std::reverse(anchors.begin(), anchors.end());
+  ASSIGN_OR_RETURN(std::vector<Parsed> parsed, ParseAll(anchors));
+  OutsideResolver resolve(graph, anchors, parsed);
   absl::flat_hash_set<std::string> restoring;
-  for (Node* anchor : StashAnchors(graph)) {
-    ASSIGN_OR_RETURN(Parsed p, ParseStash(*anchor));
-    const std::vector<Node*> eval_form = EvalFormOf(anchor, p);
-    const absl::flat_hash_set<const Node*> erased(eval_form.begin(), eval_form.end());
+  absl::flat_hash_set<std::string> freed;  // names the restores so far erased
+  for (size_t k = 0; k < anchors.size(); ++k) {
+    Node* anchor = anchors[k];
+    const Parsed& p = parsed[k];
+    absl::flat_hash_set<const Node*> outside;
     for (const Node* ph : p.outside) {
-      const Node* g = graph.FindNode(ph->name());
-      if ((g == nullptr || !g->IsBefore(anchor)) &&
-          !restoring.contains(ph->name())) {
+      const Node* g = resolve.Find(ph->name(), anchor);
+      if (g == nullptr || !g->IsBefore(anchor) || freed.contains(g->name())) {
         return absl::InvalidArgumentError(absl::StrCat(
             "%", anchor->name(), ": '", kStashKey, "' reads %", ph->name(),
             ", which is not defined before the alias"));
       }
+      outside.insert(g);
     }
+    const std::vector<Node*> eval_form = EvalFormOf(anchor, outside);
+    const absl::flat_hash_set<const Node*> erased(eval_form.begin(), eval_form.end());
     for (const Node* n : p.restored) {
       // Markers the rest of the switch reads must come from the graph, where
       // they are checked before anything changes, not out of a stash.
@@ -285,13 +334,15 @@ absl::Status CheckStashes(const Graph& graph) {
         }
       }
       const Node* owner = graph.FindNode(n->name());
-      if ((owner != nullptr && !erased.contains(owner)) ||
+      if ((owner != nullptr && !erased.contains(owner) && !freed.contains(n->name())) ||
           !restoring.insert(n->name()).second) {
         return absl::InvalidArgumentError(absl::StrCat(
             "%", anchor->name(), ": '", kStashKey, "' restores %", n->name(),
             ", a name the graph already has"));
       }
     }
+    for (const Node* n : eval_form) freed.insert(n->name());
+    resolve.Done(p.takeover->name());
   }
   return absl::OkStatus();
 }
@@ -299,11 +350,26 @@ absl::Status CheckStashes(const Graph& graph) {
 absl::StatusOr<int64_t> RestoreStashes(Graph& graph) {
   int64_t restored = 0;
   std::vector<std::pair<std::string, std::string>> places;
-  for (Node* anchor : StashAnchors(graph)) {
-    ASSIGN_OR_RETURN(Parsed p, ParseStash(*anchor));
-    const std::vector<Node*> eval_form = EvalFormOf(anchor, p);
+  // Last anchor first (see CheckStashes).
+  std::vector<Node*> anchors = StashAnchors(graph);
+  std::reverse(anchors.begin(), anchors.end());
+  ASSIGN_OR_RETURN(std::vector<Parsed> parsed, ParseAll(anchors));
+  OutsideResolver resolve(graph, anchors, parsed);
+  for (size_t k = 0; k < anchors.size(); ++k) {
+    Node* anchor = anchors[k];
+    Parsed& p = parsed[k];
     absl::flat_hash_map<const Node*, Node*> to_graph;
-    for (const Node* ph : p.outside) to_graph[ph] = graph.FindNode(ph->name());
+    absl::flat_hash_set<const Node*> outside;
+    for (const Node* ph : p.outside) {
+      Node* g = resolve.Find(ph->name(), anchor);
+      if (g == nullptr) {
+        return absl::InternalError(absl::StrCat("%", anchor->name(), ": '", kStashKey,
+                                                "' reads %", ph->name(), ", which is gone"));
+      }
+      to_graph[ph] = g;
+      outside.insert(g);
+    }
+    const std::vector<Node*> eval_form = EvalFormOf(anchor, outside);
     auto map = [&](Node* n) { return to_graph.at(n); };
     // Names the eval form still holds are taken back once it is gone.
     std::vector<std::pair<Node*, std::string>> renames;
@@ -323,6 +389,7 @@ absl::StatusOr<int64_t> RestoreStashes(Graph& graph) {
     for (Node* n : eval_form) RETURN_IF_ERROR(graph.Erase(n));
     for (auto& [n, name] : renames) RETURN_IF_ERROR(graph.Rename(n, name));
     for (auto& e : p.places) places.push_back(std::move(e));
+    resolve.Done(p.takeover->name());
     ++restored;
   }
   Relocate(graph, places);

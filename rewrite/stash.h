@@ -70,7 +70,8 @@ std::vector<Node*> StashAnchors(const Graph& graph);
 // anchor.
 absl::Status CheckStashes(const Graph& graph);
 
-// Restores every stash in graph order; returns how many. Run CheckStashes
+// Restores every stash, the last anchor first (a stash may read an earlier
+// anchor); returns how many. Run CheckStashes
 // first: after it passed, only an internal error can stop this.
 absl::StatusOr<int64_t> RestoreStashes(Graph& graph);
 
