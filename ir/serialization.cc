@@ -589,57 +589,6 @@ void MetaValueToProto(const MetaValue& v, proto::MetaValue* out) {
   }
 }
 
-// Python numbers passed where a Tensor is expected (`aten.mul.Tensor(%x, 2)`)
-// are legal in exported graphs (PyTorch wraps them), although
-// SchemaType::Accepts reports a bare Tensor as not accepting literals.
-bool SchemaAccepts(const SchemaType& type, const Argument& value) {
-  if (type.Accepts(value)) return true;
-  using K = Argument::Kind;
-  return type.base == SchemaType::Base::kTensor && !type.is_list &&
-         (value.kind() == K::kInt || value.kind() == K::kDouble ||
-          value.kind() == K::kBool);
-}
-
-// Arity and literal types of a call against its schema (when known), and
-// getitem's shape.
-absl::Status CheckCall(const Node& node, const Where& where) {
-  const TargetInfo& target = node.target();
-  if (target.is_getitem) {
-    if (node.args().size() != 2 || !node.kwargs().empty()) {
-      return Invalid(where, absl::StrCat("getitem takes (node, index), got ",
-                                         node.args().size(),
-                                         " positional arguments and ",
-                                         node.kwargs().size(), " keywords"));
-    }
-    if (!node.args()[0].is_node()) {
-      return Invalid(where, absl::StrCat("getitem of a non-node value ",
-                                         node.args()[0].DebugString()));
-    }
-    if (node.args()[1].kind() != Argument::Kind::kInt) {
-      return Invalid(where, absl::StrCat("getitem index must be an int, got ",
-                                         Argument::KindName(
-                                             node.args()[1].kind()),
-                                         " ", node.args()[1].DebugString()));
-    }
-    return absl::OkStatus();
-  }
-  if (target.schema == nullptr) return absl::OkStatus();
-  const OpSchema& schema = *target.schema;
-  absl::StatusOr<NormalizedArgs> norm =
-      NormalizeArguments(schema, node.args(), node.kwargs());
-  if (!norm.ok()) return Invalid(where, norm.status().message());
-  for (size_t i = 0; i < schema.arguments.size(); ++i) {
-    const SchemaArgument& sa = schema.arguments[i];
-    if (!SchemaAccepts(sa.type, norm->values[i])) {
-      return Invalid(where, absl::StrCat("argument '", sa.name, "' of ",
-                                         schema.QualifiedName(), " expects ",
-                                         sa.type.ToString(), ", got ",
-                                         norm->values[i].DebugString()));
-    }
-  }
-  return absl::OkStatus();
-}
-
 // Checks every tensor against the limits and the graph before any IR or
 // data copy is made.
 absl::Status CheckTensors(
@@ -767,12 +716,11 @@ absl::StatusOr<ExportedModule> FromProtoImpl(const proto::GraphModule& p,
     absl::StatusOr<Node*> made = graph->Append(std::move(spec));
     if (!made.ok()) return Invalid(where, made.status().message());
     nodes[i] = *made;
-    if ((*made)->is_call()) RETURN_IF_ERROR(CheckCall(**made, where));
   }
-  // The checks above are the cheap, proto-side ones; the verifier owns the
-  // rest (getitem ranges, "val" tuple sizes, empty metadata keys, ...). Run
-  // it too so that a loaded module always passes Verify: fuzzing found
-  // modules the loader accepted and the verifier refused.
+  // The checks above are the proto-side ones (limits, references, kinds);
+  // the verifier owns the graph's (schemas, getitem, "val" tuple sizes,
+  // empty metadata keys, ...), so that a loaded module always passes Verify
+  // and one check decides each property.
   VerifyOptions verify_options;
   verify_options.max_problems = 1;
   RETURN_IF_ERROR(Verify(*graph, verify_options));

@@ -368,30 +368,30 @@ TEST(SerializationVerifyTest, WrongArityAgainstSchemaNamesNode) {
   proto::GraphModule p = SampleProto();
   MutableNode(&p, "dropout")->add_args()->set_int_value(1);
   EXPECT_THAT(Load(p).message(),
-              AllOf(HasSubstr("node 'dropout'"), HasSubstr("positional")));
+              AllOf(HasSubstr("%dropout:"), HasSubstr("positional")));
   p = SampleProto();
   MutableNode(&p, "dropout")->mutable_args()->RemoveLast();
   EXPECT_THAT(Load(p).message(),
-              AllOf(HasSubstr("node 'dropout'"), HasSubstr("missing")));
+              AllOf(HasSubstr("%dropout:"), HasSubstr("missing")));
 }
 
 TEST(SerializationVerifyTest, WrongLiteralTypeAgainstSchemaNamesArgument) {
   proto::GraphModule p = SampleProto();
   MutableNode(&p, "dropout")->mutable_args(2)->set_string_value("yes");
   EXPECT_THAT(Load(p).message(),
-              AllOf(HasSubstr("node 'dropout'"), HasSubstr("'train'"),
+              AllOf(HasSubstr("%dropout:"), HasSubstr("'train'"),
                     HasSubstr("bool")));
   p = SampleProto();
   MutableNode(&p, "add")->mutable_kwargs(0)->set_name("beta");
   EXPECT_THAT(Load(p).message(),
-              AllOf(HasSubstr("node 'add'"), HasSubstr("'beta'")));
+              AllOf(HasSubstr("%add:"), HasSubstr("'beta'")));
 }
 
 TEST(SerializationVerifyTest, GetitemWithNonIntIndexIsRefused) {
   proto::GraphModule p = SampleProto();
   MutableNode(&p, "getitem")->mutable_args(1)->set_double_value(0.0);
   EXPECT_THAT(Load(p).message(),
-              AllOf(HasSubstr("node 'getitem'"), HasSubstr("must be an int")));
+              AllOf(HasSubstr("%getitem:"), HasSubstr("takes exactly (node, int)")));
 }
 
 TEST(SerializationVerifyTest, ArgumentWithoutValueIsRefused) {
