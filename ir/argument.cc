@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/number_format.h"
 #include "ir/graph.h"
 #include "ir/status_macros.h"
 
@@ -259,7 +260,7 @@ std::string Argument::DebugString() const {
     case Kind::kInt:
       return absl::StrCat(u_.i);
     case Kind::kDouble:
-      return absl::StrFormat("%.17g", u_.d);
+      return ShortestDouble(u_.d);
     case Kind::kString:
       return absl::StrCat("\"", *u_.s, "\"");
     case Kind::kDtype:

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/number_format.h"
 #include "ir/status_macros.h"
 
 namespace rewire {
@@ -148,20 +149,12 @@ void AppendQuoted(absl::string_view s, std::string* out) {
 // Shortest spelling that reads back to the same double, always marked as a
 // float ('.' or exponent) so that `1.0` never turns into the int `1`.
 void AppendDouble(double d, std::string* out) {
-  if (std::isnan(d)) {
-    out->append("nan");
-    return;
+  const size_t start = out->size();
+  AppendShortestDouble(d, out);
+  if (std::isfinite(d) &&
+      absl::string_view(*out).substr(start).find_first_of(".e") == absl::string_view::npos) {
+    out->append(".0");
   }
-  if (std::isinf(d)) {
-    out->append(d < 0 ? "-inf" : "inf");
-    return;
-  }
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), d);
-  REWIRE_CHECK(res.ec == std::errc());
-  absl::string_view s(buf, res.ptr - buf);
-  out->append(s.data(), s.size());
-  if (s.find_first_of(".e") == absl::string_view::npos) out->append(".0");
 }
 
 void AppendName(absl::string_view name, std::string* out) {

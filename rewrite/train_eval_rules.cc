@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "base/number_format.h"
 #include "ir/metadata.h"
 #include "ir/status_macros.h"
 #include "rewrite/pattern_tracer.h"
@@ -29,17 +30,6 @@ const Argument* MatchedLiteralArg(const InternalMatch& m, absl::string_view arg)
 }
 
 namespace {
-
-// Shortest decimal that reads back to the same double, so markers restore
-// literals exactly.
-std::string ExactDouble(double d) {
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::string s = absl::StrFormat("%.*g", precision, d);
-    double back = 0;
-    if (absl::SimpleAtod(s, &back) && back == d) return s;
-  }
-  return absl::StrFormat("%.17g", d);
-}
 
 using MarkerFields = std::vector<std::pair<std::string, std::string>>;
 
@@ -305,7 +295,7 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, ModuleMode to,
             -> absl::StatusOr<std::unique_ptr<Graph>> {
           double p = LiteralDouble(MatchedLiteralArg(m, "p"), 0.5);
           (*marks)[m.GraphAnchor()->name()] =
-              absl::StrCat("dialect=core_aten;p=", ExactDouble(p));
+              absl::StrCat("dialect=core_aten;p=", ShortestDouble(p));
           PatternTracer t(Dialect::kCoreAten);
           TracedTensor x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
                                              ExampleDropoutX()));
@@ -332,13 +322,13 @@ absl::StatusOr<std::vector<Rule>> BuildRules(bool dropout, ModuleMode to,
             const Node* g = m.GraphNode(pn);
             if (g != nullptr && (g->args().size() >= 2 || g->kwarg("p") != nullptr)) {
               keep_value = LiteralDouble(MatchedLiteralArg(m, "p"), 0.5);
-              keep = ExactDouble(keep_value);
+              keep = ShortestDouble(keep_value);
             }
           }
           double divisor = LiteralDouble(MatchedLiteralArg(m, "other"), 0.5);
           (*marks)[m.GraphAnchor()->name()] = absl::StrCat(
-              "dialect=make_fx;p=", ExactDouble(1.0 - keep_value), ";keep=", keep,
-              ";divisor=", ExactDouble(divisor));
+              "dialect=make_fx;p=", ShortestDouble(1.0 - keep_value), ";keep=", keep,
+              ";divisor=", ShortestDouble(divisor));
           PatternTracer t(Dialect::kMakeFx);
           TracedTensor x = t.Input("x", BindingMeta(m.placeholder_bindings[0],
                                              ExampleDropoutX()));
