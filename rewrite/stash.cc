@@ -93,16 +93,24 @@ absl::StatusOr<Parsed> ParseStash(const Node& anchor) {
   return p;
 }
 
+// A node of an eval form is one of a handful; one with more uses is not,
+// and checking its users on every visit would make hostile graphs quadratic.
+constexpr size_t kMaxEvalFormUses = 64;
+
 // The nodes restoring the stash erases: the anchor, and the nodes of the
-// eval form that only it used (down to the nodes the stash reads from
-// outside), in an order that erases users first.
+// eval form that only it used, down to the nodes the stash reads from
+// outside and never into another stash's anchor; users first.
 std::vector<Node*> EvalFormOf(Node* anchor,
-                              const absl::flat_hash_set<const Node*>& outside) {
+                              const absl::flat_hash_set<const Node*>& outside,
+                              const absl::flat_hash_set<const Node*>& anchors) {
   std::vector<Node*> out = {anchor};
   absl::flat_hash_set<const Node*> in = {anchor};
   for (size_t i = 0; i < out.size(); ++i) {
     for (Node* o : out[i]->Operands()) {
-      if (!o->is_call() || in.contains(o) || outside.contains(o)) continue;
+      if (!o->is_call() || in.contains(o) || outside.contains(o) ||
+          anchors.contains(o) || o->num_uses() > kMaxEvalFormUses) {
+        continue;
+      }
       bool only_ours = true;
       for (const Node* u : o->Users()) only_ours = only_ours && in.contains(u);
       if (!only_ours) continue;
@@ -158,16 +166,24 @@ absl::StatusOr<std::vector<Parsed>> ParseAll(const std::vector<Node*>& anchors) 
 // switch, where that is still a valid position. The successors link the
 // restored nodes into chains that end at a node the switch kept; each chain
 // moves, head first, to just before that node.
+// Only restored nodes move, only in front of a call or the output, and a
+// successor named twice is ignored: a hand-edited stash can neither move
+// other nodes nor make chains share a tail (which would cost a walk per
+// head).
 void Relocate(Graph& graph,
-              const std::vector<std::pair<std::string, std::string>>& places) {
+              const std::vector<std::pair<std::string, std::string>>& places,
+              const absl::flat_hash_set<std::string>& restored) {
+  absl::flat_hash_map<absl::string_view, int> times;
+  for (const auto& [n, s] : places) ++times[s];
   absl::flat_hash_map<absl::string_view, absl::string_view> next;
   absl::flat_hash_set<absl::string_view> successors;
   for (const auto& [n, s] : places) {
+    if (!restored.contains(n) || times.at(s) != 1) continue;
     next.emplace(n, s);
     successors.insert(s);
   }
   std::vector<absl::string_view> chain;
-  for (const auto& [head, unused] : places) {
+  for (const auto& [head, unused] : next) {
     if (successors.contains(head)) continue;
     chain.clear();
     absl::string_view at = head;
@@ -177,7 +193,7 @@ void Relocate(Graph& graph,
       at = next.at(at);
     }
     Node* end = graph.FindNode(at);
-    if (end == nullptr) continue;
+    if (end == nullptr || !(end->is_call() || end->is_output())) continue;
     std::vector<Node*> nodes;
     for (absl::string_view name : chain) {
       Node* n = graph.FindNode(name);
@@ -256,7 +272,13 @@ absl::StatusOr<std::string> EncodeStash(absl::Span<Node* const> nodes,
     MapArguments(*n, map, spec.args, spec.kwargs);
     ASSIGN_OR_RETURN(Node * copy, fragment.Append(std::move(spec)));
     to_fragment[n] = copy;
-    if (n->next() != nullptr) {
+    // A name that would not survive the line format (a newline, or the
+    // separator itself) gets no place: restored before the anchor instead.
+    auto plain = [](absl::string_view name) {
+      return name.find_first_of("\r\n") == absl::string_view::npos &&
+             !absl::StrContains(name, kPlaceBefore);
+    };
+    if (n->next() != nullptr && plain(n->name()) && plain(n->next()->name())) {
       absl::StrAppend(&places, kPlacePrefix, n->name(), kPlaceBefore,
                       n->next()->name(), "\n");
     }
@@ -299,31 +321,64 @@ std::vector<Node*> StashAnchors(const Graph& graph) {
   return out;
 }
 
-absl::Status CheckStashes(const Graph& graph) {
-  // As RestoreStashes goes: last anchor first, so that every stash still
-  // finds the nodes it reads, which may be earlier stashes' anchors.
-  std::vector<Node*> anchors = StashAnchors(graph);
-  std::reverse(anchors.begin(), anchors.end());
-  ASSIGN_OR_RETURN(std::vector<Parsed> parsed, ParseAll(anchors));
-  OutsideResolver resolve(graph, anchors, parsed);
-  absl::flat_hash_set<std::string> restoring;
-  absl::flat_hash_set<std::string> freed;  // names the restores so far erased
-  for (size_t k = 0; k < anchors.size(); ++k) {
-    Node* anchor = anchors[k];
-    const Parsed& p = parsed[k];
-    absl::flat_hash_set<const Node*> outside;
+namespace {
+
+// What restoring every stash will do, decided on the graph as it is before
+// anything changes, so that CheckStashes vouches for exactly what
+// RestoreStashes then does. Stashes go last anchor first.
+struct Plan {
+  std::vector<Node*> anchors;
+  std::vector<Parsed> parsed;
+  std::vector<std::vector<Node*>> outside;    // per stash, in p.outside order
+  std::vector<std::vector<Node*>> eval_form;  // per stash, users first
+};
+
+absl::StatusOr<Plan> MakePlan(const Graph& graph) {
+  Plan plan;
+  plan.anchors = StashAnchors(graph);
+  std::reverse(plan.anchors.begin(), plan.anchors.end());
+  ASSIGN_OR_RETURN(plan.parsed, ParseAll(plan.anchors));
+  const absl::flat_hash_set<const Node*> anchor_set(plan.anchors.begin(),
+                                                    plan.anchors.end());
+  OutsideResolver resolve(graph, plan.anchors, plan.parsed);
+  // Eval-form nodes (anchors aside) by stash, so that no stash reads or
+  // erases what another erases.
+  absl::flat_hash_map<const Node*, size_t> erased_by;
+  for (size_t k = 0; k < plan.anchors.size(); ++k) {
+    Node* anchor = plan.anchors[k];
+    const Parsed& p = plan.parsed[k];
+    std::vector<Node*> outside;
     for (const Node* ph : p.outside) {
-      const Node* g = resolve.Find(ph->name(), anchor);
-      if (g == nullptr || !g->IsBefore(anchor) || freed.contains(g->name())) {
+      Node* g = resolve.Find(ph->name(), anchor);
+      if (g == nullptr || !g->IsBefore(anchor)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "%", anchor->name(), ": '", kStashKey, "' reads %", ph->name(),
             ", which is not defined before the alias"));
       }
-      outside.insert(g);
+      outside.push_back(g);
     }
-    const std::vector<Node*> eval_form = EvalFormOf(anchor, outside);
-    const absl::flat_hash_set<const Node*> erased(eval_form.begin(), eval_form.end());
-    for (const Node* n : p.restored) {
+    resolve.Done(p.takeover->name());
+    plan.eval_form.push_back(EvalFormOf(
+        anchor, absl::flat_hash_set<const Node*>(outside.begin(), outside.end()),
+        anchor_set));
+    for (const Node* n : plan.eval_form.back()) erased_by.emplace(n, k);
+    plan.outside.push_back(std::move(outside));
+  }
+  for (size_t k = 0; k < plan.anchors.size(); ++k) {
+    for (const Node* g : plan.outside[k]) {
+      auto it = erased_by.find(g);
+      if (it != erased_by.end() && !anchor_set.contains(g)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "%", plan.anchors[k]->name(), ": '", kStashKey, "' reads %", g->name(),
+            ", which restoring %", plan.anchors[it->second]->name(), " erases"));
+      }
+    }
+  }
+  // Names: free, or held by a node some restore erases, and restored once.
+  absl::flat_hash_set<std::string> restoring;
+  for (size_t k = 0; k < plan.anchors.size(); ++k) {
+    const Node* anchor = plan.anchors[k];
+    for (const Node* n : plan.parsed[k].restored) {
       // Markers the rest of the switch reads must come from the graph, where
       // they are checked before anything changes, not out of a stash.
       for (const Metadata::Entry& e : n->meta().entries()) {
@@ -334,42 +389,33 @@ absl::Status CheckStashes(const Graph& graph) {
         }
       }
       const Node* owner = graph.FindNode(n->name());
-      if ((owner != nullptr && !erased.contains(owner) && !freed.contains(n->name())) ||
-          !restoring.insert(n->name()).second) {
+      auto erased = owner != nullptr ? erased_by.find(owner) : erased_by.end();
+      // Held by a stash restored later (an earlier anchor) is not free yet.
+      const bool free_then = owner == nullptr ||
+                             (erased != erased_by.end() && erased->second <= k);
+      if (!free_then || !restoring.insert(n->name()).second) {
         return absl::InvalidArgumentError(absl::StrCat(
             "%", anchor->name(), ": '", kStashKey, "' restores %", n->name(),
             ", a name the graph already has"));
       }
     }
-    for (const Node* n : eval_form) freed.insert(n->name());
-    resolve.Done(p.takeover->name());
   }
-  return absl::OkStatus();
+  return plan;
 }
 
+}  // namespace
+
+absl::Status CheckStashes(const Graph& graph) { return MakePlan(graph).status(); }
+
 absl::StatusOr<int64_t> RestoreStashes(Graph& graph) {
-  int64_t restored = 0;
+  ASSIGN_OR_RETURN(Plan plan, MakePlan(graph));
   std::vector<std::pair<std::string, std::string>> places;
-  // Last anchor first (see CheckStashes).
-  std::vector<Node*> anchors = StashAnchors(graph);
-  std::reverse(anchors.begin(), anchors.end());
-  ASSIGN_OR_RETURN(std::vector<Parsed> parsed, ParseAll(anchors));
-  OutsideResolver resolve(graph, anchors, parsed);
-  for (size_t k = 0; k < anchors.size(); ++k) {
-    Node* anchor = anchors[k];
-    Parsed& p = parsed[k];
+  absl::flat_hash_set<std::string> restored_names;
+  for (size_t k = 0; k < plan.anchors.size(); ++k) {
+    Node* anchor = plan.anchors[k];
+    Parsed& p = plan.parsed[k];
     absl::flat_hash_map<const Node*, Node*> to_graph;
-    absl::flat_hash_set<const Node*> outside;
-    for (const Node* ph : p.outside) {
-      Node* g = resolve.Find(ph->name(), anchor);
-      if (g == nullptr) {
-        return absl::InternalError(absl::StrCat("%", anchor->name(), ": '", kStashKey,
-                                                "' reads %", ph->name(), ", which is gone"));
-      }
-      to_graph[ph] = g;
-      outside.insert(g);
-    }
-    const std::vector<Node*> eval_form = EvalFormOf(anchor, outside);
+    for (size_t i = 0; i < p.outside.size(); ++i) to_graph[p.outside[i]] = plan.outside[k][i];
     auto map = [&](Node* n) { return to_graph.at(n); };
     // Names the eval form still holds are taken back once it is gone.
     std::vector<std::pair<Node*, std::string>> renames;
@@ -384,16 +430,15 @@ absl::StatusOr<int64_t> RestoreStashes(Graph& graph) {
       ASSIGN_OR_RETURN(Node * copy, graph.InsertBefore(anchor, std::move(spec)));
       if (taken) renames.emplace_back(copy, n->name());
       to_graph[n] = copy;
+      restored_names.insert(n->name());
     }
     RETURN_IF_ERROR(graph.ReplaceAllUsesWith(anchor, to_graph.at(p.takeover)));
-    for (Node* n : eval_form) RETURN_IF_ERROR(graph.Erase(n));
+    for (Node* n : plan.eval_form[k]) RETURN_IF_ERROR(graph.Erase(n));
     for (auto& [n, name] : renames) RETURN_IF_ERROR(graph.Rename(n, name));
     for (auto& e : p.places) places.push_back(std::move(e));
-    resolve.Done(p.takeover->name());
-    ++restored;
   }
-  Relocate(graph, places);
-  return restored;
+  Relocate(graph, places, restored_names);
+  return static_cast<int64_t>(plan.anchors.size());
 }
 
 }  // namespace rewire
