@@ -130,6 +130,7 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
   // them exactly instead of re-tracing the training pattern.
   const bool flip = rule.from_flag.has_value() && calls == 1 && rule.replacement != nullptr;
   absl::flat_hash_map<std::string, std::string> stashes;
+  absl::flat_hash_set<std::string> ambiguous;
   int64_t seen = 0;
   opts.filters.push_back([&](const InternalMatch& m, const Graph&,
                              const Graph&) {
@@ -165,8 +166,18 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
       return false;
     }
     if (to_eval && !flip) {
-      std::string text = StashOfMatch(m);
-      if (!text.empty()) stashes[m.GraphAnchor()->name()] = std::move(text);
+      // Keyed by anchor name: two candidate matches at one anchor (one of
+      // which the rewriter will drop as overlapping) get no stash rather
+      // than possibly the other's; that site comes back by re-tracing.
+      const std::string& anchor = m.GraphAnchor()->name();
+      if (!ambiguous.contains(anchor)) {
+        std::string text = StashOfMatch(m);
+        auto [it, fresh] = stashes.try_emplace(anchor, std::move(text));
+        if (!fresh || it->second.empty()) {
+          stashes.erase(it);
+          ambiguous.insert(anchor);
+        }
+      }
     }
     return true;
   });
