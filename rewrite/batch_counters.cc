@@ -1,5 +1,7 @@
 #include "rewrite/batch_counters.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,11 +60,6 @@ std::optional<int64_t> Increment(const Node* add, CounterBuffers& buffers) {
 }
 
 }  // namespace
-
-std::optional<int64_t> BatchCounterIncrement(ExportedModule& module, const Node* add) {
-  CounterBuffers buffers(module);
-  return Increment(add, buffers);
-}
 
 void SwitchBatchCounters(ExportedModule& module, ModuleMode to, Dialect dialect,
                          TrainEvalReport& report) {

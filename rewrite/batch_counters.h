@@ -11,8 +11,6 @@
 #ifndef REWIRE_REWRITE_BATCH_COUNTERS_H_
 #define REWIRE_REWRITE_BATCH_COUNTERS_H_
 
-#include <cstdint>
-#include <optional>
 
 #include "absl/functional/function_ref.h"
 #include "ir/exported_module.h"
@@ -27,10 +25,9 @@ namespace rewire {
 inline constexpr const char* kBatchCounterOps[] = {"aten.add_.Tensor",
                                                    "aten.add.Tensor"};
 
-// The increment of node `add`, or nullopt when `add` is not a batch counter:
-// `add_(b, k)`, or `add(b, k)` copied back into b, with b a buffer whose state
-// name ends in num_batches_tracked and k an int literal.
-std::optional<int64_t> BatchCounterIncrement(ExportedModule& module, const Node* add);
+// A batch counter is `add_(b, k)`, or `add(b, k)` copied back into b, with b
+// a buffer whose state name ends in num_batches_tracked and k an int
+// literal; k is its increment.
 
 // Switches every counter toward `to` (eval: an increment of 1 becomes 0;
 // train: 0 becomes 1) and counts them into `report` as "batch_counter" sites

@@ -64,19 +64,26 @@ void ShareProvenance(const std::vector<Node*>& nodes) {
   }
 }
 
-// The stash of a match (rewrite/stash.h): its nodes, with the one the rest of
-// the graph reads as the result; empty when no single node is read outside.
-std::string StashOfMatch(const InternalMatch& m) {
-  const std::vector<Node*> nodes = m.MatchedComputeNodes();
+// The one node of `nodes` that a node outside them reads, or nullptr when
+// none or several are.
+Node* SoleResult(const std::vector<Node*>& nodes) {
   const absl::flat_hash_set<const Node*> in(nodes.begin(), nodes.end());
-  const Node* result = nullptr;
-  for (const Node* n : nodes) {
+  Node* result = nullptr;
+  for (Node* n : nodes) {
     for (const Node* u : n->Users()) {
       if (in.contains(u)) continue;
-      if (result != nullptr && result != n) return "";
+      if (result != nullptr && result != n) return nullptr;
       result = n;
     }
   }
+  return result;
+}
+
+// The stash of a match (rewrite/stash.h): its nodes, with the one the rest of
+// the graph reads as the result; empty when there is no single such node.
+std::string StashOfMatch(const InternalMatch& m) {
+  const std::vector<Node*> nodes = m.MatchedComputeNodes();
+  const Node* result = SoleResult(nodes);
   if (result == nullptr) return "";
   absl::StatusOr<std::string> text = EncodeStash(nodes, result);
   return text.ok() ? *std::move(text) : "";
@@ -84,15 +91,7 @@ std::string StashOfMatch(const InternalMatch& m) {
 
 // The replacement node the rest of the graph reads, if it can anchor a stash.
 Node* StashAnchorOf(const std::vector<Node*>& replacements) {
-  const absl::flat_hash_set<const Node*> in(replacements.begin(), replacements.end());
-  Node* anchor = nullptr;
-  for (Node* n : replacements) {
-    for (const Node* u : n->Users()) {
-      if (in.contains(u)) continue;
-      if (anchor != nullptr && anchor != n) return nullptr;
-      anchor = n;
-    }
-  }
+  Node* anchor = SoleResult(replacements);
   if (anchor == nullptr) return nullptr;
   for (const char* t : kStashAnchorTargets) {
     if (anchor->target().qualified == t) return anchor;
