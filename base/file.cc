@@ -24,28 +24,6 @@
 namespace rewire {
 namespace {
 
-absl::Status ErrnoError(int err, absl::string_view what,
-                        absl::string_view path) {
-  std::string msg = absl::StrCat(what, " '", path, "': ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG:
-      return absl::ResourceExhaustedError(msg);
-    case EISDIR:
-      return absl::InvalidArgumentError(msg);
-    default:
-      return absl::UnknownError(msg);
-  }
-}
-
 // Closes `fd` on every path out of a function.
 class FdCloser {
  public:
@@ -75,24 +53,12 @@ absl::string_view KindOf(mode_t mode) {
   return "not a regular file";
 }
 
-std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-std::string BaseOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 // mkstemp in the directory of `path` under a hidden name, so listings and
 // globs over the directory do not pick up a half-written file. Sets *fd.
 absl::StatusOr<std::string> MakeHiddenTemp(const std::string& path, int* fd) {
   if (path.empty()) return absl::InvalidArgumentError("empty output file name");
   std::string name =
-      absl::StrCat(DirOf(path), "/.", BaseOf(path), ".tmp.XXXXXX");
+      absl::StrCat(DirName(path), "/.", BaseName(path), ".tmp.XXXXXX");
   *fd = mkostemp(&name[0], O_CLOEXEC);
   if (*fd < 0) {
     return ErrnoError(errno, "cannot create a temporary file next to", path);
@@ -109,6 +75,40 @@ absl::StatusOr<std::string> MakeHiddenTemp(const std::string& path, int* fd) {
 }
 
 }  // namespace
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+absl::Status ErrnoError(int err, absl::string_view what,
+                        absl::string_view path) {
+  std::string msg = absl::StrCat(what, " '", path, "': ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return absl::PermissionDeniedError(msg);
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return absl::ResourceExhaustedError(msg);
+    case EISDIR:
+      return absl::InvalidArgumentError(msg);
+    default:
+      return absl::UnknownError(msg);
+  }
+}
 
 mode_t NewFileMode() {
   mode_t mask = 022;
@@ -194,7 +194,8 @@ absl::Status RenameOver(const std::string& temp, const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view bytes) {
+absl::StatusOr<std::string> WriteTempFileNextTo(const std::string& path,
+                                                absl::string_view bytes) {
   int fd = -1;
   absl::StatusOr<std::string> temp = MakeHiddenTemp(path, &fd);
   if (!temp.ok()) return temp.status();
@@ -221,6 +222,12 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view bytes) {
     unlink(temp->c_str());
     return ErrnoError(err, "cannot write", path);
   }
+  return temp;
+}
+
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view bytes) {
+  absl::StatusOr<std::string> temp = WriteTempFileNextTo(path, bytes);
+  if (!temp.ok()) return temp.status();
   return RenameOver(*temp, path);
 }
 

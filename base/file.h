@@ -36,6 +36,13 @@ absl::StatusOr<std::string> ReadFileToString(
 // the temporary is removed and `path` is untouched.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view bytes);
 
+// The first half of WriteFileAtomic, for callers that rename several files
+// into place together (base/file_set.h): `bytes` written, flushed and closed
+// in a new hidden file next to `path`, whose name is returned. On error
+// nothing is left behind.
+absl::StatusOr<std::string> WriteTempFileNextTo(const std::string& path,
+                                                absl::string_view bytes);
+
 // For output another program writes itself (Graphviz): a new, empty, hidden
 // file next to `path` with the mode WriteFileAtomic would give `path`. The
 // caller fills it, then calls RenameOver or removes it.
@@ -43,6 +50,18 @@ absl::StatusOr<std::string> CreateTempFileNextTo(const std::string& path);
 
 // rename(temp, path); on failure removes `temp` and leaves `path` as it was.
 absl::Status RenameOver(const std::string& temp, const std::string& path);
+
+// The directory part of `path` ("." when there is none, "/" for a file in
+// the root) and its last component, without touching the file system.
+std::string DirName(const std::string& path);
+std::string BaseName(const std::string& path);
+
+// The status for errno `err` from `what` ("cannot open", ...) on `path`:
+// NotFound, PermissionDenied, ResourceExhausted (full disk or quota),
+// InvalidArgument (a directory where a file is expected) or Unknown, with the
+// path and strerror in the message.
+absl::Status ErrnoError(int err, absl::string_view what,
+                        absl::string_view path);
 
 // 0666 & ~umask, the mode open(2) gives a new file. The mask comes from
 // /proc/self/status (022 when that is unreadable) because umask(2) can only be

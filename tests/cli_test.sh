@@ -216,6 +216,33 @@ run_cmd 2 run "$DATA/cli_small.pb" --device tpu && expect_err "--device 'tpu'"
 run_cmd 1 run "$DATA/cli_corrupt.pb"
 echo "not a dir" >"$TMP/afile"
 run_cmd 1 run "$DATA/cli_small.pb" -o "$TMP/afile" && expect_err "not a directory"
+# Outputs that share a node name get distinct files, none overwritten.
+cat >"$TMP/dup_out.txt" <<'GRAPH'
+graph():
+    %a : f32[2] = placeholder[target=a]
+    %a_2 : f32[2] = aten.relu.default(%a)
+    return (%a, %a_2, %a)
+GRAPH
+run_cmd 0 run "$TMP/dup_out.txt" -o "$TMP/dup_out" && {
+  expect_out "wrote $TMP/dup_out/a.npy"
+  expect_out "wrote $TMP/dup_out/a_2.npy"
+  expect_out "wrote $TMP/dup_out/a_2_1.npy"
+}
+check "three distinct output files" test "$(ls "$TMP/dup_out" | wc -l)" = 3
+check "a_2.npy holds relu(a), not a" bash -c "! cmp -s '$TMP/dup_out/a.npy' '$TMP/dup_out/a_2.npy'"
+check "the repeated output equals the first" cmp -s "$TMP/dup_out/a.npy" "$TMP/dup_out/a_2_1.npy"
+# A run that fails creates no output directory.
+cat >"$TMP/fails.txt" <<'GRAPH'
+graph():
+    %a : f32[2] = placeholder[target=a]
+    %b : f32[3] = placeholder[target=b]
+    %c : f32[2] = aten.add.Tensor(%a, %b)
+    return (%a, %c)
+GRAPH
+run_cmd 1 run "$TMP/fails.txt" -o "$TMP/fails_out"
+check "failed run created no directory" test ! -e "$TMP/fails_out"
+run_cmd 1 run "$DATA/cli_small.pb" -o "$TMP/no/such/dir" && expect_err "no/such"
+check "missing parent is not created" test ! -e "$TMP/no"
 # --device cuda works in a CUDA build on a GPU machine, else fails cleanly.
 "$REWIRE" run "$DATA/cli_small.pb" --device cuda >/dev/null 2>"$TMP/stderr"
 rc=$?

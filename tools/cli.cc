@@ -32,6 +32,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/file.h"
+#include "base/file_set.h"
 #include "ir/exported_module.h"
 #include "ir/serialization.h"
 #include "ir/status_macros.h"
@@ -44,6 +45,7 @@
 #include "tools/dot.h"
 #include "tools/mode_switch.h"
 #include "tools/npy.h"
+#include "tools/run_outputs.h"
 #include "tools/synthetic_model.h"
 
 namespace rewire {
@@ -525,17 +527,6 @@ std::string Summarize(const Tensor& t) {
 }
 
 // A file-name-safe version of an output name.
-std::string SafeFileName(absl::string_view name) {
-  std::string s;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-    s.push_back(ok ? c : '_');
-  }
-  if (s.empty() || s[0] == '.') s.insert(s.begin(), 'o');
-  return s;
-}
-
 absl::StatusOr<Device> ParseDevice(const std::string& s) {
   if (s == "cpu") return Device::Cpu();
   if (s == "cuda") return Device::Cuda(0);
@@ -813,17 +804,14 @@ int CmdRun(Cli& cli, const ParsedArgs& a) {
     if (usage) return cli.Usage("run", inputs.status().message());
     return cli.Fail(inputs.status().message());
   }
+  // Checked before the run; nothing is created until every output is
+  // written.
   const std::string* out_dir = a.Get("-o");
+  std::optional<FileSetWriter> writer;
   if (out_dir != nullptr) {
-    struct stat st;
-    if (stat(out_dir->c_str(), &st) == 0) {
-      if (!S_ISDIR(st.st_mode)) {
-        return cli.Fail(absl::StrCat("-o ", *out_dir, ": exists and is not a directory"));
-      }
-    } else if (mkdir(out_dir->c_str(), 0777) != 0) {
-      return cli.Fail(absl::StrCat("-o ", *out_dir, ": cannot create directory: ",
-                                   std::strerror(errno)));
-    }
+    absl::StatusOr<FileSetWriter> opened = FileSetWriter::Open(*out_dir);
+    if (!opened.ok()) return cli.Fail(absl::StrCat("-o ", *out_dir), opened.status());
+    writer.emplace(*std::move(opened));
   }
   ExecuteOptions options;
   options.seed = seed;
@@ -841,27 +829,25 @@ int CmdRun(Cli& cli, const ParsedArgs& a) {
     out << "  input  " << name << ": " << ScalarTypeShortName(t.dtype())
         << ShapeToString(t.shape()) << "\n";
   }
-  std::set<std::string> used;
+  std::vector<std::string> written(r->outputs.size());
+  if (writer.has_value()) {
+    absl::StatusOr<std::vector<std::string>> paths =
+        tools::WriteOutputs(*writer, r->outputs);
+    if (!paths.ok()) {
+      return cli.Fail(absl::StrCat("-o ", *out_dir), paths.status());
+    }
+    written = *std::move(paths);
+  }
   for (size_t i = 0; i < r->outputs.size(); ++i) {
     const NamedTensor& o = r->outputs[i];
-    std::string label = o.name.empty() ? absl::StrCat("output_", i) : o.name;
-    out << "  output " << label << ": " << Summarize(o.tensor) << "\n";
-    if (out_dir == nullptr) continue;
-    if (!o.tensor.defined()) {
+    out << "  output " << tools::OutputLabel(i, o.name) << ": "
+        << Summarize(o.tensor) << "\n";
+    if (!writer.has_value()) continue;
+    if (written[i].empty()) {
       out << "    (None: no file written)\n";
-      continue;
+    } else {
+      out << "    wrote " << written[i] << "\n";
     }
-    std::string file = SafeFileName(label);
-    if (!used.insert(file).second) {
-      file = absl::StrCat(file, "_", i);
-      used.insert(file);
-    }
-    std::string dest = absl::StrCat(*out_dir, "/", file, ".npy");
-    absl::Status s = WriteNpyFile(dest, o.tensor);
-    if (!s.ok()) {
-      return cli.Fail(absl::StrCat("output ", label, ": ", dest), s);
-    }
-    out << "    wrote " << dest << "\n";
   }
   if (!r->updated_state.empty()) {
     out << "  state updated by the run (not saved to " << path
