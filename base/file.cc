@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "base/file_faults.h"
 
 namespace rewire {
 namespace {
@@ -34,9 +35,10 @@ class FdCloser {
     if (fd_ >= 0) close(fd_);
   }
   // Closes now, for callers that must see close()'s error (buffered write
-  // errors on some file systems surface only there).
-  int Close() {
-    int rc = close(fd_);
+  // errors on some file systems surface only there). `path` is for fault
+  // injection (base/file_faults.h).
+  int Close(const char* path = "") {
+    int rc = file_faults::Close(fd_, path);
     fd_ = -1;
     return rc;
   }
@@ -59,7 +61,7 @@ absl::StatusOr<std::string> MakeHiddenTemp(const std::string& path, int* fd) {
   if (path.empty()) return absl::InvalidArgumentError("empty output file name");
   std::string name =
       absl::StrCat(DirName(path), "/.", BaseName(path), ".tmp.XXXXXX");
-  *fd = mkostemp(&name[0], O_CLOEXEC);
+  *fd = file_faults::Mkostemp(&name[0], O_CLOEXEC);
   if (*fd < 0) {
     return ErrnoError(errno, "cannot create a temporary file next to", path);
   }
@@ -186,7 +188,7 @@ absl::StatusOr<std::string> CreateTempFileNextTo(const std::string& path) {
 }
 
 absl::Status RenameOver(const std::string& temp, const std::string& path) {
-  if (rename(temp.c_str(), path.c_str()) != 0) {
+  if (file_faults::Rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     unlink(temp.c_str());
     return ErrnoError(err, "cannot rename the temporary file over", path);
@@ -208,7 +210,7 @@ absl::StatusOr<std::string> WriteTempFileNextTo(const std::string& path,
   const char* p = bytes.data();
   size_t left = bytes.size();
   while (left > 0) {
-    ssize_t n = write(fd, p, left);
+    ssize_t n = file_faults::Write(fd, p, left, temp->c_str());
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail(errno, "cannot write");
@@ -216,8 +218,10 @@ absl::StatusOr<std::string> WriteTempFileNextTo(const std::string& path,
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (fsync(fd) != 0) return fail(errno, "cannot flush");
-  if (closer.Close() != 0) {
+  if (file_faults::Fsync(fd, temp->c_str()) != 0) {
+    return fail(errno, "cannot flush");
+  }
+  if (closer.Close(temp->c_str()) != 0) {
     int err = errno;
     unlink(temp->c_str());
     return ErrnoError(err, "cannot write", path);

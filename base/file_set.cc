@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "base/file.h"
+#include "base/file_faults.h"
 
 namespace rewire {
 namespace {
@@ -100,6 +101,13 @@ void FileSetWriter::Abandon() {
 
 absl::Status FileSetWriter::Add(absl::string_view name,
                                 absl::string_view bytes) {
+  absl::Status s = Stage(name, bytes);
+  if (!s.ok() && !done_) Abandon();
+  return s;
+}
+
+absl::Status FileSetWriter::Stage(absl::string_view name,
+                                  absl::string_view bytes) {
   if (done_) {
     return absl::FailedPreconditionError(
         absl::StrCat("output set for '", dir_, "' already committed"));
@@ -119,14 +127,12 @@ absl::Status FileSetWriter::Add(absl::string_view name,
   std::string in_dir;
   if (!staging_dir_.empty()) {
     if (!staging_created_) {
-      if (mkdtemp(&staging_dir_[0]) == nullptr) {
+      if (file_faults::Mkdtemp(&staging_dir_[0]) == nullptr) {
         return ErrnoError(errno, "cannot create a directory next to", dir_);
       }
       staging_created_ = true;
       if (chmod(staging_dir_.c_str(), NewDirectoryMode()) != 0) {
-        absl::Status s = ErrnoError(errno, "cannot set the mode of", dir_);
-        Abandon();
-        return s;
+        return ErrnoError(errno, "cannot set the mode of", dir_);
       }
     }
     in_dir = staging_dir_;
@@ -141,7 +147,12 @@ absl::Status FileSetWriter::Add(absl::string_view name,
   }
   absl::StatusOr<std::string> temp =
       WriteTempFileNextTo(absl::StrCat(in_dir, "/", name), bytes);
-  if (!temp.ok()) return temp.status();
+  if (!temp.ok()) {
+    // The staging path alone would not tell the user which output failed.
+    return absl::Status(temp.status().code(),
+                        absl::StrCat("output '", dir_, "/", name,
+                                     "': ", temp.status().message()));
+  }
   entries_.push_back(Entry{std::string(name), *std::move(temp)});
   return absl::OkStatus();
 }
@@ -164,7 +175,7 @@ absl::Status FileSetWriter::Commit() {
     if (!staging_created_) {
       // Nothing was added: the (empty) directory is still the result asked
       // for.
-      if (mkdir(dir_.c_str(), NewDirectoryMode()) != 0 && errno != EEXIST) {
+      if (file_faults::Mkdir(dir_.c_str(), NewDirectoryMode()) != 0 && errno != EEXIST) {
         absl::Status s = ErrnoError(errno, "cannot create directory", dir_);
         Abandon();
         return s;
@@ -175,15 +186,16 @@ absl::Status FileSetWriter::Commit() {
     // Final names inside the staging directory, then the directory whole.
     for (Entry& e : entries_) {
       std::string final_name = absl::StrCat(staging_dir_, "/", e.name);
-      if (rename(e.temp.c_str(), final_name.c_str()) != 0) {
-        absl::Status s = ErrnoError(errno, "cannot write", final_name);
+      if (file_faults::Rename(e.temp.c_str(), final_name.c_str()) != 0) {
+        absl::Status s =
+            ErrnoError(errno, "cannot write", absl::StrCat(dir_, "/", e.name));
         Abandon();
         return s;
       }
       e.temp = std::move(final_name);
     }
     SyncDirectory(staging_dir_);
-    if (rename(staging_dir_.c_str(), dir_.c_str()) != 0) {
+    if (file_faults::Rename(staging_dir_.c_str(), dir_.c_str()) != 0) {
       absl::Status s =
           ErrnoError(errno, "cannot rename the staged outputs to", dir_);
       Abandon();
@@ -220,6 +232,7 @@ absl::Status FileSetWriter::Commit() {
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
     Replaced r{absl::StrCat(dir_, "/", e.name), ""};
+    bool moved_aside = false;
     struct stat st;
     if (lstat(r.dest.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
@@ -229,18 +242,31 @@ absl::Status FileSetWriter::Commit() {
       }
       // The temporary's name is unique in the directory, so is this one.
       r.backup = absl::StrCat(e.temp, ".old");
-      if (link(r.dest.c_str(), r.backup.c_str()) != 0) {
+      if (file_faults::Link(r.dest.c_str(), r.backup.c_str()) != 0) {
+        const int err = errno;
+        if (err != EPERM && err != EOPNOTSUPP && err != ENOSYS &&
+            err != EMLINK) {
+          r.backup.clear();
+          return undo(i, ErrnoError(err, "cannot keep the old", r.dest));
+        }
         // A file system without hard links: move the old file aside
         // instead (it is missing for the moment until the rename below).
-        if (rename(r.dest.c_str(), r.backup.c_str()) != 0) {
+        if (file_faults::Rename(r.dest.c_str(), r.backup.c_str()) != 0) {
           return undo(i, ErrnoError(errno, "cannot keep the old", r.dest));
         }
+        moved_aside = true;
       }
     }
-    if (rename(e.temp.c_str(), r.dest.c_str()) != 0) {
+    if (file_faults::Rename(e.temp.c_str(), r.dest.c_str()) != 0) {
       absl::Status s = ErrnoError(errno, "cannot rename a temporary over",
                                   r.dest);
-      if (!r.backup.empty()) replaced.push_back(std::move(r));
+      if (moved_aside) {
+        rename(r.backup.c_str(), r.dest.c_str());
+      } else if (!r.backup.empty()) {
+        // A second link to the unchanged file: rename(2) between two links
+        // of one file does nothing, so it must be unlinked.
+        unlink(r.backup.c_str());
+      }
       return undo(i, std::move(s));
     }
     replaced.push_back(std::move(r));

@@ -39,11 +39,13 @@ class FileSetWriter {
   // Stages `bytes` as the file `name` of the directory (written and flushed
   // now, visible only after Commit). `name` must be a plain file name (no
   // '/', not "." or "..") not added before, and must not name an existing
-  // directory.
+  // directory. An error abandons the whole set: everything staged is removed
+  // at once and Commit then fails, so a caller that returns on the error
+  // leaves no temporary behind even while the writer lives on.
   absl::Status Add(absl::string_view name, absl::string_view bytes);
 
   // Makes every added file visible at once (see the file comment). At most
-  // once; after an error nothing of the set is visible.
+  // once; after an error nothing of the set is visible or left staged.
   absl::Status Commit();
 
   // "DIR/name" for each added file, in order.
@@ -56,6 +58,7 @@ class FileSetWriter {
   };
   FileSetWriter(std::string dir, std::string staging_dir)
       : dir_(std::move(dir)), staging_dir_(std::move(staging_dir)) {}
+  absl::Status Stage(absl::string_view name, absl::string_view bytes);
   void Abandon();
 
   std::string dir_;

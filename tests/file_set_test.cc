@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <map>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "base/file_faults.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_files.h"
@@ -191,21 +194,39 @@ TEST(FileSetWriterTest, RefusesBadTargetsAndNames) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(FileSetWriter::Open("").status().code(),
             absl::StatusCode::kInvalidArgument);
-  absl::StatusOr<FileSetWriter> w = FileSetWriter::Open(dir);
-  ASSERT_TRUE(w.ok());
   for (const char* bad : {"", ".", "..", "a/b"}) {
+    absl::StatusOr<FileSetWriter> w = FileSetWriter::Open(dir);
+    ASSERT_TRUE(w.ok());
     EXPECT_EQ(w->Add(bad, "x").code(), absl::StatusCode::kInvalidArgument)
         << bad;
   }
+  ASSERT_EQ(mkdir((dir + "/sub").c_str(), 0755), 0);
+  {
+    absl::StatusOr<FileSetWriter> w = FileSetWriter::Open(dir);
+    ASSERT_TRUE(w.ok());
+    EXPECT_EQ(w->Add("sub", "x").code(), absl::StatusCode::kInvalidArgument);
+  }
+  absl::StatusOr<FileSetWriter> w = FileSetWriter::Open(dir);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w->Commit().ok());
+  EXPECT_EQ(w->Commit().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(ListDir(dir), UnorderedElementsAre("file", "sub"));
+}
+
+TEST(FileSetWriterTest, AFailedAddAbandonsTheWholeSetAtOnce) {
+  const std::string dir = MakeDir("failed_add");
+  { std::ofstream(dir + "/a") << "old"; }
+  absl::StatusOr<FileSetWriter> w = FileSetWriter::Open(dir);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w->Add("a", "new").ok());
   ASSERT_TRUE(w->Add("x", "1").ok());
   absl::Status twice = w->Add("x", "2");
   EXPECT_EQ(twice.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(twice.message(), HasSubstr("twice"));
-  ASSERT_EQ(mkdir((dir + "/sub").c_str(), 0755), 0);
-  EXPECT_EQ(w->Add("sub", "x").code(), absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(w->Commit().ok());
+  // The writer is still alive, yet nothing is staged any more.
+  EXPECT_THAT(ListDir(dir), ElementsAre("a"));
   EXPECT_EQ(w->Commit().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ReadAll(dir + "/x"), "1");
+  EXPECT_EQ(ReadAll(dir + "/a"), "old");
 }
 
 TEST(FileSetWriterTest, EmptySetStillCreatesTheDirectory) {
@@ -216,6 +237,76 @@ TEST(FileSetWriterTest, EmptySetStillCreatesTheDirectory) {
   struct stat st;
   ASSERT_EQ(stat(dir.c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
+// Fails the n-th faultable system call from now on (counting from 1).
+std::atomic<int> g_calls_left{0};
+int FailNthCall(file_faults::Step, const char*) {
+  return g_calls_left.fetch_sub(1) == 1 ? EIO : 0;
+}
+
+std::map<std::string, std::string> Contents(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const std::string& name : ListDir(dir)) {
+    out[name] = ReadAll(dir + "/" + name);
+  }
+  return out;
+}
+
+// For every step of writing a set of files, a run in which exactly that step
+// fails: the directory must hold exactly the old files or, once no step
+// fails, exactly the new ones; never a mixture and never a leftover.
+void FailEveryStepInTurn(bool existing_dir) {
+  const std::string parent =
+      MakeDir(existing_dir ? "each_step_existing" : "each_step_new");
+  const std::string dir = parent + "/out";
+  std::map<std::string, std::string> before;
+  if (existing_dir) {
+    mkdir(dir.c_str(), 0755);
+    { std::ofstream(dir + "/a.npy") << "old a"; }
+    { std::ofstream(dir + "/b.npy") << "old b"; }
+    before = Contents(dir);
+  }
+  const std::map<std::string, std::string> after = {
+      {"a.npy", "new a"}, {"b.npy", "new b"}, {"c.npy", "new c"}};
+  file_faults::SetHookForTesting(&FailNthCall);
+  bool succeeded = false;
+  for (int n = 1; n < 100 && !succeeded; ++n) {
+    g_calls_left = n;
+    absl::Status s;
+    {
+      absl::StatusOr<FileSetWriter> w = FileSetWriter::Open(dir);
+      ASSERT_TRUE(w.ok()) << w.status();
+      for (const auto& [name, bytes] : after) {
+        s = w->Add(name, bytes);
+        if (!s.ok()) break;
+      }
+      if (s.ok()) s = w->Commit();
+    }
+    succeeded = s.ok();
+    if (succeeded) {
+      EXPECT_EQ(Contents(dir), after) << "after success at n=" << n;
+    } else {
+      EXPECT_THAT(s.message(), HasSubstr(dir)) << n;
+      if (existing_dir) {
+        EXPECT_EQ(Contents(dir), before) << "failure at step " << n;
+      } else {
+        EXPECT_FALSE(Exists(dir)) << "failure at step " << n;
+      }
+      EXPECT_EQ(ListDir(parent).size(), existing_dir ? 1u : 0u)
+          << "leftover after failure at step " << n;
+    }
+  }
+  file_faults::SetHookForTesting(nullptr);
+  EXPECT_TRUE(succeeded) << "never succeeded";
+}
+
+TEST(FileSetWriterTest, AnyFailingStepInAnExistingDirectoryChangesNothing) {
+  FailEveryStepInTurn(/*existing_dir=*/true);
+}
+
+TEST(FileSetWriterTest, AnyFailingStepForANewDirectoryCreatesNothing) {
+  FailEveryStepInTurn(/*existing_dir=*/false);
 }
 
 }  // namespace
