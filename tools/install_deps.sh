@@ -8,7 +8,7 @@ packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib bazel-rules-proto
   libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   libbenchmark-dev libboost-graph-dev libdnnl-dev g++ clang libclang-rt-14-dev lld
-  libomp-dev
+  libomp-dev libzip-dev nlohmann-json3-dev
 )
 if [[ "${1:-}" == "--python" ]]; then
   packages+=(python3-protobuf python3-numpy)
