@@ -38,6 +38,7 @@
 #include "ir/status_macros.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"
+#include "pt2/pt2_reader.h"
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
 #include "kernels/validate.h"
@@ -284,7 +285,7 @@ bool ParseU64(const std::string& s, uint64_t* v) { return absl::SimpleAtoi(s, v)
 // ---------------------------------------------------------------------------
 // Model files.
 
-enum class FileKind { kProto, kText, kUnknown };
+enum class FileKind { kProto, kText, kPt2, kUnknown };
 
 // The final path component's extension including the dot (".pb"), or "".
 std::string Extension(absl::string_view path) {
@@ -300,10 +301,11 @@ FileKind KindOfPath(absl::string_view path) {
   const std::string ext = Extension(path);
   if (ext == ".pb" || ext == ".pbtxt") return FileKind::kProto;
   if (ext == ".txt" || ext == ".rwir") return FileKind::kText;
+  if (ext == ".pt2") return FileKind::kPt2;
   return FileKind::kUnknown;
 }
 
-constexpr char kFormats[] = ".pb, .pbtxt, .txt or .rwir";
+constexpr char kFormats[] = ".pb, .pbtxt, .pt2, .txt or .rwir";
 
 // Loads any model file. The text form carries no state and no mode: the
 // module has no tensors and is in training mode.
@@ -311,6 +313,8 @@ absl::StatusOr<ExportedModule> LoadModel(const std::string& path) {
   switch (KindOfPath(path)) {
     case FileKind::kProto:
       return LoadModuleFromFile(path);
+    case FileKind::kPt2:
+      return pt2::LoadPt2File(path);
     case FileKind::kText: {
       ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
       absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(text);
@@ -339,6 +343,10 @@ absl::Status SaveModel(const ExportedModule& module, const std::string& path) {
       return SaveModuleToFile(module, path);
     case FileKind::kText:
       return WriteFileAtomic(path, PrintGraph(module.graph()));
+    case FileKind::kPt2:
+      return absl::UnimplementedError(absl::StrCat(
+          path, ": writing .pt2 archives is not supported yet; write .pb "
+                "or .pbtxt"));
     case FileKind::kUnknown:
       break;
   }
