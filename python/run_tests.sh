@@ -42,8 +42,9 @@ if [[ "${REWIRE_BRIDGE_INSTALL:-1}" == 1 && -n "$DEFAULT_PY" &&
     echo "== pip install torchao failed: pt2e comparison tests will be skipped"
 fi
 
-echo "== bazel build //python:bridge_tool //proto:graph_descriptor_set"
-bazel build //python:bridge_tool //proto:graph_descriptor_set
+echo "== bazel build //python:bridge_tool //proto:graph_descriptor_set //tools:rewire"
+bazel build //python:bridge_tool //proto:graph_descriptor_set //tools:rewire
+export REWIRE_BIN="$PWD/bazel-bin/tools/rewire"
 export REWIRE_BRIDGE_BIN="$PWD/bazel-bin/python"
 export REWIRE_DESCRIPTOR_SET="$PWD/bazel-bin/proto/graph_descriptor_set.pb"
 

@@ -1,0 +1,101 @@
+"""rewire reads the .pt2 archives torch.export.save writes: a train-mode
+export switched to eval by `rewire eval m.pt2` and run by `rewire run`
+computes what eager `model.eval()` computes, in the training-IR form
+torch.export.export gives and in the core ATen form run_decompositions()
+gives.
+
+torch 2.x only (torch 1.13 has no torch.export); the `rewire` binary comes
+from $REWIRE_BIN (python/run_tests.sh builds it), else bazel-bin/tools."""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torchvision
+
+TORCH2 = int(torch.__version__.split(".")[0]) >= 2
+pytestmark = pytest.mark.skipif(
+    not TORCH2 or not hasattr(torch, "export"),
+    reason=f"needs torch.export (torch 2.x); this is torch {torch.__version__}")
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REWIRE = os.environ.get("REWIRE_BIN") or os.path.join(_REPO, "bazel-bin", "tools", "rewire")
+ATOL = 1e-5
+
+
+class ConvBnDrop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8, momentum=0.3)
+        self.drop = nn.Dropout(0.4)
+        self.fc = nn.Linear(8, 4)
+        self.bn1d = nn.BatchNorm1d(4)
+
+    def forward(self, x):
+        x = self.drop(torch.relu(self.bn(self.conv(x))))
+        return self.bn1d(self.fc(x.mean((2, 3))))
+
+
+MODELS = {
+    "conv_bn_dropout": ConvBnDrop,
+    "resnet18": lambda: torchvision.models.resnet18(num_classes=10),
+    "mobilenet_v3_small": lambda: torchvision.models.mobilenet_v3_small(num_classes=10),
+}
+
+
+def rewire(*args):
+    r = subprocess.run([REWIRE, *args], capture_output=True, text=True)
+    assert r.returncode == 0, f"rewire {' '.join(args)} failed:\n{r.stderr}"
+    return r.stdout
+
+
+def randomize_stats(model):
+    """Running statistics far from their initial values, so that an eval that
+    kept using batch statistics would differ."""
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
+            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) - 0.5)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+
+
+@pytest.mark.parametrize("dialect", ["training_ir", "core_aten"])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_eval_of_a_saved_export_matches_eager_eval(tmp_path, name, dialect):
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    randomize_stats(model)
+    x = torch.randn(2, 3, 32, 32)
+    model.train()
+    ep = torch.export.export(model, (x,))
+    if dialect == "core_aten":
+        ep = ep.run_decompositions()
+    archive = tmp_path / "m.pt2"
+    torch.export.save(ep, str(archive))
+    np.save(tmp_path / "x.npy", x.numpy())
+    model.eval()
+    with torch.no_grad():
+        expected = model(x).numpy()
+
+    report = rewire("eval", str(archive), "-o", str(tmp_path / "e.pb"))
+    assert "differ from eval" not in report, report
+    rewire("run", str(tmp_path / "e.pb"), "--input", f"x={tmp_path / 'x.npy'}",
+           "-o", str(tmp_path / "out"))
+    outputs = sorted(os.listdir(tmp_path / "out"))
+    assert len(outputs) == 1, outputs
+    got = np.load(tmp_path / "out" / outputs[0])
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=ATOL)
+
+
+def test_info_reads_the_signature(tmp_path):
+    model = ConvBnDrop().train()
+    ep = torch.export.export(model, (torch.randn(2, 3, 8, 8),))
+    torch.export.save(ep, str(tmp_path / "m.pt2"))
+    info = rewire("info", str(tmp_path / "m.pt2"))
+    for fqn in ("conv.weight", "bn.running_mean", "bn.num_batches_tracked",
+                "bn1d.running_var"):
+        assert fqn in info, info
+    assert "verifier:  OK" in info, info
