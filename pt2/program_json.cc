@@ -112,6 +112,25 @@ absl::StatusOr<proto::Dtype> DtypeOf(int64_t code, absl::string_view where) {
   }
 }
 
+int64_t ElementBytes(proto::Dtype d) {
+  switch (d) {
+    case proto::DTYPE_UINT8: case proto::DTYPE_INT8: case proto::DTYPE_BOOL:
+      return 1;
+    case proto::DTYPE_INT16: case proto::DTYPE_FLOAT16:
+    case proto::DTYPE_BFLOAT16:
+      return 2;
+    case proto::DTYPE_INT32: case proto::DTYPE_FLOAT32:
+      return 4;
+    case proto::DTYPE_INT64: case proto::DTYPE_FLOAT64:
+    case proto::DTYPE_COMPLEX64:
+      return 8;
+    case proto::DTYPE_COMPLEX128:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
 absl::StatusOr<proto::Layout> LayoutOf(int64_t code, absl::string_view where) {
   switch (code) {
     case 7: return proto::LAYOUT_STRIDED;
@@ -170,8 +189,11 @@ absl::StatusOr<SymInt> SymIntOf(const json& v, absl::string_view where) {
 class Translator {
  public:
   Translator(const json& program, const StateBytesFn& state_bytes,
-             absl::string_view what)
-      : program_(program), state_bytes_(state_bytes), what_(what) {}
+             int64_t max_state_bytes, absl::string_view what)
+      : program_(program),
+        state_bytes_(state_bytes),
+        max_state_bytes_(max_state_bytes),
+        what_(what) {}
 
   absl::StatusOr<proto::GraphModule> Run();
 
@@ -195,6 +217,8 @@ class Translator {
 
   const json& program_;
   const StateBytesFn& state_bytes_;
+  const int64_t max_state_bytes_;
+  int64_t state_bytes_so_far_ = 0;
   std::string what_;
   const json* tensor_values_ = nullptr;
   proto::GraphModule out_;
@@ -487,7 +511,26 @@ absl::Status Translator::Inputs(const json& signature) {
     }
     t->set_device(meta.device().empty() ? "cpu" : meta.device());
     t->set_requires_grad(meta.requires_grad());
-    ASSIGN_OR_RETURN(std::string bytes, state_bytes_(fqn, kind));
+    int64_t size = ElementBytes(meta.dtype());
+    for (int64_t d : t->shape()) {
+      if (d < 0 || (d > 0 && size > max_state_bytes_ / d)) {
+        size = -1;
+        break;
+      }
+      size *= d;
+    }
+    if (size < 0 || size > max_state_bytes_ - state_bytes_so_far_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          where, ": state tensor '", Shown(fqn), "' takes the state over ",
+          "the limit of ", max_state_bytes_, " bytes"));
+    }
+    state_bytes_so_far_ += size;
+    ASSIGN_OR_RETURN(std::string bytes, state_bytes_(fqn, kind, size));
+    if (static_cast<int64_t>(bytes.size()) != size) {
+      return Bad(where, absl::StrCat("state tensor '", Shown(fqn), "' has ",
+                                     bytes.size(), " bytes; its shape needs ",
+                                     size));
+    }
     t->set_data(std::move(bytes));
   }
   return absl::OkStatus();
@@ -741,9 +784,9 @@ absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text,
 
 absl::StatusOr<proto::GraphModule> ProgramToProto(
     const nlohmann::json& program, const StateBytesFn& state_bytes,
-    absl::string_view what) {
+    int64_t max_state_bytes, absl::string_view what) {
   try {
-    Translator t(program, state_bytes, what);
+    Translator t(program, state_bytes, max_state_bytes, what);
     return t.Run();
   } catch (const json::exception& e) {
     // A type nlohmann refuses to convert (checked above, so not expected).

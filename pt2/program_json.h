@@ -18,6 +18,7 @@
 #ifndef REWIRE_PT2_PROGRAM_JSON_H_
 #define REWIRE_PT2_PROGRAM_JSON_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -42,18 +43,20 @@ inline constexpr int kMaxJsonDepth = 256;
 absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text,
                                          absl::string_view what);
 
-// A state tensor's bytes, by its fully qualified name ("bn.running_mean")
-// and the placeholder kind it feeds ("parameter", "buffer",
-// "tensor_constant"); checked against `meta` (the signature's TensorMeta
-// of that placeholder) by the caller's implementation.
+// A state tensor's bytes, by its fully qualified name ("bn.running_mean"),
+// the kind of input that feeds it ("parameter", "buffer",
+// "tensor_constant") and the byte size its signature entry gives (dtype and
+// shape in tensor_values), which the bytes must have.
 using StateBytesFn = std::function<absl::StatusOr<std::string>(
-    const std::string& fqn, const std::string& kind)>;
+    const std::string& fqn, const std::string& kind, int64_t bytes)>;
 
 // Translates `program` (a parsed model.json) into a GraphModule whose
-// tensors carry their bytes from `state_bytes`.
+// tensors carry their bytes from `state_bytes`. State tensors whose sizes
+// add up to more than `max_state_bytes` are refused (ResourceExhausted)
+// before `state_bytes` is asked for them.
 absl::StatusOr<proto::GraphModule> ProgramToProto(
     const nlohmann::json& program, const StateBytesFn& state_bytes,
-    absl::string_view what);
+    int64_t max_state_bytes, absl::string_view what);
 
 }  // namespace pt2
 }  // namespace rewire

@@ -247,8 +247,8 @@ absl::StatusOr<ExportedModule> LoadPt2FromBytes(absl::string_view bytes,
   ASSIGN_OR_RETURN(json constants, archive.Config(absl::StrCat(
                                        "data/constants/", model,
                                        "_constants_config.json")));
-  auto state_bytes = [&](const std::string& fqn,
-                         const std::string& kind) -> absl::StatusOr<std::string> {
+  auto state_bytes = [&](const std::string& fqn, const std::string& kind,
+                         int64_t) -> absl::StatusOr<std::string> {
     if (kind == "tensor_constant") {
       return StateBytes(archive, constants, "data/constants/", fqn);
     }
@@ -262,7 +262,7 @@ absl::StatusOr<ExportedModule> LoadPt2FromBytes(absl::string_view bytes,
   };
   ASSIGN_OR_RETURN(
       proto::GraphModule proto,
-      ProgramToProto(program, state_bytes,
+      ProgramToProto(program, state_bytes, options.max_total_tensor_bytes,
                      absl::StrCat(what, ": ", prefix, model_entry)));
   return ModuleFromProto(proto, options);
 }
