@@ -236,7 +236,11 @@ absl::StatusOr<Tensor> Reduce(const Tensor& x, absl::Span<const int64_t> dims,
   std::vector<int64_t> kept_shape(x.dim());
   for (int i = 0; i < x.dim(); ++i) kept_shape[i] = reduced[i] ? 1 : x.size(i);
   ASSIGN_OR_RETURN(int64_t out_n, CheckedNumel(kept_shape));
-  std::vector<double> acc(out_n, 0.0);
+  // The result first: it is as large as the accumulators and bounded by the
+  // same limits, so a hostile shape is refused before any temporary exists.
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, out_shape));
+  ASSIGN_OR_RETURN(auto io, Io(dtype));
+  ASSIGN_OR_RETURN(Scratch<double> acc, Scratch<double>::Make(out_n, 0.0));
   const auto so = BroadcastStrides(kept_shape, x.shape());
   ASSIGN_OR_RETURN(auto ix, Io(x.dtype()));
   const void* px = x.raw_data();
@@ -244,8 +248,6 @@ absl::StatusOr<Tensor> Reduce(const Tensor& x, absl::Span<const int64_t> dims,
     acc[o] += ix.first(px, i);
   });
   const int64_t count = out_n == 0 ? 0 : x.numel() / std::max<int64_t>(out_n, 1);
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, out_shape));
-  ASSIGN_OR_RETURN(auto io, Io(dtype));
   for (int64_t i = 0; i < out_n; ++i) {
     io.second(out.raw_data(), i,
               mean ? acc[i] / static_cast<double>(count) : acc[i]);

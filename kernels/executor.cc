@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include <unistd.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +20,7 @@
 #include "ir/schema.h"
 #include "ir/status_macros.h"
 #include "kernels/common_ops.h"
+#include "kernels/node_work.h"
 #include "kernels/op_args.h"
 
 namespace rewire {
@@ -366,7 +369,8 @@ absl::StatusOr<ExecutionResult> Run(
     const absl::flat_hash_map<std::string, Tensor>& named,
     const std::vector<Tensor>* positional, const ExecuteOptions& options) {
   // Every tensor of the run, not only the results "val" describes.
-  ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements);
+  ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements,
+                            options.max_total_bytes);
   Graph& graph = module.graph();
   // Device and kernels.
   Device device = Device::Cpu();
@@ -605,6 +609,16 @@ absl::StatusOr<ExecutionResult> Run(
           if (!v.ok()) return AtNode(*node, v.status());
           values.push_back(std::move(*v));
         }
+        {
+          Args shapes(*target.schema, values);
+          const int64_t work = EstimateNodeWork(target.qualified, shapes, promised.elements);
+          if (work > options.max_node_work) {
+            return AtNode(*node, absl::ResourceExhaustedError(absl::StrCat(
+                                     "estimated work of ", work,
+                                     " operations exceeds the limit of ", options.max_node_work,
+                                     " per node (ExecuteOptions::max_node_work)")));
+          }
+        }
         if (options.before_node) RETURN_IF_ERROR(options.before_node(*node, values));
         // CPU-only ops on another device go through host copies, and ops
         // that need contiguous tensors through contiguous ones.
@@ -690,6 +704,16 @@ absl::Status MapAllocationErrors(absl::Status s) {
 }
 
 }  // namespace
+
+int64_t DefaultMaxTotalBytes() {
+  static const int64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page_size = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page_size <= 0) return int64_t{8} << 30;
+    return static_cast<int64_t>(pages) / 2 * static_cast<int64_t>(page_size);
+  }();
+  return bytes;
+}
 
 const DeviceOps& CpuDeviceOps() {
   static const DeviceOps ops = {

@@ -1,0 +1,228 @@
+// The executor's bounds on hostile graphs: the total of live bytes (kernel
+// temporaries and input copies included), the per-node work estimate, and
+// kernels that skip zero-size tensors however large their other dims. Each
+// graph here ran for minutes, or aborted on std::bad_alloc, before these
+// bounds; the tests assert the status, and a regression shows as a test
+// timeout.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ir/text_format.h"
+#include "kernels/executor.h"
+
+namespace rewire {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
+
+absl::StatusOr<ExecutionResult> RunText(const std::string& text,
+                                        const std::vector<Tensor>& inputs,
+                                        const ExecuteOptions& options) {
+  auto g = ParseGraph(text);
+  EXPECT_TRUE(g.ok()) << g.status();
+  if (!g.ok()) return g.status();
+  ExportedModule m(std::move(*g));
+  return Execute(m, inputs, options);
+}
+
+// Item: a reduction sized its accumulators (a std::vector) from the shape
+// before anything checked it; `sum` over dim 0 of [0, 10^15] threw
+// std::bad_alloc. Without "val" nothing but the allocator sees the sizes.
+TEST(ExecutorLimitsTest, KernelTemporariesAreBoundedAndCounted) {
+  const std::string huge = R"(graph():
+    %z = aten.zeros.default([0, 1000000000000000])
+    %s = aten.sum.dim_IntList(%z, [0])
+    return (%s,)
+)";
+  auto r = RunText(huge, {}, ExecuteOptions());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("%s"));
+
+  // [0, 10^8]: a 400 MB result and 800 MB of double accumulators, each
+  // under the per-tensor limit; the total counts both.
+  ExecuteOptions options;
+  options.max_total_bytes = 1000000000;
+  r = RunText(R"(graph():
+    %z = aten.zeros.default([0, 100000000])
+    %s = aten.sum.dim_IntList(%z, [0])
+    return (%s,)
+)", {}, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(),
+              AllOf(HasSubstr("%s"), HasSubstr("limit of 1000000000 bytes in total")));
+
+  // Batch norm in training without weights took its channel count from an
+  // empty input: per-channel temporaries of 10^15 entries.
+  r = RunText(R"(graph():
+    %z = aten.zeros.default([0, 1000000000000000])
+    %bn = aten._native_batch_norm_legit.no_stats(%z, None, None, True, 0.1, 1e-05)
+    return (%bn,)
+)", {}, ExecuteOptions());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("%bn"));
+}
+
+// Item: no total existed: ones([3.9e9]) passed the 16 GiB per-tensor
+// default, and several tensors under it could together take all memory.
+TEST(ExecutorLimitsTest, LiveBytesOfTheRunAreLimitedInTotal) {
+  ExecuteOptions options;
+  options.max_total_bytes = 64 << 20;
+  // 24 MB each: %a and %b fit, %c would bring the live total to 72 MB.
+  const std::string text = R"(graph():
+    %a = aten.ones.default([6000000])
+    %b = aten.ones.default([6000000])
+    %c = aten.add.Tensor(%a, %b)
+    return (%c,)
+)";
+  auto r = RunText(text, {}, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(), AllOf(HasSubstr("%c"), HasSubstr("67108864 bytes in total")));
+  // Released values make room: the same sizes in a chain fit.
+  r = RunText(R"(graph():
+    %a = aten.ones.default([6000000])
+    %b = aten.relu.default(%a)
+    %c = aten.neg.default(%b)
+    return (%c,)
+)", {}, options);
+  EXPECT_TRUE(r.ok()) << r.status();
+
+  // The run's copies of the caller's inputs count too.
+  auto in = Tensor::Zeros(ScalarType::kFloat32, {20 << 20});  // 80 MB
+  ASSERT_TRUE(in.ok());
+  r = RunText(R"(graph():
+    %x : f32[20971520] = placeholder[target=x]
+    %y = aten.relu.default(%x)
+    return (%y,)
+)", {*in}, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("%x"));
+}
+
+TEST(ExecutorLimitsTest, DefaultLimitsAreOnAndSizedToTheMachine) {
+  const ExecuteOptions defaults;
+  const int64_t physical =
+      static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  EXPECT_EQ(defaults.max_total_bytes, DefaultMaxTotalBytes());
+  EXPECT_GT(defaults.max_total_bytes, physical / 4);
+  EXPECT_LE(defaults.max_total_bytes, physical / 2);
+  EXPECT_EQ(defaults.max_node_work, kDefaultMaxNodeWork);
+  // A tensor larger than the machine-sized total is refused before it is
+  // allocated, even under the per-tensor limit.
+  ExecuteOptions options;
+  options.max_tensor_bytes = kUnlimited;
+  const int64_t elements = defaults.max_total_bytes / 4 + 1;
+  auto r = RunText("graph():\n    %o = aten.ones.default([" + std::to_string(elements) +
+                       "])\n    return (%o,)\n",
+                   {}, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("%o"));
+  if (defaults.max_total_bytes < Tensor::MaxBytes() - kTensorAlignment) {
+    EXPECT_THAT(r.status().message(), HasSubstr("in total"));
+  }
+}
+
+// Item: a convolution of two 4 MB tensors with a 1000x1000 kernel over a
+// 999-padded input needs ~10^13 FLOPs and ran for minutes within every
+// memory limit.
+TEST(ExecutorLimitsTest, NodeWorkIsEstimatedAndBoundedBeforeTheKernelRuns) {
+  const char* cases[][2] = {
+      {"conv", R"(graph():
+    %x : f32[1, 1, 1000, 1000] = aten.ones.default([1, 1, 1000, 1000])
+    %w : f32[1, 1, 1000, 1000] = aten.ones.default([1, 1, 1000, 1000])
+    %c : f32[1, 1, 2999, 2999] = aten.conv2d.default(%x, %w, None, [1, 1], [999, 999])
+    return (%c,)
+)"},
+      // Expanded views: a few MB of storage, 2 * 10^12 multiply-adds.
+      {"bmm", R"(graph():
+    %a = aten.ones.default([1, 1000, 1000])
+    %e = aten.expand.default(%a, [1000, 1000, 1000])
+    %c = aten.bmm.default(%e, %e)
+    return (%c,)
+)"},
+      {"matmul", R"(graph():
+    %a = aten.ones.default([1, 1000, 1000])
+    %e = aten.expand.default(%a, [1000, 1000, 1000])
+    %c = aten.matmul.default(%e, %a)
+    return (%c,)
+)"},
+      {"einsum", R"(graph():
+    %a = aten.ones.default([1, 1000, 1000])
+    %e = aten.expand.default(%a, [1000, 1000, 1000])
+    %c = aten.einsum.default("bij,bjk->bik", [%e, %e])
+    return (%c,)
+)"},
+      {"attention", R"(graph():
+    %a = aten.ones.default([1, 4096, 64])
+    %e = aten.expand.default(%a, [4096, 4096, 64])
+    %c = aten.scaled_dot_product_attention.default(%e, %e, %e)
+    return (%c,)
+)"},
+      {"max pool", R"(graph():
+    %x = aten.ones.default([1, 1, 3000, 3000])
+    %c = aten.max_pool2d.default(%x, [1000, 1000], [1, 1])
+    return (%c,)
+)"},
+  };
+  for (const auto& [what, text] : cases) {
+    SCOPED_TRACE(what);
+    auto r = RunText(text, {}, ExecuteOptions());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+    EXPECT_THAT(r.status().message(),
+                AllOf(HasSubstr("node %c"), HasSubstr("estimated work of"),
+                      HasSubstr("limit of 1099511627776")));
+  }
+
+  // The largest convolutions of ResNet-50 at batch 32 pass the estimate:
+  // the kernel runs and refuses the float64 weight, so the status is the
+  // kernel's, not the work limit's.
+  struct Conv {
+    const char* what;
+    std::vector<int64_t> input, weight;
+    const char* params;
+  };
+  const Conv resnet[] = {
+      {"stem 7x7", {32, 3, 224, 224}, {64, 3, 7, 7}, "[2, 2], [3, 3]"},
+      {"last 3x3", {32, 512, 7, 7}, {512, 512, 3, 3}, "[1, 1], [1, 1]"},
+  };
+  for (const Conv& c : resnet) {
+    SCOPED_TRACE(c.what);
+    auto r = RunText(std::string(R"(graph():
+    %x = placeholder[target=x]
+    %w = placeholder[target=w]
+    %c = aten.conv2d.default(%x, %w, None, )") + c.params + ")\n    return (%c,)\n",
+                     {*Tensor::Zeros(ScalarType::kFloat32, c.input),
+                      *Tensor::Zeros(ScalarType::kFloat64, c.weight)},
+                     ExecuteOptions());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr("weight must be 4-D of the input's dtype"));
+  }
+
+  // The limit is the caller's: a bmm of expanded views is refused under a
+  // low limit and runs without one.
+  const std::string bmm = R"(graph():
+    %a = aten.ones.default([1, 100, 100])
+    %e = aten.expand.default(%a, [2, 100, 100])
+    %c = aten.bmm.default(%e, %e)
+    return (%c,)
+)";
+  ExecuteOptions raised;
+  raised.max_node_work = 1000000;  // 4 * 10^6 FLOPs needed
+  auto r = RunText(bmm, {}, raised);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  raised.max_node_work = kUnlimited;
+  r = RunText(bmm, {}, raised);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outputs[0].tensor.data<float>()[0], 100.0f);
+}
+
+}  // namespace
+}  // namespace rewire
