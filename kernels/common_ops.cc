@@ -556,6 +556,7 @@ absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim) {
     shape[d] += t->size(d);
   }
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(first.dtype(), shape));
+  if (out.numel() == 0) return out;  // the copy loop would still count the outer dims
   int64_t outer = 1, inner = first.itemsize();
   for (int i = 0; i < d; ++i) outer *= shape[i];
   for (int i = d + 1; i < first.dim(); ++i) inner *= shape[i];
@@ -597,6 +598,7 @@ absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log, bool safe
   RETURN_IF_ERROR(CheckFloat(x, log ? "log_softmax" : "softmax"));
   ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), x.shape()));
+  if (out.numel() == 0) return out;  // the loops below would still count the outer dims
   int64_t outer = 1, inner = 1;
   const int64_t len = x.dim() == 0 ? 1 : x.size(d);
   for (int i = 0; i < d; ++i) outer *= x.size(i);

@@ -421,7 +421,8 @@ absl::Status BatchStats(const BnArgs& a, Scratch<double>& mean, Scratch<double>&
   const T* x = a.input->data<T>();
   const CpuIsa isa = ActiveCpuIsa();
   const int64_t chunks = std::max<int64_t>(1, (a.inner + kBnChunk - 1) / kBnChunk);
-  const int64_t items_per_channel = a.n * chunks;
+  // No elements: no partial sums (a.n alone may be huge), and a mean of 0/0.
+  const int64_t items_per_channel = a.n * a.inner == 0 ? 0 : a.n * chunks;
   ASSIGN_OR_RETURN(Scratch<double> shift, Scratch<double>::Make(a.c));
   for (int64_t c = 0; c < a.c; ++c) {
     shift[c] = a.n * a.inner > 0 ? ToDouble(x[c * a.inner]) : 0.0;
@@ -530,6 +531,7 @@ absl::StatusOr<BatchNormResult> BatchNormImpl(const BnArgs& a, bool training,
                              float_params);
     }
   }
+  if (result.output.numel() == 0) return result;  // a.n alone may be huge
   RETURN_IF_ERROR(VisitFloating(input.dtype(), "batch_norm", [&](auto tag) {
     ApplyAffine<decltype(tag)>(a, params, result.output);
   }));

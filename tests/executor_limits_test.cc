@@ -224,5 +224,119 @@ TEST(ExecutorLimitsTest, NodeWorkIsEstimatedAndBoundedBeforeTheKernelRuns) {
   EXPECT_EQ(r->outputs[0].tensor.data<float>()[0], 100.0f);
 }
 
+// Item: softmax, log_softmax, cat, split and bmm over f32[10^15, 0] looped
+// over the non-empty dims for minutes. Every kernel must skip a tensor
+// without elements, whatever its other dims: run here with the work and
+// element limits off, so only the kernels' own checks keep these fast. (The
+// default work limit refuses them anyway, counting each zero-size dim as 1.)
+TEST(ExecutorLimitsTest, ZeroSizeTensorsShortCircuitEveryKernel) {
+  // E = 10^15: %z [E, 0], %z3 [E, 0, 4], %w3 [E, 4, 0], %z4 [E, 0, 4, 4],
+  // %c4 [E, 3, 0, 4], %g [2, 0, E] (no elements, yet E rows, planes or
+  // batches).
+  const std::string prelude = R"(graph():
+    %z = aten.zeros.default([1000000000000000, 0])
+    %z3 = aten.zeros.default([1000000000000000, 0, 4])
+    %w3 = aten.zeros.default([1000000000000000, 4, 0])
+    %z4 = aten.zeros.default([1000000000000000, 0, 4, 4])
+    %c4 = aten.zeros.default([1000000000000000, 3, 0, 4])
+    %b = aten.zeros.default([1000000000000000, 0], dtype=torch.bool)
+    %e = aten.zeros.default([0])
+    %e2 = aten.zeros.default([0, 0])
+    %g = aten.zeros.default([2, 0, 1000000000000000])
+    %i = aten.zeros.default([3], dtype=torch.int64)
+    %f = aten.ones.default([4])
+    %f3 = aten.ones.default([3])
+    %cw = aten.ones.default([0, 0, 1, 1])
+    %lw = aten.ones.default([5, 4])
+    %r = )";
+  const char* cases[] = {
+      "aten.softmax.int(%z, 1)",
+      "aten.softmax.int(%z, 0)",
+      "aten._softmax.default(%z3, 1, False)",
+      "aten.log_softmax.int(%z, 1)",
+      "aten._log_softmax.default(%z3, 2, False)",
+      "aten._safe_softmax.default(%z, 1)",
+      "aten.cat.default([%z, %z], 1)",
+      "aten.cat.default([%z, %z], 0)",
+      "aten.cat.default([%z3, %z3], 2)",
+      "aten.split.Tensor(%z3, 2, 2)",
+      "aten.split_with_sizes.default(%z3, [1, 3], 2)",
+      "aten.bmm.default(%z3, %w3)",
+      "aten.matmul.default(%z3, %w3)",
+      "aten.baddbmm.default(%e, %z3, %w3)",
+      "aten.mm.default(%z, %e2)",
+      "aten.addmm.default(%e, %z, %e2)",
+      "aten.linear.default(%z3, %lw)",
+      "aten.einsum.default(\"bij,bjk->bik\", [%z3, %w3])",
+      "aten.relu.default(%z)",
+      "aten.gelu.default(%z)",
+      "aten.add.Tensor(%z3, %f)",
+      "aten.mul.Tensor(%z, %z)",
+      "aten.where.self(%b, %z, %z)",
+      "aten.masked_fill.Scalar(%z, %b, 1.0)",
+      "aten.clamp.default(%z, 0.0, 1.0)",
+      "aten.sum.dim_IntList(%z, [0])",
+      "aten.mean.dim(%z3, [0, 2])",
+      "aten.any.dim(%b, 0)",
+      "aten.layer_norm.default(%z3, [4])",
+      "aten.native_layer_norm.default(%z3, [4], %f, %f, 1e-05)",
+      "aten.group_norm.default(%g, 1)",
+      "aten.native_group_norm.default(%g, None, None, 2, 0, 1000000000000000, 1, 1e-05)",
+      "aten.instance_norm.default(%c4, %f3, %f3, %f3, %f3, False, 0.1, 1e-05, False)",
+      "aten.cudnn_batch_norm.default(%c4, %f3, %f3, %f3, %f3, False, 0.1, 1e-05)",
+      "aten._native_batch_norm_legit_no_training.default(%c4, None, None, %f3, %f3, 0.1, 1e-05)",
+      "aten.batch_norm.default(%c4, %f3, %f3, %f3, %f3, False, 0.1, 1e-05, False)",
+      "aten.conv2d.default(%z4, %cw)",
+      "aten.max_pool2d.default(%z4, [2, 2])",
+      "aten.max_pool2d_with_indices.default(%z4, [2, 2])",
+      "aten.avg_pool2d.default(%z4, [2, 2])",
+      "aten.adaptive_avg_pool2d.default(%z4, [2, 2])",
+      "aten.scaled_dot_product_attention.default(%z3, %z3, %z3)",
+      "aten._scaled_dot_product_flash_attention_for_cpu.default(%z3, %z3, %z3)",
+      "aten.index_select.default(%z, 0, %i)",
+      "aten.index.Tensor(%z, [%i])",
+      "aten._unsafe_index.Tensor(%z, [%i])",
+      "aten.eq.Tensor(%z, %z)",
+      "aten.logical_and.default(%b, %b)",
+      "aten.masked_fill_.Scalar(%z, %b, 1.0)",
+      "aten.pow.Tensor_Scalar(%z, 2)",
+      "aten.pad.default(%z, [0, 0, 1, 1])",
+      "aten.roll.default(%z, [1], [0])",
+      "aten.constant_pad_nd.default(%z, [0, 0, 1, 1])",
+      "aten.repeat.default(%z, [2, 1])",
+      "aten.tril.default(%z)",
+      "aten.triu.default(%z3)",
+      "aten.clone.default(%z3)",
+      "aten.contiguous.default(%z3)",
+      "aten._to_copy.default(%z, dtype=torch.float64)",
+      "aten.copy.default(%z, %z)",
+      "aten.fill_.Scalar(%z, 2.0)",
+      "aten.dropout.default(%z, 0.5, True)",
+      "aten.native_dropout.default(%z, 0.5, True)",
+      "aten.feature_dropout.default(%z3, 0.5, True)",
+      "aten.alpha_dropout.default(%z, 0.5, True)",
+      "aten.feature_alpha_dropout.default(%z3, 0.5, True)",
+      "aten.bernoulli.p(%z, 0.5)",
+      "aten.rrelu.default(%z, 0.125, 0.3333, True)",
+      "aten.slice_scatter.default(%z, %z)",
+      "aten.full_like.default(%z, 3.0)",
+      "aten.new_ones.default(%z, [1000000000000000, 0])",
+      "aten.ones.default([1000000000000000, 0])",
+  };
+  ExecuteOptions unbounded;
+  unbounded.max_node_work = kUnlimited;
+  for (const char* op : cases) {
+    SCOPED_TRACE(op);
+    const std::string text = prelude + op + "\n    return (%r,)\n";
+    auto r = RunText(text, {}, unbounded);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outputs[0].tensor.numel(), 0);  // later ones may be statistics
+    // With the default work limit, the ones that did loop are refused.
+    r = RunText(text, {}, ExecuteOptions());
+    EXPECT_TRUE(r.ok() || r.status().code() == absl::StatusCode::kResourceExhausted)
+        << r.status();
+  }
+}
+
 }  // namespace
 }  // namespace rewire
