@@ -279,6 +279,8 @@ class Scratch {
   int64_t size() const { return size_; }
   T* begin() { return data_; }
   T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
 
  private:
   static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
