@@ -32,7 +32,7 @@ struct rewire_outputs {
   struct Entry {
     std::string name;
     std::vector<int64_t> shape;
-    std::vector<float> data;
+    rewire::Tensor data;  // float32, contiguous; undefined for None
   };
   std::vector<Entry> entries;
 };
@@ -359,6 +359,9 @@ rewire_status rewire_module_run_ex(rewire_module* module,
     options.max_tensor_bytes = given.max_tensor_bytes;
     options.max_node_work = given.max_node_work;
     options.device = rewire::Device::Cpu();
+    // The float32 conversions of the outputs count with the run's tensors.
+    rewire::ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements,
+                                      options.max_total_bytes);
     absl::StatusOr<rewire::ExecutionResult> r =
         rewire::Execute(module->module, named, options);
     if (!r.ok()) return r.status();
@@ -369,13 +372,24 @@ rewire_status rewire_module_run_ex(rewire_module* module,
       if (nt.tensor.defined()) {
         const rewire::Tensor& t = nt.tensor;
         e.shape = t.shape();
-        e.data.resize(static_cast<size_t>(t.numel()));
+        if (t.dtype() == rewire::ScalarType::kFloat32) {
+          e.data = t;  // outputs are contiguous tensors of their own
+          result->entries.push_back(std::move(e));
+          continue;
+        }
+        absl::StatusOr<rewire::Tensor> f =
+            rewire::Tensor::Empty(rewire::ScalarType::kFloat32, t.shape());
+        if (!f.ok()) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "output '", nt.name, "' as float32: ", f.status().message()));
+        }
+        e.data = *std::move(f);
+        float* dst = e.data.data<float>();
         for (int64_t i = 0; i < t.numel(); ++i) {
           switch (t.dtype()) {
-            case rewire::ScalarType::kFloat32: e.data[i] = t.data<float>()[i]; break;
-            case rewire::ScalarType::kFloat64: e.data[i] = static_cast<float>(t.data<double>()[i]); break;
-            case rewire::ScalarType::kInt64: e.data[i] = static_cast<float>(t.data<int64_t>()[i]); break;
-            case rewire::ScalarType::kBool: e.data[i] = t.data<bool>()[i] ? 1.0f : 0.0f; break;
+            case rewire::ScalarType::kFloat64: dst[i] = static_cast<float>(t.data<double>()[i]); break;
+            case rewire::ScalarType::kInt64: dst[i] = static_cast<float>(t.data<int64_t>()[i]); break;
+            case rewire::ScalarType::kBool: dst[i] = t.data<bool>()[i] ? 1.0f : 0.0f; break;
             default:
               return absl::UnimplementedError(absl::StrCat(
                   "output '", nt.name, "' has dtype ",
@@ -408,11 +422,12 @@ const int64_t* rewire_outputs_shape(const rewire_outputs* outputs, size_t i) {
 }
 int64_t rewire_outputs_numel(const rewire_outputs* outputs, size_t i) {
   const rewire_outputs::Entry* e = EntryAt(outputs, i);
-  return e == nullptr ? 0 : static_cast<int64_t>(e->data.size());
+  return e == nullptr || !e->data.defined() ? 0 : e->data.numel();
 }
 const float* rewire_outputs_data(const rewire_outputs* outputs, size_t i) {
   const rewire_outputs::Entry* e = EntryAt(outputs, i);
-  return e == nullptr || e->data.empty() ? nullptr : e->data.data();
+  return e == nullptr || !e->data.defined() || e->data.numel() == 0 ? nullptr
+                                                                    : e->data.data<float>();
 }
 void rewire_outputs_free(rewire_outputs* outputs) { delete outputs; }
 
