@@ -107,6 +107,22 @@ TEST(ExecutorLimitsTest, LiveBytesOfTheRunAreLimitedInTotal) {
   EXPECT_THAT(r.status().message(), HasSubstr("%x"));
 }
 
+// The results of one node are Tensor objects no byte limit counts: split,
+// chunk and unbind make at most 2^20 of them.
+TEST(ExecutorLimitsTest, ResultCountOfOneNodeIsBounded) {
+  for (const char* op : {"aten.split.Tensor(%z, 1)", "aten.unbind.int(%z)",
+                         "aten.chunk.default(%z, 1048577)"}) {
+    SCOPED_TRACE(op);
+    const std::string text = std::string("graph():\n"
+                                         "    %z = aten.zeros.default([1048577, 0])\n"
+                                         "    %s = ") +
+                             op + "\n    %g = getitem(%s, 0)\n    return (%g,)\n";
+    auto r = RunText(text, {}, ExecuteOptions());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+    EXPECT_THAT(r.status().message(), AllOf(HasSubstr("%s"), HasSubstr("limit of 1048576")));
+  }
+}
+
 TEST(ExecutorLimitsTest, DefaultLimitsAreOnAndSizedToTheMachine) {
   const ExecuteOptions defaults;
   const int64_t physical =
