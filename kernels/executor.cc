@@ -15,7 +15,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "ir/metadata.h"
 #include "ir/schema.h"
 #include "ir/status_macros.h"
@@ -709,8 +712,20 @@ int64_t DefaultMaxTotalBytes() {
   static const int64_t bytes = [] {
     const long pages = sysconf(_SC_PHYS_PAGES);
     const long page_size = sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || page_size <= 0) return int64_t{8} << 30;
-    return static_cast<int64_t>(pages) / 2 * static_cast<int64_t>(page_size);
+    if (pages <= 0 || page_size <= 0) return int64_t{4} << 30;
+    int64_t memory = static_cast<int64_t>(pages) * static_cast<int64_t>(page_size);
+    // A container's memory limit (cgroup v2, then v1) is the machine the
+    // process really has: past it the kernel kills it, limits or not.
+    for (const char* path : {"/sys/fs/cgroup/memory.max",
+                             "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+      absl::StatusOr<std::string> text = ReadFileToString(path, 64);
+      int64_t limit;
+      if (text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &limit) &&
+          limit > 0) {
+        memory = std::min(memory, limit);
+      }
+    }
+    return memory / 2;
   }();
   return bytes;
 }

@@ -121,8 +121,9 @@ const DeviceOps& CpuDeviceOps();
 void RegisterCudaDeviceOps(const DeviceOps* ops);
 const DeviceOps* GetCudaDeviceOps();
 
-// Half of this machine's physical memory (sysconf), the default of
-// ExecuteOptions::max_total_bytes; 8 GiB when it cannot be read.
+// Half of this machine's memory (physical memory from sysconf, or the
+// container's cgroup limit when lower), the default of
+// ExecuteOptions::max_total_bytes; 4 GiB when it cannot be read.
 int64_t DefaultMaxTotalBytes();
 // The default of ExecuteOptions::max_node_work (operations, node_work.h).
 inline constexpr int64_t kDefaultMaxNodeWork = int64_t{1} << 40;
@@ -142,8 +143,9 @@ struct ExecuteOptions {
   // copies, state, results, kernel temporaries) by the allocator
   // (ScopedTensorLimits in kernels/tensor.h), since "val" may be missing,
   // symbolic or wrong. Over a limit: ResourceExhausted naming the node, and
-  // nothing larger was allocated. Together with a bound on the node count
-  // this bounds the memory and time of a run on a hostile graph.
+  // nothing larger was allocated. With max_total_bytes, max_node_work and a
+  // bound on the node count, these bound the memory and time of a run on a
+  // hostile graph.
   int64_t max_tensor_bytes = int64_t{16} << 30;
   int64_t max_tensor_elements = std::numeric_limits<int64_t>::max();
   // Live bytes of all the tensors the run allocates, counted by the same

@@ -4,7 +4,9 @@
 // graph here ran for minutes, or aborted on std::bad_alloc, before these
 // bounds; the tests assert the status, and a regression shows as a test
 // timeout.
+#include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <unistd.h>
@@ -125,11 +127,16 @@ TEST(ExecutorLimitsTest, ResultCountOfOneNodeIsBounded) {
 
 TEST(ExecutorLimitsTest, DefaultLimitsAreOnAndSizedToTheMachine) {
   const ExecuteOptions defaults;
-  const int64_t physical =
-      static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  // Half of the memory this process has: physical, or a lower cgroup limit.
+  int64_t memory = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  for (const char* path : {"/sys/fs/cgroup/memory.max",
+                           "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream f(path);
+    int64_t limit = 0;
+    if (f >> limit && limit > 0) memory = std::min(memory, limit);
+  }
   EXPECT_EQ(defaults.max_total_bytes, DefaultMaxTotalBytes());
-  EXPECT_GT(defaults.max_total_bytes, physical / 4);
-  EXPECT_LE(defaults.max_total_bytes, physical / 2);
+  EXPECT_EQ(defaults.max_total_bytes, memory / 2);
   EXPECT_EQ(defaults.max_node_work, kDefaultMaxNodeWork);
   // A tensor larger than the machine-sized total is refused before it is
   // allocated, even under the per-tensor limit.
