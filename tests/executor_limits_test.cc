@@ -203,6 +203,12 @@ TEST(ExecutorLimitsTest, NodeWorkIsEstimatedAndBoundedBeforeTheKernelRuns) {
                 AllOf(HasSubstr("node %c"), HasSubstr("estimated work of"),
                       HasSubstr("limit of 1099511627776")));
   }
+  // The conv's estimate: 2 FLOPs x 1999^2 outputs x 10^6 taps, plus the
+  // element visits of both arguments and of the result "val" promises.
+  auto conv = RunText(cases[0][1], {}, ExecuteOptions());
+  EXPECT_THAT(conv.status().message(),
+              HasSubstr(std::to_string(int64_t{2} * 1999 * 1999 * 1000000 + 2000000 +
+                                       2999 * 2999)));
 
   // The largest convolutions of ResNet-50 at batch 32 pass the estimate:
   // the kernel runs and refuses the float64 weight, so the status is the
