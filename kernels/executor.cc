@@ -3,6 +3,8 @@
 // (kernels/*_adapters.cc) and register into the table through op_args.h.
 #include "kernels/executor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -10,8 +12,6 @@
 #include <memory>
 #include <string>
 #include <utility>
-
-#include <unistd.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"

@@ -4,12 +4,13 @@
 // graph here ran for minutes, or aborted on std::bad_alloc, before these
 // bounds; the tests assert the status, and a regression shows as a test
 // timeout.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <limits>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "absl/status/status.h"
