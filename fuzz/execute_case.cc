@@ -203,6 +203,8 @@ absl::StatusOr<ExecuteCase> DecodeExecuteCase(absl::string_view bytes) {
   c.options.offset = uint64_t{offset} * 4;
   c.options.max_tensor_bytes = kMaxTensorBytes;
   c.options.max_tensor_elements = kMaxElements;
+  c.options.max_total_bytes = kMaxTotalBytes;
+  c.options.max_node_work = kMaxNodeWork;
   return c;
 }
 

@@ -49,6 +49,11 @@ inline constexpr int kControlBytes = 4;
 // such tensors is at most kMaxElements^2 multiply-adds, milliseconds.
 inline constexpr int64_t kMaxElements = 4096;
 inline constexpr int64_t kMaxTensorBytes = kMaxElements * 8;
+// All the run's live tensors together, and the estimated work of one node
+// (kernels/node_work.h): what the library's machine-sized defaults bound,
+// at the fuzzer's scale, so that the refusals are exercised too.
+inline constexpr int64_t kMaxTotalBytes = 64 * kMaxTensorBytes;
+inline constexpr int64_t kMaxNodeWork = 4 * kMaxElements * kMaxElements;
 
 // Load limits: few nodes, so that a run is a bounded number of bounded ops.
 LoadOptions ExecuteLoadOptions();

@@ -13,8 +13,9 @@
 # so a CI run never dirties the tree. -rss_limit_mb and -max_len bound each
 # run; the loaders' own LoadOptions limits (fuzz/load_round_trip.h,
 # fuzz/execute_case.h) are what keep a tiny input from claiming a huge graph
-# or tensor, and ExecuteOptions' per-tensor limits what keep a small graph
-# from allocating or looping without bound when it runs.
+# or tensor, and ExecuteOptions' limits (per tensor, in total, and the work
+# estimate per node) what keep a small graph from allocating or looping
+# without bound when it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

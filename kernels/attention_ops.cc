@@ -126,13 +126,17 @@ absl::StatusOr<AttentionResult> ScaledDotProductAttention(
   // The key/value batch of query batch n: same outer index, head / group.
   auto kv_batch = [&](int64_t n) { return (n / nq) * nk + (n % nq) / group; };
   absl::Status st;
+  // Without scores (or without outputs) the loops below would only count
+  // `batches`, which zero-size dims leave unbounded: skip them.
+  const int64_t score_batches = weights.numel() == 0 ? 0 : batches;
+  const int64_t out_batches = out.numel() == 0 ? 0 : batches;
+  ASSIGN_OR_RETURN(Scratch<double> row, Scratch<double>::Make(score_batches == 0 ? 0 : S));
   VisitFloat(query.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* q = query.data<T>();
     const T* k = key.data<T>();
     T* w = weights.data<T>();
-    std::vector<double> row(S);
-    for (int64_t n = 0; n < batches && st.ok(); ++n) {
+    for (int64_t n = 0; n < score_batches && st.ok(); ++n) {
       const int64_t kn = kv_batch(n);
       // Scores of the whole batch: one GEMM, q k^T * scale.
       st = Gemm(false, true, L, S, E, static_cast<T>(scale), q + n * L * E, E, k + kn * S * E, E,
@@ -175,7 +179,7 @@ absl::StatusOr<AttentionResult> ScaledDotProductAttention(
     const T* v = value.data<T>();
     const T* w = weights.data<T>();
     T* o = out.data<T>();
-    for (int64_t n = 0; n < batches && st.ok(); ++n) {
+    for (int64_t n = 0; n < out_batches && st.ok(); ++n) {
       st = Gemm(false, false, L, Ev, S, T{1}, w + n * L * S, S, v + kv_batch(n) * S * Ev, Ev,
                 T{0}, o + n * L * Ev, Ev);
     }

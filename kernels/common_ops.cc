@@ -236,7 +236,11 @@ absl::StatusOr<Tensor> Reduce(const Tensor& x, absl::Span<const int64_t> dims,
   std::vector<int64_t> kept_shape(x.dim());
   for (int i = 0; i < x.dim(); ++i) kept_shape[i] = reduced[i] ? 1 : x.size(i);
   ASSIGN_OR_RETURN(int64_t out_n, CheckedNumel(kept_shape));
-  std::vector<double> acc(out_n, 0.0);
+  // The result first: it is as large as the accumulators and bounded by the
+  // same limits, so a hostile shape is refused before any temporary exists.
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, out_shape));
+  ASSIGN_OR_RETURN(auto io, Io(dtype));
+  ASSIGN_OR_RETURN(Scratch<double> acc, Scratch<double>::Make(out_n, 0.0));
   const auto so = BroadcastStrides(kept_shape, x.shape());
   ASSIGN_OR_RETURN(auto ix, Io(x.dtype()));
   const void* px = x.raw_data();
@@ -244,8 +248,6 @@ absl::StatusOr<Tensor> Reduce(const Tensor& x, absl::Span<const int64_t> dims,
     acc[o] += ix.first(px, i);
   });
   const int64_t count = out_n == 0 ? 0 : x.numel() / std::max<int64_t>(out_n, 1);
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(dtype, out_shape));
-  ASSIGN_OR_RETURN(auto io, Io(dtype));
   for (int64_t i = 0; i < out_n; ++i) {
     io.second(out.raw_data(), i,
               mean ? acc[i] / static_cast<double>(count) : acc[i]);
@@ -554,6 +556,7 @@ absl::StatusOr<Tensor> Cat(absl::Span<const Tensor> tensors, int64_t dim) {
     shape[d] += t->size(d);
   }
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(first.dtype(), shape));
+  if (out.numel() == 0) return out;  // the copy loop would still count the outer dims
   int64_t outer = 1, inner = first.itemsize();
   for (int i = 0; i < d; ++i) outer *= shape[i];
   for (int i = d + 1; i < first.dim(); ++i) inner *= shape[i];
@@ -595,6 +598,7 @@ absl::StatusOr<Tensor> Softmax(const Tensor& x, int64_t dim, bool log, bool safe
   RETURN_IF_ERROR(CheckFloat(x, log ? "log_softmax" : "softmax"));
   ASSIGN_OR_RETURN(int d, NormalizeDim(dim, x.dim()));
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(x.dtype(), x.shape()));
+  if (out.numel() == 0) return out;  // the loops below would still count the outer dims
   int64_t outer = 1, inner = 1;
   const int64_t len = x.dim() == 0 ? 1 : x.size(d);
   for (int i = 0; i < d; ++i) outer *= x.size(i);

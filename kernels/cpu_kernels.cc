@@ -417,18 +417,18 @@ void AffineRun(const T* x, T* y, int64_t len, const ChannelAffine& a,
 
 // Batch mean and biased variance per channel, in double.
 template <typename T>
-void BatchStats(const BnArgs& a, std::vector<double>* mean,
-                std::vector<double>* var) {
+absl::Status BatchStats(const BnArgs& a, Scratch<double>& mean, Scratch<double>& var) {
   const T* x = a.input->data<T>();
   const CpuIsa isa = ActiveCpuIsa();
   const int64_t chunks = std::max<int64_t>(1, (a.inner + kBnChunk - 1) / kBnChunk);
-  const int64_t items_per_channel = a.n * chunks;
-  std::vector<double> shift(a.c);
+  // No elements: no partial sums (a.n alone may be huge), and a mean of 0/0.
+  const int64_t items_per_channel = a.n * a.inner == 0 ? 0 : a.n * chunks;
+  ASSIGN_OR_RETURN(Scratch<double> shift, Scratch<double>::Make(a.c));
   for (int64_t c = 0; c < a.c; ++c) {
     shift[c] = a.n * a.inner > 0 ? ToDouble(x[c * a.inner]) : 0.0;
   }
-  std::vector<double> psum(a.c * items_per_channel, 0.0);
-  std::vector<double> psq(a.c * items_per_channel, 0.0);
+  ASSIGN_OR_RETURN(Scratch<double> psum, Scratch<double>::Make(a.c * items_per_channel));
+  ASSIGN_OR_RETURN(Scratch<double> psq, Scratch<double>::Make(a.c * items_per_channel));
   const int64_t item_len = std::min(a.inner, kBnChunk);
   const int64_t grain = std::max<int64_t>(1, kBnChunk / std::max<int64_t>(1, item_len));
   ThreadPool::Default().ParallelFor(
@@ -445,8 +445,6 @@ void BatchStats(const BnArgs& a, std::vector<double>* mean,
         }
       });
   const double count = static_cast<double>(a.n * a.inner);
-  mean->assign(a.c, 0.0);
-  var->assign(a.c, 0.0);
   for (int64_t c = 0; c < a.c; ++c) {
     double s = 0.0, q = 0.0;
     for (int64_t r = 0; r < items_per_channel; ++r) {
@@ -454,13 +452,14 @@ void BatchStats(const BnArgs& a, std::vector<double>* mean,
       q += psq[c * items_per_channel + r];
     }
     const double m = s / count;
-    (*mean)[c] = shift[c] + m;
-    (*var)[c] = std::max(0.0, q / count - m * m);
+    mean[c] = shift[c] + m;
+    var[c] = std::max(0.0, q / count - m * m);
   }
+  return absl::OkStatus();
 }
 
 template <typename T>
-void ApplyAffine(const BnArgs& a, const std::vector<ChannelAffine>& params,
+void ApplyAffine(const BnArgs& a, const Scratch<ChannelAffine>& params,
                  Tensor& out) {
   const T* x = a.input->data<T>();
   T* y = out.data<T>();
@@ -492,15 +491,17 @@ absl::StatusOr<BatchNormResult> BatchNormImpl(const BnArgs& a, bool training,
   const bool float_params = input.dtype() != ScalarType::kFloat64;
   BatchNormResult result;
   ASSIGN_OR_RETURN(result.output, Tensor::Empty(input.dtype(), input.shape()));
-  std::vector<ChannelAffine> params(a.c);
-  std::vector<double> mean, var;
+  ASSIGN_OR_RETURN(Scratch<ChannelAffine> params, Scratch<ChannelAffine>::Make(a.c));
   if (training) {
-    absl::Status st = VisitFloating(input.dtype(), "batch_norm", [&](auto tag) {
-      BatchStats<decltype(tag)>(a, &mean, &var);
-    });
-    RETURN_IF_ERROR(st);
     ASSIGN_OR_RETURN(result.save_mean, Tensor::Empty(stat_type, {a.c}));
     ASSIGN_OR_RETURN(result.save_invstd, Tensor::Empty(stat_type, {a.c}));
+    ASSIGN_OR_RETURN(Scratch<double> mean, Scratch<double>::Make(a.c));
+    ASSIGN_OR_RETURN(Scratch<double> var, Scratch<double>::Make(a.c));
+    absl::Status stats;
+    RETURN_IF_ERROR(VisitFloating(input.dtype(), "batch_norm", [&](auto tag) {
+      stats = BatchStats<decltype(tag)>(a, mean, var);
+    }));
+    RETURN_IF_ERROR(stats);
     const double count = static_cast<double>(a.n * a.inner);
     for (int64_t c = 0; c < a.c; ++c) {
       const double invstd = 1.0 / std::sqrt(var[c] + eps);
@@ -530,6 +531,7 @@ absl::StatusOr<BatchNormResult> BatchNormImpl(const BnArgs& a, bool training,
                              float_params);
     }
   }
+  if (result.output.numel() == 0) return result;  // a.n alone may be huge
   RETURN_IF_ERROR(VisitFloating(input.dtype(), "batch_norm", [&](auto tag) {
     ApplyAffine<decltype(tag)>(a, params, result.output);
   }));

@@ -3,6 +3,8 @@
 // (kernels/*_adapters.cc) and register into the table through op_args.h.
 #include "kernels/executor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -13,11 +15,15 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "ir/metadata.h"
 #include "ir/schema.h"
 #include "ir/status_macros.h"
 #include "kernels/common_ops.h"
+#include "kernels/node_work.h"
 #include "kernels/op_args.h"
 
 namespace rewire {
@@ -366,7 +372,8 @@ absl::StatusOr<ExecutionResult> Run(
     const absl::flat_hash_map<std::string, Tensor>& named,
     const std::vector<Tensor>* positional, const ExecuteOptions& options) {
   // Every tensor of the run, not only the results "val" describes.
-  ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements);
+  ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements,
+                            options.max_total_bytes);
   Graph& graph = module.graph();
   // Device and kernels.
   Device device = Device::Cpu();
@@ -605,6 +612,16 @@ absl::StatusOr<ExecutionResult> Run(
           if (!v.ok()) return AtNode(*node, v.status());
           values.push_back(std::move(*v));
         }
+        {
+          Args shapes(*target.schema, values);
+          const int64_t work = EstimateNodeWork(target.qualified, shapes, promised.elements);
+          if (work > options.max_node_work) {
+            return AtNode(*node, absl::ResourceExhaustedError(absl::StrCat(
+                                     "estimated work of ", work,
+                                     " operations exceeds the limit of ", options.max_node_work,
+                                     " per node (ExecuteOptions::max_node_work)")));
+          }
+        }
         if (options.before_node) RETURN_IF_ERROR(options.before_node(*node, values));
         // CPU-only ops on another device go through host copies, and ops
         // that need contiguous tensors through contiguous ones.
@@ -690,6 +707,28 @@ absl::Status MapAllocationErrors(absl::Status s) {
 }
 
 }  // namespace
+
+int64_t DefaultMaxTotalBytes() {
+  static const int64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page_size = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page_size <= 0) return int64_t{4} << 30;
+    int64_t memory = static_cast<int64_t>(pages) * static_cast<int64_t>(page_size);
+    // A container's memory limit (cgroup v2, then v1) is the machine the
+    // process really has: past it the kernel kills it, limits or not.
+    for (const char* path : {"/sys/fs/cgroup/memory.max",
+                             "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+      absl::StatusOr<std::string> text = ReadFileToString(path, 64);
+      int64_t limit;
+      if (text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &limit) &&
+          limit > 0) {
+        memory = std::min(memory, limit);
+      }
+    }
+    return memory / 2;
+  }();
+  return bytes;
+}
 
 const DeviceOps& CpuDeviceOps() {
   static const DeviceOps ops = {

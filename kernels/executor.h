@@ -16,7 +16,21 @@
 // after the node that uses it last, so a deep model holds only its live
 // activations. Sizes from the nodes' "val" metadata are checked against
 // ExecuteOptions::max_tensor_bytes and max_tensor_elements before the kernel
-// allocates, and every allocation of the run is held to the same limits.
+// allocates, every allocation of the run is held to the same limits, and the
+// live bytes of all of them together (inputs' copies, state copies,
+// activations, kernel temporaries) to max_total_bytes.
+//
+// Time: before each kernel runs, its work is estimated from its arguments'
+// shapes (kernels/node_work.h: FLOPs for convolution, matmul, attention,
+// einsum and pooling, element visits for the rest) and a node over
+// ExecuteOptions::max_node_work is refused. Kernels skip tensors without
+// elements, whatever their other dims. With a bounded node count (the
+// loader's limits), these bound a run's memory and time on a hostile graph.
+//
+// Defaults: the limits are on by default and sized to the machine (half of
+// its physical memory for the live total; 2^40 operations per node, about a
+// minute on one core and far above any node of ResNet-50 at batch 32); a
+// caller that trusts its models may raise them, INT64_MAX meaning no limit.
 //
 // Devices: dropout, bernoulli_ and the batch norm family dispatch through a
 // DeviceOps table (the CPU one always, a CUDA one when the CUDA kernels library
@@ -26,7 +40,8 @@
 //
 // Errors: an op without a kernel is Unimplemented naming the op and the node;
 // shape and dtype errors are InvalidArgument naming the node; allocations over
-// the limit are ResourceExhausted. Nothing recurses over the graph.
+// a limit and nodes over the work limit are ResourceExhausted naming the node
+// and the limit. Nothing recurses over the graph.
 #ifndef REWIRE_KERNELS_EXECUTOR_H_
 #define REWIRE_KERNELS_EXECUTOR_H_
 
@@ -106,6 +121,13 @@ const DeviceOps& CpuDeviceOps();
 void RegisterCudaDeviceOps(const DeviceOps* ops);
 const DeviceOps* GetCudaDeviceOps();
 
+// Half of this machine's memory (physical memory from sysconf, or the
+// container's cgroup limit when lower), the default of
+// ExecuteOptions::max_total_bytes; 4 GiB when it cannot be read.
+int64_t DefaultMaxTotalBytes();
+// The default of ExecuteOptions::max_node_work (operations, node_work.h).
+inline constexpr int64_t kDefaultMaxNodeWork = int64_t{1} << 40;
+
 struct ExecuteOptions {
   // Philox stream of dropout and bernoulli_ (kernels/philox.h); the result
   // reports the offset after the run so consecutive steps draw fresh masks.
@@ -121,10 +143,21 @@ struct ExecuteOptions {
   // copies, state, results, kernel temporaries) by the allocator
   // (ScopedTensorLimits in kernels/tensor.h), since "val" may be missing,
   // symbolic or wrong. Over a limit: ResourceExhausted naming the node, and
-  // nothing larger was allocated. Together with a bound on the node count
-  // this bounds the memory and time of a run on a hostile graph.
+  // nothing larger was allocated. With max_total_bytes, max_node_work and a
+  // bound on the node count, these bound the memory and time of a run on a
+  // hostile graph.
   int64_t max_tensor_bytes = int64_t{16} << 30;
   int64_t max_tensor_elements = std::numeric_limits<int64_t>::max();
+  // Live bytes of all the tensors the run allocates, counted by the same
+  // allocator scope until each is freed: an allocation that would go over
+  // is ResourceExhausted naming the node. The module's own state bytes,
+  // read in place, are not counted; the caller's inputs are, as the run's
+  // copies of them. INT64_MAX: no limit.
+  int64_t max_total_bytes = DefaultMaxTotalBytes();
+  // Estimated work of one node (kernels/node_work.h), checked before its
+  // kernel runs: over it, ResourceExhausted naming the node, the estimate
+  // and the limit, and the kernel never starts. INT64_MAX: no limit.
+  int64_t max_node_work = kDefaultMaxNodeWork;
 
   // Observation points (Validate uses them). `args` are the node's arguments
   // normalized to its schema order (node->target().schema). before_node runs

@@ -1,8 +1,10 @@
 #include "kernels/gemm.h"
 
-#include <vector>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "ir/status_macros.h"
+#include "kernels/tensor.h"
 #include "oneapi/dnnl/dnnl.h"
 
 namespace rewire {
@@ -24,7 +26,8 @@ absl::Status Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 absl::Status Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                   double alpha, const double* a, int64_t lda, const double* b,
                   int64_t ldb, double beta, double* c, int64_t ldc) {
-  std::vector<double> row(n);
+  if (m == 0 || n == 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Scratch<double> row, Scratch<double>::Make(n));
   for (int64_t i = 0; i < m; ++i) {
     std::fill(row.begin(), row.end(), 0.0);
     for (int64_t p = 0; p < k; ++p) {

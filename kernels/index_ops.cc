@@ -38,11 +38,12 @@ absl::StatusOr<std::vector<Tensor>> MaskPositions(const Tensor& x, int d, const 
     }
   }
   const uint8_t* m = static_cast<const uint8_t*>(mask.raw_data());
-  std::vector<int64_t> hits;
-  for (int64_t i = 0; i < mask.numel(); ++i) {
-    if (m[i] != 0) hits.push_back(i);
+  int64_t n = 0;
+  for (int64_t i = 0; i < mask.numel(); ++i) n += m[i] != 0;
+  ASSIGN_OR_RETURN(Scratch<int64_t> hits, Scratch<int64_t>::Make(n));
+  for (int64_t i = 0, j = 0; i < mask.numel(); ++i) {
+    if (m[i] != 0) hits[j++] = i;
   }
-  const int64_t n = static_cast<int64_t>(hits.size());
   std::vector<Tensor> out;
   const std::vector<int64_t> strides = ContiguousStrides(mask.shape());
   for (int k = 0; k < mask.dim(); ++k) {
@@ -56,16 +57,18 @@ absl::StatusOr<std::vector<Tensor>> MaskPositions(const Tensor& x, int d, const 
 
 // Element offsets (in elements of a contiguous tensor of `shape`) of every
 // index tuple of the dims in `dims`, in row-major order.
-std::vector<int64_t> Offsets(absl::Span<const int64_t> shape, absl::Span<const int> dims) {
+absl::StatusOr<Scratch<int64_t>> Offsets(absl::Span<const int64_t> shape,
+                                         absl::Span<const int> dims) {
   const std::vector<int64_t> strides = ContiguousStrides(shape);
   std::vector<int64_t> sizes, steps;
   for (int d : dims) {
     sizes.push_back(shape[d]);
     steps.push_back(strides[d]);
   }
-  std::vector<int64_t> out;
   // No dims: one empty tuple, at offset 0.
-  ForEachBroadcast(sizes, steps, steps, [&](int64_t, int64_t o, int64_t) { out.push_back(o); });
+  ASSIGN_OR_RETURN(const int64_t n, CheckedNumel(sizes));
+  ASSIGN_OR_RETURN(Scratch<int64_t> out, Scratch<int64_t>::Make(n));
+  ForEachBroadcast(sizes, steps, steps, [&](int64_t i, int64_t o, int64_t) { out[i] = o; });
   return out;
 }
 
@@ -119,7 +122,7 @@ absl::StatusOr<Tensor> Index(const Tensor& x, absl::Span<const Tensor> indices) 
   if (out.numel() == 0) return out;
 
   ASSIGN_OR_RETURN(const int64_t nb, CheckedNumel(b_shape));
-  std::vector<int64_t> b_off(nb, 0);
+  ASSIGN_OR_RETURN(Scratch<int64_t> b_off, Scratch<int64_t>::Make(nb, 0));
   const std::vector<int64_t> x_strides = ContiguousStrides(x.shape());
   for (int i : indexed) {
     const Tensor& t = idx[i];
@@ -138,8 +141,8 @@ absl::StatusOr<Tensor> Index(const Tensor& x, absl::Span<const Tensor> indices) 
     });
     RETURN_IF_ERROR(bad);
   }
-  const std::vector<int64_t> pre_off = Offsets(x.shape(), pre);
-  const std::vector<int64_t> post_off = Offsets(x.shape(), post);
+  ASSIGN_OR_RETURN(Scratch<int64_t> pre_off, Offsets(x.shape(), pre));
+  ASSIGN_OR_RETURN(Scratch<int64_t> post_off, Offsets(x.shape(), post));
   const int64_t item = x.itemsize();
   const char* src = static_cast<const char*>(x.raw_data());
   char* dst = static_cast<char*>(out.raw_data());
@@ -285,11 +288,17 @@ absl::StatusOr<Tensor> Roll(const Tensor& x, absl::Span<const int64_t> shifts,
   if (out.numel() == 0) return out;
   // Source offset of each output index per dim, then an odometer.
   const std::vector<int64_t> strides = ContiguousStrides(x.shape());
-  std::vector<std::vector<int64_t>> from(x.dim());
+  // from[first[d] + i]: the source offset of index i of dim d.
+  std::vector<int64_t> first(x.dim(), 0);
+  int64_t total = 0;
+  for (int d = 0; d < x.dim(); ++d) {
+    first[d] = total;
+    total += x.size(d);
+  }
+  ASSIGN_OR_RETURN(Scratch<int64_t> from, Scratch<int64_t>::Make(total));
   for (int d = 0; d < x.dim(); ++d) {
     const int64_t n = x.size(d);
-    from[d].resize(n);
-    for (int64_t i = 0; i < n; ++i) from[d][i] = ((i - shift[d] + n) % n) * strides[d];
+    for (int64_t i = 0; i < n; ++i) from[first[d] + i] = ((i - shift[d] + n) % n) * strides[d];
   }
   const int64_t item = x.itemsize();
   const char* src = static_cast<const char*>(x.raw_data());
@@ -297,7 +306,7 @@ absl::StatusOr<Tensor> Roll(const Tensor& x, absl::Span<const int64_t> shifts,
   std::vector<int64_t> idx(x.dim(), 0);
   for (int64_t i = 0; i < out.numel(); ++i) {
     int64_t off = 0;
-    for (int d = 0; d < x.dim(); ++d) off += from[d][idx[d]];
+    for (int d = 0; d < x.dim(); ++d) off += from[first[d] + idx[d]];
     std::memcpy(dst + i * item, src + off * item, item);
     for (int d = x.dim() - 1; d >= 0; --d) {
       if (++idx[d] < x.size(d)) break;

@@ -178,6 +178,7 @@ absl::StatusOr<Tensor> Bmm(const Tensor& a, const Tensor& b) {
   }
   const int64_t bs = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(a.dtype(), {bs, m, n}));
+  if (out.numel() == 0) return out;  // the batch loop would still count bs
   absl::Status st;
   VisitFloat(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -200,7 +201,6 @@ absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
         ShapeToString(weight.shape()), " do not agree (in_features)"));
   }
   const int64_t k = weight.size(1), n = weight.size(0);
-  const int64_t m = k == 0 ? 0 : input.numel() / k;
   const bool has_bias = bias != nullptr && bias->defined();
   if (has_bias && (bias->dtype() != input.dtype() || bias->numel() != n)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -210,6 +210,10 @@ absl::StatusOr<Tensor> Linear(const Tensor& input, const Tensor& weight,
   std::vector<int64_t> shape = input.shape();
   shape.back() = n;
   ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(input.dtype(), shape));
+  if (out.numel() == 0) return out;
+  // Rows from the result: with k == 0 the input has no elements to count
+  // them, and the result is the bias alone.
+  const int64_t m = out.numel() / n;
   absl::Status st;
   VisitFloat(input.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -49,7 +49,9 @@ absl::StatusOr<GroupNormResult> GroupNorm(const Tensor& input, const Tensor* wei
         const auto [mean, rstd] = MeanAndRstd(x + base, cg * hw, eps);
         r.mean.data<T>()[s * groups + g] = static_cast<T>(mean);
         r.rstd.data<T>()[s * groups + g] = static_cast<T>(rstd);
-        for (int64_t ch = 0; ch < cg; ++ch) {
+        // Without elements per channel, the channels need no visit (n * c
+        // may be far larger than the statistics just written).
+        for (int64_t ch = 0; hw > 0 && ch < cg; ++ch) {
           const int64_t cc = g * cg + ch;
           const double scale = rstd * (w != nullptr ? static_cast<double>(w[cc]) : 1.0);
           const double shift = b != nullptr ? static_cast<double>(b[cc]) : 0.0;

@@ -170,6 +170,7 @@ class Args {
     return out;
   }
   bool Has(absl::string_view name) const { return schema_.ArgumentIndex(name) >= 0; }
+  absl::Span<const RuntimeValue> values() const { return values_; }
 
   static absl::StatusOr<int64_t> IntOf(const RuntimeValue& v, absl::string_view name) {
     if (v.kind == RuntimeValue::Kind::kLiteral) {

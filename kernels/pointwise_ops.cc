@@ -147,6 +147,7 @@ absl::StatusOr<Tensor> Triangle(const Tensor& x, int64_t diagonal, bool lower) {
     return absl::InvalidArgumentError(absl::StrCat(op, ": the input must have at least 2 dims"));
   }
   ASSIGN_OR_RETURN(Tensor out, x.Clone());
+  if (out.numel() == 0) return out;
   const int64_t rows = x.size(x.dim() - 2), cols = x.size(x.dim() - 1);
   const int64_t mats = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
   const int64_t item = x.itemsize();
@@ -180,6 +181,7 @@ absl::StatusOr<Tensor> AnyDim(const Tensor& x, int64_t dim, bool keepdim) {
   }
   const ScalarType dt = x.dtype() == ScalarType::kUInt8 ? ScalarType::kUInt8 : ScalarType::kBool;
   ASSIGN_OR_RETURN(Tensor out, Tensor::Zeros(dt, shape));
+  if (x.numel() == 0) return out;  // the loops would still count the other dims
   uint8_t* o = static_cast<uint8_t*>(out.raw_data());
   const void* src = x.raw_data();
   for (int64_t a = 0; a < outer; ++a) {

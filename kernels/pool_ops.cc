@@ -80,8 +80,9 @@ absl::StatusOr<MaxPoolResult> MaxPool2d(const Tensor& x, const Pool2dParams& p,
   if (with_indices) {
     ASSIGN_OR_RETURN(r.indices, Tensor::Empty(ScalarType::kInt64, g.out_shape));
   }
+  if (r.output.numel() == 0) return r;
   // The window taps of each output column, computed once for every row.
-  std::vector<Taps> cols(g.ow);
+  ASSIGN_OR_RETURN(Scratch<Taps> cols, Scratch<Taps>::Make(g.ow));
   for (int64_t ox = 0; ox < g.ow; ++ox) {
     cols[ox] = ValidTaps(ox, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1], g.w);
   }

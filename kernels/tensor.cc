@@ -20,6 +20,8 @@ std::atomic<const CudaBackend*> cuda_backend{nullptr};
 // ScopedTensorLimits of this thread; INT64_MAX when none is active.
 thread_local int64_t scoped_max_bytes = std::numeric_limits<int64_t>::max();
 thread_local int64_t scoped_max_elements = std::numeric_limits<int64_t>::max();
+// The innermost scope's total, if any scope of this thread has one.
+thread_local std::shared_ptr<ScopedTensorLimits::Budget> scoped_budget;
 
 // Checks `shape` (of `bytes` bytes) against the thread's scoped limits.
 absl::Status CheckScopedLimits(ScalarType dtype, absl::Span<const int64_t> shape,
@@ -49,6 +51,48 @@ absl::Status NoCuda(absl::string_view what) {
   return absl::UnavailableError(absl::StrCat(
       what, ": rewire was built without CUDA support (build with "
             "--config=cuda and link //kernels:cuda_kernels)"));
+}
+
+}  // namespace
+
+// A total of live bytes. Storages keep the budget they were counted in
+// alive and give their bytes back when freed, possibly on another thread.
+struct ScopedTensorLimits::Budget {
+  int64_t limit = 0;
+  std::atomic<int64_t> live{0};
+  std::atomic<int64_t> peak{0};
+  std::shared_ptr<Budget> parent;  // the enclosing scope's total, if any
+};
+
+namespace {
+
+void Release(ScopedTensorLimits::Budget* budget, int64_t bytes) {
+  for (ScopedTensorLimits::Budget* b = budget; b != nullptr; b = b->parent.get()) {
+    b->live.fetch_sub(bytes, std::memory_order_relaxed);
+  }
+}
+
+// Counts `bytes` against the thread's budget and each enclosing one, or
+// counts nothing and explains the first total it would exceed.
+absl::Status Charge(const std::shared_ptr<ScopedTensorLimits::Budget>& budget,
+                    ScalarType dtype, absl::Span<const int64_t> shape, int64_t bytes) {
+  for (ScopedTensorLimits::Budget* b = budget.get(); b != nullptr; b = b->parent.get()) {
+    const int64_t before = b->live.fetch_add(bytes, std::memory_order_relaxed);
+    if (before > b->limit - bytes) {
+      for (ScopedTensorLimits::Budget* u = budget.get(); u != b; u = u->parent.get()) {
+        u->live.fetch_sub(bytes, std::memory_order_relaxed);
+      }
+      b->live.fetch_sub(bytes, std::memory_order_relaxed);
+      return absl::OutOfRangeError(absl::StrCat(
+          ScalarTypeName(dtype), ShapeToString(shape), " needs ", bytes, " bytes with ", before,
+          " bytes of tensors live, over the limit of ", b->limit, " bytes in total"));
+    }
+    int64_t peak = b->peak.load(std::memory_order_relaxed);
+    while (before + bytes > peak &&
+           !b->peak.compare_exchange_weak(peak, before + bytes, std::memory_order_relaxed)) {
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -114,7 +158,9 @@ struct Tensor::Storage {
   int64_t bytes = 0;  // as requested, before rounding up to the alignment
   Device device;
   bool owned = true;  // false: Borrow()ed memory, freed by its owner
+  std::shared_ptr<ScopedTensorLimits::Budget> budget;  // counts `bytes`, if set
   ~Storage() {
+    if (budget != nullptr) Release(budget.get(), bytes);
     if (ptr == nullptr || !owned) return;
     if (device.is_cuda()) {
       const CudaBackend* b = GetCudaBackend();
@@ -130,15 +176,32 @@ void Tensor::SetMaxBytes(int64_t bytes) {
   max_bytes.store(bytes, std::memory_order_relaxed);
 }
 
-ScopedTensorLimits::ScopedTensorLimits(int64_t max_bytes, int64_t max_elements)
-    : saved_bytes_(scoped_max_bytes), saved_elements_(scoped_max_elements) {
+ScopedTensorLimits::ScopedTensorLimits(int64_t max_bytes, int64_t max_elements,
+                                       int64_t max_total_bytes)
+    : saved_bytes_(scoped_max_bytes),
+      saved_elements_(scoped_max_elements),
+      saved_budget_(scoped_budget) {
   scoped_max_bytes = std::min(scoped_max_bytes, max_bytes);
   scoped_max_elements = std::min(scoped_max_elements, max_elements);
+  if (max_total_bytes != std::numeric_limits<int64_t>::max()) {
+    budget_ = std::make_shared<Budget>();
+    budget_->limit = max_total_bytes;
+    budget_->parent = scoped_budget;
+    scoped_budget = budget_;
+  }
 }
 
 ScopedTensorLimits::~ScopedTensorLimits() {
   scoped_max_bytes = saved_bytes_;
   scoped_max_elements = saved_elements_;
+  scoped_budget = std::move(saved_budget_);
+}
+
+int64_t ScopedTensorLimits::live_bytes() const {
+  return budget_ == nullptr ? 0 : budget_->live.load(std::memory_order_relaxed);
+}
+int64_t ScopedTensorLimits::peak_bytes() const {
+  return budget_ == nullptr ? 0 : budget_->peak.load(std::memory_order_relaxed);
 }
 
 std::string ShapeToString(absl::Span<const int64_t> shape) {
@@ -197,6 +260,11 @@ absl::StatusOr<Tensor> Tensor::Empty(ScalarType dtype,
   auto storage = std::make_shared<Storage>();
   storage->device = device;
   storage->bytes = bytes;
+  if (scoped_budget != nullptr) {
+    absl::Status s = Charge(scoped_budget, dtype, shape, bytes);
+    if (!s.ok()) return absl::OutOfRangeError(absl::StrCat("Tensor::Empty: ", s.message()));
+    storage->budget = scoped_budget;  // from here on, ~Storage gives the bytes back
+  }
   if (device.is_cuda()) {
     const CudaBackend* b = GetCudaBackend();
     if (b == nullptr) return NoCuda("Tensor::Empty on " + device.ToString());

@@ -20,12 +20,16 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "ir/status_macros.h"
 #include "ir/types.h"
@@ -224,30 +228,86 @@ std::vector<int64_t> ContiguousStrides(absl::Span<const int64_t> shape);
 // Tensor::Empty refuses more than `max_bytes` bytes and, like Reshape, a
 // shape whose dims multiply to more than `max_elements` with each zero-size
 // dim counted as 1 (a [0, 10^15] tensor holds no data, yet a kernel may still
-// loop over its other dims). Refusals are OutOfRange. Scopes nest, the
-// tightest limit winning, and the destructor restores the previous limits.
+// loop over its other dims). With `max_total_bytes`, the scope also counts
+// the live bytes of every storage Tensor::Empty allocates while it is active
+// (until that storage is freed, on whatever thread and however long after
+// the scope), and refuses an allocation that would take the total over the
+// limit. Refusals are OutOfRange, before anything is allocated. Scopes nest:
+// the tightest per-tensor limit wins, and an allocation counts against every
+// enclosing total (so a caller's scope covers the runs it starts); the
+// destructor restores the previous limits.
 //
 // The executor scopes ExecuteOptions' limits around a run this way, so that
 // a limit chosen for one model bounds every tensor of that run (kernel
 // temporaries included) without affecting other threads. Tensors allocated
 // by ThreadPool workers are not covered; the kernels allocate on the calling
-// thread.
+// thread. Borrowed tensors are someone else's memory and are not counted.
 class ScopedTensorLimits {
  public:
-  ScopedTensorLimits(int64_t max_bytes, int64_t max_elements);
+  ScopedTensorLimits(int64_t max_bytes, int64_t max_elements,
+                     int64_t max_total_bytes = std::numeric_limits<int64_t>::max());
   ~ScopedTensorLimits();
   ScopedTensorLimits(const ScopedTensorLimits&) = delete;
   ScopedTensorLimits& operator=(const ScopedTensorLimits&) = delete;
 
+  // Bytes this scope's total counts now (0 without `max_total_bytes`), and
+  // the most it counted at once.
+  int64_t live_bytes() const;
+  int64_t peak_bytes() const;
+
+  struct Budget;  // shared with the storages it counts (tensor.cc)
+
  private:
   int64_t saved_bytes_;
   int64_t saved_elements_;
+  std::shared_ptr<Budget> budget_;
+  std::shared_ptr<Budget> saved_budget_;
+};
+
+// Memory for a kernel's temporaries whose size comes from tensor shapes
+// (accumulators, per-channel statistics, tap tables): it is a Tensor's
+// storage, so ScopedTensorLimits bounds and counts it like any tensor and a
+// hostile shape is an OutOfRange status, never std::bad_alloc. T must be
+// trivially copyable and destructible; every element starts as `fill`.
+template <typename T>
+class Scratch {
+ public:
+  static absl::StatusOr<Scratch> Make(int64_t n, T fill = T{});
+  T* data() { return data_; }
+  T& operator[](int64_t i) { return data_[i]; }
+  const T& operator[](int64_t i) const { return data_[i]; }
+  int64_t size() const { return size_; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+
+ private:
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+  Tensor storage_;
+  T* data_ = nullptr;
+  int64_t size_ = 0;
 };
 
 // Element count of `shape`, with overflow and negative-dim checks.
 absl::StatusOr<int64_t> CheckedNumel(absl::Span<const int64_t> shape);
 // "[2, 3]".
 std::string ShapeToString(absl::Span<const int64_t> shape);
+
+template <typename T>
+absl::StatusOr<Scratch<T>> Scratch<T>::Make(int64_t n, T fill) {
+  int64_t bytes;
+  if (n < 0 || __builtin_mul_overflow(n, static_cast<int64_t>(sizeof(T)), &bytes)) {
+    return absl::OutOfRangeError(absl::StrCat("scratch of ", n, " elements of ", sizeof(T),
+                                              " bytes overflows int64"));
+  }
+  Scratch s;
+  ASSIGN_OR_RETURN(s.storage_, Tensor::Empty(ScalarType::kUInt8, {bytes}));
+  s.data_ = static_cast<T*>(s.storage_.raw_data());
+  s.size_ = n;
+  for (int64_t i = 0; i < n; ++i) new (s.data_ + i) T(fill);
+  return s;
+}
 
 template <typename T>
 absl::StatusOr<Tensor> Tensor::FromVector(std::vector<int64_t> shape,

@@ -17,17 +17,17 @@
 namespace rewire {
 namespace {
 
-// Tensor elements as doubles (reads the raw storage per dtype).
-std::vector<double> ToDoubles(const Tensor& t) {
-  std::vector<double> out;
-  if (!t.defined()) return out;
+// Tensor elements as doubles (reads the raw storage per dtype), in scratch
+// memory the run's limits count: the checked tensors may be the largest of
+// the run, and their copies are twice as large again.
+using Doubles = Scratch<double>;
+absl::StatusOr<Doubles> ToDoubles(const Tensor& t) {
+  if (!t.defined()) return Doubles::Make(0);
   Tensor h = t;
   if (!h.is_cpu() || !h.is_contiguous()) {
-    absl::StatusOr<Tensor> c = t.CopyTo(Device::Cpu());
-    if (!c.ok()) return out;
-    h = *c;
+    ASSIGN_OR_RETURN(h, t.CopyTo(Device::Cpu()));
   }
-  out.resize(h.numel());
+  ASSIGN_OR_RETURN(Doubles out, Doubles::Make(h.numel()));
   for (int64_t i = 0; i < h.numel(); ++i) {
     switch (h.dtype()) {
       case ScalarType::kFloat32: out[i] = h.data<float>()[i]; break;
@@ -118,7 +118,7 @@ std::optional<BnSpec> BnSpecFor(absl::string_view t) {
 
 // Inputs captured before a node runs (in-place ops overwrite them).
 struct Snapshot {
-  std::vector<double> x, w, b, rm, rv;
+  Doubles x, w, b, rm, rv;
   std::vector<int64_t> shape;
   ScalarType dtype = ScalarType::kFloat32;
   bool has_w = false, has_b = false, has_rm = false, has_rv = false;
@@ -141,39 +141,38 @@ class Checker {
     Snapshot s;
     const Tensor* x = TensorArg(node, args, t == "aten.dropout_.default" ? "self" : "input");
     if (x == nullptr) return absl::OkStatus();
-    s.x = ToDoubles(*x);
+    ASSIGN_OR_RETURN(s.x, ToDoubles(*x));
     s.shape = x->shape();
     s.dtype = x->dtype();
     if (BnSpecFor(t).has_value()) {
-      auto grab = [&](const char* name, std::vector<double>* out, bool* has) {
+      auto grab = [&](const char* name, Doubles* out, bool* has) -> absl::Status {
         const Tensor* p = TensorArg(node, args, name);
         *has = p != nullptr;
-        if (p) *out = ToDoubles(*p);
+        if (p != nullptr) {
+          ASSIGN_OR_RETURN(*out, ToDoubles(*p));
+        }
+        return absl::OkStatus();
       };
-      grab("weight", &s.w, &s.has_w);
-      grab("bias", &s.b, &s.has_b);
-      grab("running_mean", &s.rm, &s.has_rm);
-      grab("running_var", &s.rv, &s.has_rv);
+      RETURN_IF_ERROR(grab("weight", &s.w, &s.has_w));
+      RETURN_IF_ERROR(grab("bias", &s.b, &s.has_b));
+      RETURN_IF_ERROR(grab("running_mean", &s.rm, &s.has_rm));
+      RETURN_IF_ERROR(grab("running_var", &s.rv, &s.has_rv));
     }
     snapshots_[&node] = std::move(s);
     return absl::OkStatus();
   }
 
-  void After(const Node& node, absl::Span<const RuntimeValue> args, const RuntimeValue& result) {
+  // Errors are the run's (a copy over its limits), not failed checks.
+  absl::Status After(const Node& node, absl::Span<const RuntimeValue> args,
+                     const RuntimeValue& result) {
     const std::string& t = node.target().qualified;
-    if (t == "aten.bernoulli_.float") {
-      CheckBernoulli(node, args, result);
-      return;
-    }
+    if (t == "aten.bernoulli_.float") return CheckBernoulli(node, args, result);
     auto it = snapshots_.find(&node);
-    if (it == snapshots_.end()) return;
+    if (it == snapshots_.end()) return absl::OkStatus();
     Snapshot s = std::move(it->second);
     snapshots_.erase(it);
-    if (IsDropout(t)) {
-      CheckDropout(node, args, result, s);
-    } else {
-      CheckBatchNorm(node, args, result, s, *BnSpecFor(t));
-    }
+    if (IsDropout(t)) return CheckDropout(node, args, result, s);
+    return CheckBatchNorm(node, args, result, s, *BnSpecFor(t));
   }
 
  private:
@@ -197,8 +196,8 @@ class Checker {
     }
   }
 
-  void CheckBernoulli(const Node& node, absl::Span<const RuntimeValue> args,
-                      const RuntimeValue& result) {
+  absl::Status CheckBernoulli(const Node& node, absl::Span<const RuntimeValue> args,
+                              const RuntimeValue& result) {
     const double q = Number(Arg(node, args, "p")).value_or(0.5);
     NodeCheck& c = Add(node, absl::StrFormat(
                                  "decomposed dropout (bernoulli_) train-form p=%g: "
@@ -208,9 +207,9 @@ class Checker {
     }
     if (!result.is_tensor()) {
       Fail(c, "result is not a tensor");
-      return;
+      return absl::OkStatus();
     }
-    const std::vector<double> v = ToDoubles(result.tensor);
+    ASSIGN_OR_RETURN(Doubles v, ToDoubles(result.tensor));
     int64_t ones = 0;
     for (double e : v) {
       if (e == 1) {
@@ -218,14 +217,15 @@ class Checker {
       } else if (e != 0) {
         c.max_error = std::max(c.max_error, std::fabs(e));
         Fail(c, absl::StrFormat("value %g is neither 0 nor 1", e));
-        return;
+        return absl::OkStatus();
       }
     }
-    CheckKeepRate(c, ones, static_cast<int64_t>(v.size()), q);
+    CheckKeepRate(c, ones, v.size(), q);
+    return absl::OkStatus();
   }
 
-  void CheckDropout(const Node& node, absl::Span<const RuntimeValue> args,
-                    const RuntimeValue& result, const Snapshot& s) {
+  absl::Status CheckDropout(const Node& node, absl::Span<const RuntimeValue> args,
+                            const RuntimeValue& result, const Snapshot& s) {
     const std::string& t = node.target().qualified;
     const double p = Number(Arg(node, args, "p")).value_or(NAN);
     const RuntimeValue* tv = Arg(node, args, "train");
@@ -237,20 +237,20 @@ class Checker {
                                    : std::string("dropout eval-form: identity"));
     if (!outv->is_tensor()) {
       Fail(c, "result is not a tensor");
-      return;
+      return absl::OkStatus();
     }
-    const std::vector<double> y = ToDoubles(outv->tensor);
+    ASSIGN_OR_RETURN(Doubles y, ToDoubles(outv->tensor));
     if (y.size() != s.x.size() || outv->tensor.shape() != s.shape) {
       Fail(c, absl::StrCat("output shape ", ShapeToString(outv->tensor.shape()),
                            " differs from input shape ", ShapeToString(s.shape)));
-      return;
+      return absl::OkStatus();
     }
-    std::vector<double> mask;
+    Doubles mask;
     if (native && result.is_list() && result.list.size() > 1 && result.list[1].is_tensor()) {
-      mask = ToDoubles(result.list[1].tensor);
+      ASSIGN_OR_RETURN(mask, ToDoubles(result.list[1].tensor));
     }
     if (!train) {
-      for (size_t i = 0; i < y.size(); ++i) {
+      for (int64_t i = 0; i < y.size(); ++i) {
         if (!(y[i] == s.x[i] || (std::isnan(y[i]) && std::isnan(s.x[i])))) {
           c.max_error = std::max(c.max_error, std::fabs(y[i] - s.x[i]));
         }
@@ -262,16 +262,16 @@ class Checker {
           break;
         }
       }
-      return;
+      return absl::OkStatus();
     }
     if (mode_ == ModuleMode::kEval) Fail(c, "train-form dropout in an eval graph");
     const double q = 1 - p;
     const double tol = 2 * Ulp(s.dtype);
     int64_t kept = 0, counted = 0;
-    for (size_t i = 0; i < y.size(); ++i) {
+    for (int64_t i = 0; i < y.size(); ++i) {
       const double ref = q > 0 ? s.x[i] / q : 0.0;
       bool is_kept;
-      if (!mask.empty()) {
+      if (mask.size() > 0) {
         is_kept = mask[i] != 0;
       } else if (s.x[i] == 0 || !std::isfinite(s.x[i])) {
         continue;  // kept and dropped look alike (0) or cannot be told apart
@@ -292,10 +292,12 @@ class Checker {
                               "or dropped values are not 0", c.max_error));
     }
     CheckKeepRate(c, kept, counted, q);
+    return absl::OkStatus();
   }
 
-  void CheckBatchNorm(const Node& node, absl::Span<const RuntimeValue> args,
-                      const RuntimeValue& result, const Snapshot& s, const BnSpec& spec) {
+  absl::Status CheckBatchNorm(const Node& node, absl::Span<const RuntimeValue> args,
+                              const RuntimeValue& result, const Snapshot& s,
+                              const BnSpec& spec) {
     bool training = false;
     if (spec.train != nullptr) training = Number(Arg(node, args, spec.train)).value_or(0) != 0;
     const double momentum = Number(Arg(node, args, spec.momentum)).value_or(0.1);
@@ -312,13 +314,14 @@ class Checker {
     const RuntimeValue* outv = result.is_list() && !result.list.empty() ? &result.list[0] : &result;
     if (!outv->is_tensor() || outv->tensor.shape() != s.shape || s.shape.size() < 2) {
       Fail(c, "output shape differs from input shape");
-      return;
+      return absl::OkStatus();
     }
     const int64_t n_ch = s.shape[1];
     int64_t inner = 1;
     for (size_t i = 2; i < s.shape.size(); ++i) inner *= s.shape[i];
     const int64_t count = s.shape[0] * inner;
-    std::vector<double> mean(n_ch, 0), var(n_ch, 0);
+    ASSIGN_OR_RETURN(Doubles mean, Doubles::Make(n_ch, 0));
+    ASSIGN_OR_RETURN(Doubles var, Doubles::Make(n_ch, 0));
     for (int64_t ch = 0; ch < n_ch; ++ch) {
       for (int64_t n = 0; n < s.shape[0]; ++n) {
         for (int64_t k = 0; k < inner; ++k) mean[ch] += s.x[(n * n_ch + ch) * inner + k];
@@ -334,9 +337,9 @@ class Checker {
     }
     if (!training && (!s.has_rm || !s.has_rv)) {
       Fail(c, "eval batch norm without running statistics");
-      return;
+      return absl::OkStatus();
     }
-    const std::vector<double> y = ToDoubles(outv->tensor);
+    ASSIGN_OR_RETURN(Doubles y, ToDoubles(outv->tensor));
     const double atol = BnAtol(s.dtype), rtol = BnRtol(s.dtype);
     double worst = 0;  // error beyond tolerance
     for (int64_t n = 0; n < s.shape[0]; ++n) {
@@ -359,7 +362,7 @@ class Checker {
                               training ? "batch" : "running", c.max_error));
     }
     // Running statistics afterwards.
-    if (!s.has_rm || !s.has_rv) return;
+    if (!s.has_rm || !s.has_rv) return absl::OkStatus();
     const Tensor* rm_after = nullptr;
     const Tensor* rv_after = nullptr;
     if (spec.functional) {
@@ -370,8 +373,13 @@ class Checker {
       // The functional form must leave its inputs alone.
       const Tensor* rm_in = TensorArg(node, args, "running_mean");
       const Tensor* rv_in = TensorArg(node, args, "running_var");
-      if ((rm_in && ToDoubles(*rm_in) != s.rm) || (rv_in && ToDoubles(*rv_in) != s.rv)) {
-        Fail(c, "the functional form wrote its running-stat inputs");
+      for (const auto& [in, before] : {std::pair{rm_in, &s.rm}, std::pair{rv_in, &s.rv}}) {
+        if (in == nullptr) continue;
+        ASSIGN_OR_RETURN(Doubles now, ToDoubles(*in));
+        if (!std::equal(now.begin(), now.end(), before->begin(), before->end())) {
+          Fail(c, "the functional form wrote its running-stat inputs");
+          break;
+        }
       }
     } else {
       rm_after = TensorArg(node, args, "running_mean");
@@ -379,12 +387,13 @@ class Checker {
     }
     if (rm_after == nullptr || rv_after == nullptr) {
       Fail(c, "running statistics are missing after the node");
-      return;
+      return absl::OkStatus();
     }
-    const std::vector<double> rm = ToDoubles(*rm_after), rv = ToDoubles(*rv_after);
-    if (static_cast<int64_t>(rm.size()) != n_ch || static_cast<int64_t>(rv.size()) != n_ch) {
+    ASSIGN_OR_RETURN(Doubles rm, ToDoubles(*rm_after));
+    ASSIGN_OR_RETURN(Doubles rv, ToDoubles(*rv_after));
+    if (rm.size() != n_ch || rv.size() != n_ch) {
       Fail(c, "running statistics have the wrong size");
-      return;
+      return absl::OkStatus();
     }
     double stat_err = 0, stat_worst = 0;
     for (int64_t ch = 0; ch < n_ch; ++ch) {
@@ -407,6 +416,7 @@ class Checker {
                                        : "eval batch norm changed the running stats by %g",
                               stat_err));
     }
+    return absl::OkStatus();
   }
 
   ModuleMode mode_;
@@ -449,8 +459,7 @@ absl::Status Validate(const ExportedModule& module,
                         RuntimeValue& result) -> absl::Status {
     if (user_after) RETURN_IF_ERROR(user_after(node, args, result));
     if (options.alter_result_for_testing) options.alter_result_for_testing(node, result);
-    checker.After(node, args, result);
-    return absl::OkStatus();
+    return checker.After(node, args, result);
   };
   ASSIGN_OR_RETURN(ExecutionResult r, Execute(copy, inputs, exec));
   (void)r;

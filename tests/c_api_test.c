@@ -186,6 +186,42 @@ int main(void) {
   CHECK(other != NULL && rewire_module_is_training(other) == 0);
   rewire_module_free(other);
 
+  /* Run limits: on by default, adjustable, and refusals name the node. */
+  {
+    rewire_run_options opts;
+    rewire_input in;
+    rewire_outputs* limited = NULL;
+    in.name = "x";
+    in.data = x;
+    in.shape = shape;
+    in.ndim = ndim;
+    rewire_run_options_init(&opts);
+    CHECK(opts.struct_size == sizeof(rewire_run_options));
+    CHECK(opts.max_total_bytes > 0 && opts.max_total_bytes < REWIRE_UNLIMITED);
+    CHECK(opts.max_node_work == ((int64_t)1 << 40));
+    CHECK_OK(rewire_module_run_ex(m, &in, 1, &opts, &limited));
+    rewire_outputs_free(limited);
+    limited = NULL;
+    CHECK_OK(rewire_module_run_ex(m, &in, 1, NULL, &limited)); /* defaults */
+    rewire_outputs_free(limited);
+    limited = NULL;
+    opts.max_total_bytes = 200; /* less than the run's copy of x (256 bytes) */
+    CHECK(rewire_module_run_ex(m, &in, 1, &opts, &limited) == REWIRE_RESOURCE_EXHAUSTED);
+    CHECK(limited == NULL);
+    CHECK(strstr(rewire_last_error(), "%x") != NULL);
+    CHECK(strstr(rewire_last_error(), "limit of 200 bytes in total") != NULL);
+    opts.max_total_bytes = REWIRE_UNLIMITED;
+    opts.max_node_work = 100; /* the first conv needs more */
+    CHECK(rewire_module_run_ex(m, &in, 1, &opts, &limited) == REWIRE_RESOURCE_EXHAUSTED);
+    CHECK(strstr(rewire_last_error(), "estimated work") != NULL);
+    opts.max_node_work = 0;
+    CHECK(rewire_module_run_ex(m, &in, 1, &opts, &limited) == REWIRE_INVALID_ARGUMENT);
+    opts.max_node_work = REWIRE_UNLIMITED;
+    opts.struct_size = sizeof(rewire_run_options) + 8; /* a newer caller */
+    CHECK(rewire_module_run_ex(m, &in, 1, &opts, &limited) == REWIRE_INVALID_ARGUMENT);
+    CHECK(strstr(rewire_last_error(), "struct_size") != NULL);
+  }
+
   /* Back to train: dropout is random again. */
   CHECK_OK(rewire_module_move_to_train(m, NULL));
   CHECK(rewire_module_is_training(m) == 1);

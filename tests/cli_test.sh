@@ -243,6 +243,36 @@ run_cmd 1 run "$TMP/fails.txt" -o "$TMP/fails_out"
 check "failed run created no directory" test ! -e "$TMP/fails_out"
 run_cmd 1 run "$DATA/cli_small.pb" -o "$TMP/no/such/dir" && expect_err "no/such"
 check "missing parent is not created" test ! -e "$TMP/no"
+# Limits (docs/RELIABILITY.md): on by default, each refusal immediate and
+# naming the placeholder or node and the limit.
+printf 'graph():\n    %%a : f32[3000000000] = placeholder[target=a]\n    return (%%a,)\n' >"$TMP/big.txt"
+printf 'graph():\n    %%a : f32[5000000000] = placeholder[target=a]\n    return (%%a,)\n' >"$TMP/huge.txt"
+cat >"$TMP/conv.txt" <<'GRAPH'
+graph():
+    %x : f32[1, 1, 1000, 1000] = aten.ones.default([1, 1, 1000, 1000])
+    %w : f32[1, 1, 1000, 1000] = aten.ones.default([1, 1, 1000, 1000])
+    %c : f32[1, 1, 2999, 2999] = aten.conv2d.default(%x, %w, None, [1, 1], [999, 999])
+    return (%c,)
+GRAPH
+run_cmd 1 run "$TMP/big.txt" --max-memory 1G && {
+  expect_err "random input for placeholder %a"
+  expect_err "limit of 1073741824 bytes in total"
+}
+# 20 GB: over the 16 GiB per-tensor default or half the memory, whatever
+# the machine.
+run_cmd 1 run "$TMP/huge.txt" && expect_err "random input for placeholder %a"
+run_cmd 1 run "$TMP/conv.txt" && expect_err "node %c (aten.conv2d.default): estimated work of"
+run_cmd 1 validate "$TMP/conv.txt" && expect_err "estimated work of"
+run_cmd 1 run "$TMP/conv.txt" --max-node-work 1T && expect_err "limit of 1099511627776 per node"
+run_cmd 1 run "$DATA/cli_small.pb" --max-memory 2K && expect_err "limit of 2048 bytes in total"
+run_cmd 1 run "$DATA/cli_small.pb" --max-node-work 100 && expect_err "limit of 100 per node"
+run_cmd 0 run "$DATA/cli_small.pb" --max-memory unlimited --max-node-work unlimited
+run_cmd 0 validate "$DATA/cli_small.pb" --max-memory 64M
+run_cmd 2 run "$DATA/cli_small.pb" --max-memory 0 && expect_err "'unlimited'"
+run_cmd 2 run "$DATA/cli_small.pb" --max-node-work 12X
+run_cmd 2 validate "$DATA/cli_small.pb" --max-memory -5
+run_cmd 0 run --help && expect_out "--max-memory" && expect_out "--max-node-work"
+
 # --device cuda works in a CUDA build on a GPU machine, else fails cleanly.
 "$REWIRE" run "$DATA/cli_small.pb" --device cuda >/dev/null 2>"$TMP/stderr"
 rc=$?

@@ -93,6 +93,56 @@ TEST(TensorTest, ScopedLimitsBindThisThreadAndNest) {
   EXPECT_TRUE(Tensor::Empty(ScalarType::kFloat32, {1 << 16}).ok());
 }
 
+TEST(TensorTest, ScopedTotalCountsLiveBytesUntilFreed) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Tensor survivor;
+  {
+    ScopedTensorLimits outer(kMax, kMax, 10000);
+    absl::StatusOr<Tensor> a = Tensor::Empty(ScalarType::kUInt8, {6000});
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(outer.live_bytes(), 6000);
+    // Each tensor fits; together they do not.
+    absl::StatusOr<Tensor> b = Tensor::Empty(ScalarType::kUInt8, {5000});
+    EXPECT_EQ(b.status().code(), absl::StatusCode::kOutOfRange);
+    EXPECT_NE(b.status().message().find("limit of 10000 bytes in total"), std::string::npos)
+        << b.status();
+    // Kernel scratch is counted the same way.
+    EXPECT_EQ(Scratch<double>::Make(1000).status().code(), absl::StatusCode::kOutOfRange);
+    {
+      absl::StatusOr<Scratch<double>> s = Scratch<double>::Make(400, 1.5);
+      ASSERT_TRUE(s.ok());
+      EXPECT_EQ((*s)[399], 1.5);
+      EXPECT_EQ(outer.live_bytes(), 6000 + 3200);
+    }
+    EXPECT_EQ(outer.live_bytes(), 6000);
+    {
+      // A nested total counts against the enclosing one too.
+      ScopedTensorLimits inner(kMax, kMax, 8000);
+      EXPECT_EQ(Tensor::Empty(ScalarType::kUInt8, {4001}).status().code(),
+                absl::StatusCode::kOutOfRange);
+      absl::StatusOr<Tensor> c = Tensor::Empty(ScalarType::kUInt8, {4000});
+      ASSERT_TRUE(c.ok());
+      EXPECT_EQ(inner.live_bytes(), 4000);
+      EXPECT_EQ(outer.live_bytes(), 10000);
+      survivor = *c;  // outlives both scopes, and still gives its bytes back
+    }
+    EXPECT_EQ(outer.live_bytes(), 10000);
+    *a = Tensor();
+    EXPECT_EQ(outer.live_bytes(), 4000);
+    EXPECT_EQ(outer.peak_bytes(), 10000);
+    // Borrowed memory is not the scope's.
+    static char bytes[8000];
+    EXPECT_TRUE(Tensor::Borrow(bytes, sizeof(bytes), ScalarType::kUInt8, {8000}).ok());
+    EXPECT_EQ(outer.live_bytes(), 4000);
+  }
+  survivor = Tensor();
+  // Without a scope nothing is counted, and big shapes are a status, not
+  // std::bad_alloc.
+  EXPECT_EQ(Scratch<double>::Make(int64_t{1} << 61).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(Tensor::Empty(ScalarType::kUInt8, {20000}).ok());
+}
+
 TEST(TensorTest, AllocationFailureIsResourceExhausted) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "sanitizer allocators abort on impossible sizes; this test "

@@ -3,6 +3,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ir/text_format.h"
 #include "tests/executor_test_util.h"
 
 namespace rewire {
@@ -73,6 +74,30 @@ TEST(ValidateTest, WrongKernelResultsAreCaught) {
   };
   absl::Status s2 = Validate(m2, {{"x", ModelInput()}}, opt2, &report);
   EXPECT_THAT(s2.message(), HasSubstr("running-statistics reference"));
+}
+
+// The checker's double copies of the tensors it compares are the run's
+// memory too: a run that fits its total alone is refused once they count.
+TEST(ValidateTest, CheckerCopiesCountAgainstTheRunsTotal) {
+  auto g = ParseGraph(R"(graph():
+    %x : f32[1000000] = placeholder[target=x]
+    %d = aten.dropout.default(%x, 0.5, False)
+    return (%d,)
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ExportedModule m(std::move(*g));
+  m.set_mode(ModuleMode::kEval);
+  auto x = Tensor::Zeros(ScalarType::kFloat32, {1000000});
+  ASSERT_TRUE(x.ok());
+  ValidateOptions options;
+  options.execute.max_total_bytes = 12000000;  // x's copy and %d: 8 MB
+  EXPECT_TRUE(Execute(m, {{"x", *x}}, options.execute).ok());
+  ValidationReport report;
+  absl::Status s = Validate(m, {{"x", *x}}, options, &report);  // + 16 MB of doubles
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_THAT(s.message(), HasSubstr("limit of 12000000 bytes in total"));
+  options.execute.max_total_bytes = 32000000;
+  EXPECT_TRUE(Validate(m, {{"x", *x}}, options, &report).ok()) << report.ToString();
 }
 
 }  // namespace

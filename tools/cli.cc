@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -136,6 +137,7 @@ TRAIN tag (eval form: green border), edges labelled with shapes.
 )";
 
 constexpr char kRunUsage[] = R"(usage: rewire run FILE [--input NAME=X.npy ...] [--seed N] [--device cpu|cuda] [-o OUTDIR]
+                 [--max-memory N] [--max-node-work N]
 
 Executes the model with native kernels. Inputs not given are drawn at random
 (normal floats, small ints, random bools) from their placeholders' "val"
@@ -152,7 +154,19 @@ reported, not saved).
   -o OUTDIR               directory for the .npy files (created if missing)
 )";
 
-constexpr char kValidateUsage[] = R"(usage: rewire validate FILE [--input NAME=X.npy ...] [--seed N]
+// The limit flags of every command that executes (ParseLimitFlags).
+constexpr char kLimitFlagsUsage[] = R"(  --max-memory N[K|M|G|T]  live bytes of all the run's tensors together,
+                          random inputs included (default: half of this
+                          machine's memory; K = 1024 bytes, ...)
+  --max-node-work N[K|M|G|T]  operations one node may need, estimated from
+                          its shapes before it runs (FLOPs for conv, matmul,
+                          attention, einsum, pooling; element visits for
+                          the rest; default 1T = 2^40)
+                          Both take `unlimited`; over a limit: exit 1 naming
+                          the node (or input) and the limit.
+)";
+
+constexpr char kValidateUsage[] = R"(usage: rewire validate FILE [--input NAME=X.npy ...] [--seed N] [--max-memory N] [--max-node-work N]
 
 Runs the model (a copy; FILE is not changed) and checks node by node that
 dropout and batch norm compute what PyTorch's semantics say for the mode the
@@ -160,6 +174,7 @@ model is in (kernels/validate.h): eval dropout is the identity, train dropout
 keeps about 1-p and scales by 1/(1-p), eval batch norm uses the running
 statistics, train batch norm the batch statistics with the momentum update.
 Exit status 1 when a check fails.
+
 )";
 
 constexpr char kGenUsage[] = R"(usage: rewire gen --blocks N -o OUT [flags]
@@ -281,6 +296,48 @@ class Cli {
 };
 
 bool ParseU64(const std::string& s, uint64_t* v) { return absl::SimpleAtoi(s, v); }
+
+// A limit flag's value: a positive count with an optional binary suffix
+// (K = 2^10 ... T = 2^40), or "unlimited" (INT64_MAX).
+bool ParseLimit(absl::string_view s, int64_t* v) {
+  if (s == "unlimited") {
+    *v = std::numeric_limits<int64_t>::max();
+    return true;
+  }
+  int shift = 0;
+  if (!s.empty()) {
+    const absl::string_view suffixes = "KMGT";
+    const size_t k = suffixes.find(s.back());
+    if (k != absl::string_view::npos) {
+      shift = 10 * static_cast<int>(k + 1);
+      s.remove_suffix(1);
+    }
+  }
+  int64_t n;
+  if (!absl::SimpleAtoi(s, &n) || n <= 0 || n > (std::numeric_limits<int64_t>::max() >> shift)) {
+    return false;
+  }
+  *v = n << shift;
+  return true;
+}
+
+// --max-memory and --max-node-work into `options`; kExitOk or a usage error.
+int ParseLimitFlags(Cli& cli, const char* cmd, const ParsedArgs& a, ExecuteOptions* options) {
+  struct LimitFlag {
+    const char* name;
+    int64_t* field;
+  };
+  for (LimitFlag f : {LimitFlag{"--max-memory", &options->max_total_bytes},
+                      LimitFlag{"--max-node-work", &options->max_node_work}}) {
+    const std::string* s = a.Get(f.name);
+    if (s != nullptr && !ParseLimit(*s, f.field)) {
+      return cli.Usage(cmd, absl::StrCat(f.name, " '", *s,
+                                         "': expected a positive count with an optional "
+                                         "K, M, G or T suffix, or 'unlimited'"));
+    }
+  }
+  return kExitOk;
+}
 
 // ---------------------------------------------------------------------------
 // Model files.
@@ -450,11 +507,35 @@ absl::Status CheckInput(const Node& ph, const Tensor& t, absl::string_view file)
   return absl::OkStatus();
 }
 
+// Refuses, before anything is drawn, random inputs that cannot fit in
+// `max_total_bytes` together with the copy of each that the run makes
+// (drawing gigabytes takes minutes, only for the run to be refused).
+absl::Status CheckRandomInputSizes(const std::vector<Node*>& phs,
+                                   const std::map<std::string, std::string>& given,
+                                   int64_t max_total_bytes) {
+  int64_t need = 0;
+  for (const Node* ph : phs) {
+    const MetaValue* val = ph->meta().val();
+    if (given.count(ph->name()) > 0 || val == nullptr || !val->is_tensor()) continue;
+    absl::StatusOr<int64_t> n = val->tensor().NumElements();
+    if (!n.ok()) continue;  // symbolic: RandomTensor explains
+    int64_t bytes;
+    if (__builtin_mul_overflow(*n, int64_t{ScalarTypeSize(val->tensor().dtype)} * 2, &bytes) ||
+        __builtin_add_overflow(need, bytes, &need) || need > max_total_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "random input for placeholder %", ph->name(), ": ", val->tensor().ShortString(),
+          " and the run's copy of it would bring the inputs over the limit of ",
+          max_total_bytes, " bytes in total (see --max-memory)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Builds the inputs of `module` from --input flags and random draws.
 // Usage problems (malformed flag) return InvalidArgument with `usage` set.
 absl::StatusOr<std::vector<std::pair<std::string, Tensor>>> BuildInputs(
     const ExportedModule& module, const std::vector<std::string>& flags,
-    uint64_t seed, bool* usage) {
+    uint64_t seed, int64_t max_total_bytes, bool* usage) {
   *usage = false;
   std::vector<Node*> phs = module.InputPlaceholders();
   std::vector<std::string> names;
@@ -480,6 +561,7 @@ absl::StatusOr<std::vector<std::pair<std::string, Tensor>>> BuildInputs(
           absl::StrCat("--input ", name, " given twice"));
     }
   }
+  RETURN_IF_ERROR(CheckRandomInputSizes(phs, given, max_total_bytes));
   std::mt19937_64 rng(seed);
   std::vector<std::pair<std::string, Tensor>> inputs;
   for (const Node* ph : phs) {
@@ -489,8 +571,15 @@ absl::StatusOr<std::vector<std::pair<std::string, Tensor>>> BuildInputs(
       RETURN_IF_ERROR(CheckInput(*ph, t, it->second));
       inputs.emplace_back(ph->name(), std::move(t));
     } else {
-      ASSIGN_OR_RETURN(Tensor t, RandomTensor(*ph, rng));
-      inputs.emplace_back(ph->name(), std::move(t));
+      absl::StatusOr<Tensor> t = RandomTensor(*ph, rng);
+      if (!t.ok()) {
+        if (t.status().code() != absl::StatusCode::kOutOfRange) return t.status();
+        const bool total = absl::StrContains(t.status().message(), "in total");
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "random input for placeholder %", ph->name(), ": ", t.status().message(),
+            total ? " (see --max-memory)" : ""));
+      }
+      inputs.emplace_back(ph->name(), *std::move(t));
     }
   }
   return inputs;
@@ -804,10 +893,19 @@ int CmdRun(Cli& cli, const ParsedArgs& a) {
       return cli.Usage("run", absl::StrCat("--input '", f, "': expected NAME=FILE.npy"));
     }
   }
+  ExecuteOptions options;
+  options.seed = seed;
+  options.device = device;
+  if (int rc = ParseLimitFlags(cli, "run", a, &options); rc != kExitOk) return rc;
   absl::StatusOr<ExportedModule> m = LoadModel(path);
   if (!m.ok()) return cli.Fail(path, m.status());
+  // The inputs are the run's memory too: drawn or read within its limits,
+  // and counted with the run's own tensors.
+  ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements,
+                            options.max_total_bytes);
   bool usage = false;
-  auto inputs = BuildInputs(*m, a.values.count("--input") ? a.values.at("--input") : std::vector<std::string>{}, seed, &usage);
+  auto inputs = BuildInputs(*m, a.values.count("--input") ? a.values.at("--input") : std::vector<std::string>{}, seed,
+                            options.max_total_bytes, &usage);
   if (!inputs.ok()) {
     if (usage) return cli.Usage("run", inputs.status().message());
     return cli.Fail(inputs.status().message());
@@ -821,9 +919,6 @@ int CmdRun(Cli& cli, const ParsedArgs& a) {
     if (!opened.ok()) return cli.Fail(absl::StrCat("-o ", *out_dir), opened.status());
     writer.emplace(*std::move(opened));
   }
-  ExecuteOptions options;
-  options.seed = seed;
-  options.device = device;
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<ExecutionResult> r = Execute(*m, *inputs, options);
   const double ms = std::chrono::duration<double, std::milli>(
@@ -876,16 +971,20 @@ int CmdValidate(Cli& cli, const ParsedArgs& a) {
   if (KindOfPath(path) == FileKind::kUnknown) {
     return cli.Usage("validate", absl::StrCat(path, ": unknown model file extension (expected ", kFormats, ")"));
   }
+  ValidateOptions options;
+  options.execute.seed = seed;
+  if (int rc = ParseLimitFlags(cli, "validate", a, &options.execute); rc != kExitOk) return rc;
   absl::StatusOr<ExportedModule> m = LoadModel(path);
   if (!m.ok()) return cli.Fail(path, m.status());
+  ScopedTensorLimits limits(options.execute.max_tensor_bytes, options.execute.max_tensor_elements,
+                            options.execute.max_total_bytes);
   bool usage = false;
-  auto inputs = BuildInputs(*m, a.values.count("--input") ? a.values.at("--input") : std::vector<std::string>{}, seed, &usage);
+  auto inputs = BuildInputs(*m, a.values.count("--input") ? a.values.at("--input") : std::vector<std::string>{}, seed,
+                            options.execute.max_total_bytes, &usage);
   if (!inputs.ok()) {
     if (usage) return cli.Usage("validate", inputs.status().message());
     return cli.Fail(inputs.status().message());
   }
-  ValidateOptions options;
-  options.execute.seed = seed;
   ValidationReport report;
   absl::Status s = Validate(*m, *inputs, options, &report);
   cli.out() << "validating " << path << " in " << ModeName(m->mode())
@@ -1191,6 +1290,13 @@ struct Command {
   int (*run)(Cli&, const ParsedArgs&);
 };
 
+void PrintUsage(std::ostream& out, const Command& c) {
+  out << c.usage;
+  for (const FlagSpec& f : c.flags) {
+    if (std::string(f.name) == "--max-memory") out << kLimitFlagsUsage;
+  }
+}
+
 int RunEval(Cli& c, const ParsedArgs& a) { return CmdSwitch(c, a, true); }
 int RunTrain(Cli& c, const ParsedArgs& a) { return CmdSwitch(c, a, false); }
 
@@ -1203,9 +1309,11 @@ const std::vector<Command>& Commands() {
       {"print", kPrintUsage, {}, CmdPrint},
       {"dot", kDotUsage, {{"-o", true}, {"--svg", false}, {"--png", false}}, CmdDot},
       {"run", kRunUsage,
-       {{"--input", true}, {"--seed", true}, {"--device", true}, {"-o", true}},
+       {{"--input", true}, {"--seed", true}, {"--device", true}, {"-o", true},
+        {"--max-memory", true}, {"--max-node-work", true}},
        CmdRun},
-      {"validate", kValidateUsage, {{"--input", true}, {"--seed", true}},
+      {"validate", kValidateUsage,
+       {{"--input", true}, {"--seed", true}, {"--max-memory", true}, {"--max-node-work", true}},
        CmdValidate},
       {"gen", kGenUsage,
        {{"--blocks", true}, {"--batch", true}, {"--channels", true},
@@ -1232,7 +1340,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
     if (name == "help" && args.size() > 1) {
       for (const Command& c : Commands()) {
         if (args[1] == c.name) {
-          out << c.usage;
+          PrintUsage(out, c);
           return kExitOk;
         }
       }
@@ -1246,7 +1354,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
     ParsedArgs parsed;
     int rc = cli.Parse(name, args, c.flags, &parsed);
     if (parsed.help) {
-      out << c.usage;
+      PrintUsage(out, c);
       return kExitOk;
     }
     if (rc != kExitOk) return rc;

@@ -6,6 +6,7 @@
 // unwinding is undefined behaviour.
 #include "tools/rewire_c.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <cstring>
@@ -31,7 +32,7 @@ struct rewire_outputs {
   struct Entry {
     std::string name;
     std::vector<int64_t> shape;
-    std::vector<float> data;
+    rewire::Tensor data;  // float32, contiguous; undefined for None
   };
   std::vector<Entry> entries;
 };
@@ -270,13 +271,56 @@ rewire_status rewire_module_input_shape(const rewire_module* module, size_t i,
   });
 }
 
+void rewire_run_options_init(rewire_run_options* options) {
+  if (options == nullptr) return;
+  const rewire::ExecuteOptions defaults;
+  *options = rewire_run_options{};
+  options->struct_size = sizeof(rewire_run_options);
+  options->seed = defaults.seed;
+  options->max_total_bytes = defaults.max_total_bytes;
+  options->max_tensor_bytes = defaults.max_tensor_bytes;
+  options->max_node_work = defaults.max_node_work;
+}
+
 rewire_status rewire_module_run(rewire_module* module,
                                 const rewire_input* inputs, size_t num_inputs,
                                 uint64_t seed, rewire_outputs** out) {
+  rewire_run_options options;
+  rewire_run_options_init(&options);
+  options.seed = seed;
+  return rewire_module_run_ex(module, inputs, num_inputs, &options, out);
+}
+
+rewire_status rewire_module_run_ex(rewire_module* module,
+                                   const rewire_input* inputs,
+                                   size_t num_inputs,
+                                   const rewire_run_options* run_options,
+                                   rewire_outputs** out) {
   return Guard([&]() -> absl::Status {
     if (out == nullptr) return Null("out");
     *out = nullptr;
     if (module == nullptr) return Null("module");
+    rewire_run_options given;
+    rewire_run_options_init(&given);
+    if (run_options != nullptr) {
+      // The fields the caller's version of the struct has; the rest keep
+      // their defaults.
+      const size_t size = run_options->struct_size;
+      if (size < offsetof(rewire_run_options, max_node_work) + sizeof(int64_t) ||
+          size > sizeof(rewire_run_options)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "rewire_run_options.struct_size is ", size, ", expected ",
+            sizeof(rewire_run_options), " (call rewire_run_options_init)"));
+      }
+      std::memcpy(&given, run_options, size);
+    }
+    for (int64_t limit : {given.max_total_bytes, given.max_tensor_bytes, given.max_node_work}) {
+      if (limit <= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "rewire_run_options: limits must be positive (REWIRE_UNLIMITED for none), got ",
+            limit));
+      }
+    }
     if (inputs == nullptr && num_inputs > 0) return Null("inputs");
     std::vector<std::pair<std::string, rewire::Tensor>> named;
     for (size_t k = 0; k < num_inputs; ++k) {
@@ -288,23 +332,36 @@ rewire_status rewire_module_run(rewire_module* module,
         return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': shape is NULL"));
       }
       std::vector<int64_t> shape(in.shape, in.shape + in.ndim);
+      // Read in place: the run copies its inputs (within its limits), so a
+      // second copy here would only double the memory.
+      absl::StatusOr<int64_t> numel = rewire::CheckedNumel(shape);
+      int64_t bytes = 0;
+      if (numel.ok() && __builtin_mul_overflow(*numel, int64_t{sizeof(float)}, &bytes)) {
+        numel = absl::OutOfRangeError("its byte count overflows int64");
+      }
+      if (numel.ok() && *numel > 0 && in.data == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': data is NULL"));
+      }
+      static const float kNoData = 0;
       absl::StatusOr<rewire::Tensor> t =
-          rewire::Tensor::Empty(rewire::ScalarType::kFloat32, shape);
+          numel.ok() ? rewire::Tensor::Borrow(*numel > 0 ? in.data : &kNoData, bytes,
+                                              rewire::ScalarType::kFloat32, shape)
+                     : absl::StatusOr<rewire::Tensor>(numel.status());
       if (!t.ok()) {
         return absl::Status(t.status().code(), absl::StrCat("input '", in.name,
                                                             "': ", t.status().message()));
       }
-      if (t->numel() > 0) {
-        if (in.data == nullptr) {
-          return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': data is NULL"));
-        }
-        std::memcpy(t->raw_data(), in.data, static_cast<size_t>(t->nbytes()));
-      }
       named.emplace_back(in.name, std::move(*t));
     }
     rewire::ExecuteOptions options;
-    options.seed = seed;
+    options.seed = given.seed;
+    options.max_total_bytes = given.max_total_bytes;
+    options.max_tensor_bytes = given.max_tensor_bytes;
+    options.max_node_work = given.max_node_work;
     options.device = rewire::Device::Cpu();
+    // The float32 conversions of the outputs count with the run's tensors.
+    rewire::ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements,
+                                      options.max_total_bytes);
     absl::StatusOr<rewire::ExecutionResult> r =
         rewire::Execute(module->module, named, options);
     if (!r.ok()) return r.status();
@@ -315,13 +372,24 @@ rewire_status rewire_module_run(rewire_module* module,
       if (nt.tensor.defined()) {
         const rewire::Tensor& t = nt.tensor;
         e.shape = t.shape();
-        e.data.resize(static_cast<size_t>(t.numel()));
+        if (t.dtype() == rewire::ScalarType::kFloat32) {
+          e.data = t;  // outputs are contiguous tensors of their own
+          result->entries.push_back(std::move(e));
+          continue;
+        }
+        absl::StatusOr<rewire::Tensor> f =
+            rewire::Tensor::Empty(rewire::ScalarType::kFloat32, t.shape());
+        if (!f.ok()) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "output '", nt.name, "' as float32: ", f.status().message()));
+        }
+        e.data = *std::move(f);
+        float* dst = e.data.data<float>();
         for (int64_t i = 0; i < t.numel(); ++i) {
           switch (t.dtype()) {
-            case rewire::ScalarType::kFloat32: e.data[i] = t.data<float>()[i]; break;
-            case rewire::ScalarType::kFloat64: e.data[i] = static_cast<float>(t.data<double>()[i]); break;
-            case rewire::ScalarType::kInt64: e.data[i] = static_cast<float>(t.data<int64_t>()[i]); break;
-            case rewire::ScalarType::kBool: e.data[i] = t.data<bool>()[i] ? 1.0f : 0.0f; break;
+            case rewire::ScalarType::kFloat64: dst[i] = static_cast<float>(t.data<double>()[i]); break;
+            case rewire::ScalarType::kInt64: dst[i] = static_cast<float>(t.data<int64_t>()[i]); break;
+            case rewire::ScalarType::kBool: dst[i] = t.data<bool>()[i] ? 1.0f : 0.0f; break;
             default:
               return absl::UnimplementedError(absl::StrCat(
                   "output '", nt.name, "' has dtype ",
@@ -354,11 +422,12 @@ const int64_t* rewire_outputs_shape(const rewire_outputs* outputs, size_t i) {
 }
 int64_t rewire_outputs_numel(const rewire_outputs* outputs, size_t i) {
   const rewire_outputs::Entry* e = EntryAt(outputs, i);
-  return e == nullptr ? 0 : static_cast<int64_t>(e->data.size());
+  return e == nullptr || !e->data.defined() ? 0 : e->data.numel();
 }
 const float* rewire_outputs_data(const rewire_outputs* outputs, size_t i) {
   const rewire_outputs::Entry* e = EntryAt(outputs, i);
-  return e == nullptr || e->data.empty() ? nullptr : e->data.data();
+  return e == nullptr || !e->data.defined() || e->data.numel() == 0 ? nullptr
+                                                                    : e->data.data<float>();
 }
 void rewire_outputs_free(rewire_outputs* outputs) { delete outputs; }
 

@@ -109,10 +109,46 @@ rewire_status rewire_module_input_shape(const rewire_module* module, size_t i,
 
 /* Runs the module on the CPU with the given inputs (every input placeholder
  * needs one, by name). `seed` drives dropout. A run in training mode updates
- * the module's buffers (running stats), as a PyTorch training step does. */
+ * the module's buffers (running stats), as a PyTorch training step does.
+ * The run is bounded by the default limits of rewire_run_options_init. */
 rewire_status rewire_module_run(rewire_module* module,
                                 const rewire_input* inputs, size_t num_inputs,
                                 uint64_t seed, rewire_outputs** out);
+
+/* "No limit" for the limits below. */
+#define REWIRE_UNLIMITED INT64_MAX
+
+/* Options of rewire_module_run_ex. Initialize with rewire_run_options_init,
+ * then change what you need: fields may be added at the end in later
+ * versions, and struct_size tells the library which ones the caller knows
+ * (the others keep their defaults). A run over a limit fails with
+ * REWIRE_RESOURCE_EXHAUSTED, rewire_last_error() naming the node and the
+ * limit, before the allocation or the kernel that would exceed it. */
+typedef struct rewire_run_options {
+  size_t struct_size;       /* sizeof(rewire_run_options) */
+  uint64_t seed;            /* dropout masks (default 0) */
+  /* Live bytes of all the run's tensors together (its copies of the
+   * inputs included). Default: half of this machine's physical memory. */
+  int64_t max_total_bytes;
+  /* Largest single tensor, in bytes. Default 16 GiB. */
+  int64_t max_tensor_bytes;
+  /* Operations one node may need, estimated from its argument shapes
+   * before it runs (FLOPs for convolution, matmul, attention, einsum and
+   * pooling; element visits for the rest). Default 2^40. */
+  int64_t max_node_work;
+} rewire_run_options;
+
+/* Sets struct_size and every field to its default. */
+void rewire_run_options_init(rewire_run_options* options);
+
+/* rewire_module_run with options; NULL options means the defaults.
+ * INVALID_ARGUMENT when struct_size is smaller than the first version's
+ * fields or larger than this library knows, or a limit is not positive. */
+rewire_status rewire_module_run_ex(rewire_module* module,
+                                   const rewire_input* inputs,
+                                   size_t num_inputs,
+                                   const rewire_run_options* options,
+                                   rewire_outputs** out);
 
 /* Accessors; pointers stay valid until rewire_outputs_free. Every output is
  * converted to float32 (float64, int64 and bool values convert exactly or to
