@@ -119,6 +119,7 @@ ExportedModule ExportedModule::Clone() const {
   copy.by_placeholder_ = by_placeholder_;
   copy.mode_ = mode_;
   copy.train_eval_allowed_ = train_eval_allowed_;
+  copy.source_files_ = source_files_;
   return copy;
 }
 

@@ -11,6 +11,7 @@
 #define REWIRE_IR_EXPORTED_MODULE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,6 +90,17 @@ class ExportedModule {
   bool train_eval_allowed() const { return train_eval_allowed_; }
   void set_train_eval_allowed(bool v) { train_eval_allowed_ = v; }
 
+  // What the file the module was read from holds beyond rewire's IR, by
+  // name, so that a writer of the same format can carry it through
+  // unchanged (a .pt2's serialized program and its other archive entries;
+  // pt2/pt2_reader.h says which). Copied by Clone; not part of the .pb form.
+  const std::map<std::string, std::string>& source_files() const {
+    return source_files_;
+  }
+  std::map<std::string, std::string>& mutable_source_files() {
+    return source_files_;
+  }
+
   // Placeholders not bound to a state tensor: the model's real inputs.
   std::vector<Node*> InputPlaceholders() const;
 
@@ -104,6 +116,7 @@ class ExportedModule {
   absl::flat_hash_map<std::string, size_t> by_placeholder_;
   ModuleMode mode_ = ModuleMode::kTrain;
   bool train_eval_allowed_ = false;
+  std::map<std::string, std::string> source_files_;
 };
 
 // True iff some node carries a "val" entry (torch's model_is_exported).

@@ -618,10 +618,20 @@ absl::Status Translator::CallNode(const json& node, size_t index) {
       RETURN_IF_ERROR(Argument(*value, out->add_args(), arg_where));
     }
   }
+  json getitem_meta;
   if (const json* meta = Optional(node, "metadata"); meta != nullptr) {
     if (!meta->is_object()) return Bad(where, "'metadata' is not an object");
     for (auto it = meta->begin(); it != meta->end(); ++it) {
       if (!it->is_string()) continue;  // rewire keeps string metadata only
+      if (it.key() == kGetitemMetadataKey) {
+        ASSIGN_OR_RETURN(getitem_meta,
+                         ParseJson(it->get_ref<const std::string&>(),
+                                   absl::StrCat(where, ": ", it.key())));
+        if (!getitem_meta.is_object()) {
+          return Bad(where, absl::StrCat(it.key(), " is not an object"));
+        }
+        continue;
+      }
       proto::MetaEntry* e = out->add_meta();
       e->set_key(it.key());
       e->mutable_value()->set_string_value(it->get<std::string>());
@@ -669,6 +679,18 @@ absl::Status Translator::CallNode(const json& node, size_t index) {
     g->add_args()->set_node(name);
     g->add_args()->set_int_value(index_in_tuple);
     RETURN_IF_ERROR(AddVal(getitem_name, *g, where));
+    auto meta = getitem_meta.find(absl::StrCat(index_in_tuple));
+    if (meta == getitem_meta.end()) continue;
+    if (!meta->is_object()) {
+      return Bad(where, absl::StrCat(kGetitemMetadataKey, " entry ",
+                                     index_in_tuple, " is not an object"));
+    }
+    for (auto it = meta->begin(); it != meta->end(); ++it) {
+      if (!it->is_string()) continue;
+      proto::MetaEntry* e = g->add_meta();
+      e->set_key(it.key());
+      e->mutable_value()->set_string_value(it->get<std::string>());
+    }
   }
   return absl::OkStatus();
 }
@@ -720,8 +742,11 @@ absl::Status Translator::Outputs(const json& graph, const json& signature) {
       }
       destination = it->second;
     }
-    proto::Node* copy = NewNode(FreshName("copy_"), proto::OP_KIND_CALL_FUNCTION,
-                                "aten.copy_.default");
+    // Named after what it writes, so that the name is the same whichever
+    // other mutations the program has (a save after eval drops some).
+    proto::Node* copy =
+        NewNode(FreshName(absl::StrCat("copy_", destination)),
+                proto::OP_KIND_CALL_FUNCTION, "aten.copy_.default");
     copy->add_args()->set_node(destination);
     RETURN_IF_ERROR(NodeRef(*arg, copy->add_args(), where));
   }

@@ -1,6 +1,6 @@
 // The serialized ExportedProgram of a .pt2 archive (`models/<name>.json`,
 // torch/_export/serde/schema.py, schema major version 8) translated into
-// rewire's protobuf IR, so that a .pt2 goes through the same checks as a
+// rewire's protobuf IR and back (program_json_write.cc), so that a .pt2 goes through the same checks as a
 // .pb (ModuleFromProto) and nothing downstream knows where it came from.
 //
 // The translation follows torch.export's own deserializer where the two
@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,6 +36,12 @@ namespace pt2 {
 // was written against (newer minors are read: they only add fields).
 inline constexpr int kSchemaMajor = 8;
 inline constexpr int kSchemaMinorKnown = 20;
+
+// The program has no node for a getitem, so the string metadata of the
+// getitem nodes of a multi-output call (rewire's stash may sit on one) is
+// kept in the call's metadata under this key, as a JSON object from output
+// index to that getitem's entries; torch ignores the key.
+inline constexpr char kGetitemMetadataKey[] = "rewire_getitem_metadata";
 
 // JSON nesting deeper than this is refused while parsing (real programs stay
 // below 20).
@@ -57,6 +65,36 @@ using StateBytesFn = std::function<absl::StatusOr<std::string>(
 absl::StatusOr<proto::GraphModule> ProgramToProto(
     const nlohmann::json& program, const StateBytesFn& state_bytes,
     int64_t max_state_bytes, absl::string_view what);
+
+// The pieces of a .pt2 a module was read from that the writer keeps: every
+// field of the program the IR does not model (range constraints, module
+// call graph, verifiers, buffer persistence, metadata), and the payload file
+// names of unchanged tensors. Null members: a program written from scratch.
+struct OriginalProgram {
+  const nlohmann::json* program = nullptr;
+  const nlohmann::json* weights = nullptr;    // <model>_weights_config.json
+  const nlohmann::json* constants = nullptr;  // <model>_constants_config.json
+};
+
+// What a .pt2 holds for one program.
+struct ProgramFiles {
+  nlohmann::json program;
+  nlohmann::json weights_config;
+  nlohmann::json constants_config;
+  // Payloads by path relative to the archive's directory
+  // ("data/weights/weight_0"), raw little-endian bytes.
+  std::vector<std::pair<std::string, std::string>> payloads;
+};
+
+// The inverse of ProgramToProto: getitem nodes fold into their producer's
+// outputs (unread outputs get `<node>_unused_<i>`), trailing
+// `copy_(placeholder, value)` nodes become mutation outputs, lifted state
+// becomes input specs and payloads. Arguments are named by rewire's schema
+// for the op, else by the original program's node of the same name;
+// Unimplemented for an op with neither.
+absl::StatusOr<ProgramFiles> ProtoToProgram(const proto::GraphModule& module,
+                                            const OriginalProgram& original,
+                                            absl::string_view what);
 
 }  // namespace pt2
 }  // namespace rewire

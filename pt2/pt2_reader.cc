@@ -1,6 +1,7 @@
 #include "pt2/pt2_reader.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -264,7 +265,39 @@ absl::StatusOr<ExportedModule> LoadPt2FromBytes(absl::string_view bytes,
       proto::GraphModule proto,
       ProgramToProto(program, state_bytes, options.max_total_tensor_bytes,
                      absl::StrCat(what, ": ", prefix, model_entry)));
-  return ModuleFromProto(proto, options);
+  if (archive.Has(kModeEntry)) {
+    ASSIGN_OR_RETURN(std::string text, archive.Read(kModeEntry));
+    ASSIGN_OR_RETURN(json extra,
+                     ParseJson(text, absl::StrCat(what, ": ", prefix, kModeEntry)));
+    const json* mode = extra.is_object() && extra.contains("mode")
+                           ? &extra["mode"]
+                           : nullptr;
+    if (mode == nullptr || !mode->is_string() ||
+        (*mode != "train" && *mode != "eval")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": ", prefix, kModeEntry,
+          ": expected {\"mode\": \"train\" or \"eval\"}"));
+    }
+    proto.set_mode(*mode == "eval" ? proto::MODE_EVAL : proto::MODE_TRAIN);
+  }
+  ASSIGN_OR_RETURN(ExportedModule module, ModuleFromProto(proto, options));
+  // Everything but the tensor payloads, which the module holds, for
+  // pt2_writer.h to carry through.
+  std::map<std::string, std::string>& source = module.mutable_source_files();
+  source[kSourcePrefix] = prefix;
+  source[kSourceModel] = model;
+  for (const std::string& name : zip.names()) {
+    absl::string_view relative = name;
+    if (!absl::ConsumePrefix(&relative, prefix)) continue;
+    const bool config = absl::EndsWith(relative, "_config.json");
+    if (!config && (absl::StartsWith(relative, "data/weights/") ||
+                    absl::StartsWith(relative, "data/constants/"))) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(source[absl::StrCat(kSourceEntry, relative)],
+                     zip.Read(name));
+  }
+  return module;
 }
 
 absl::StatusOr<ExportedModule> LoadPt2File(const std::string& path,

@@ -20,6 +20,20 @@
 namespace rewire {
 namespace pt2 {
 
+// Keys of ExportedModule::source_files() a loaded .pt2 fills: the
+// archive's top-level directory ("name/"), the program's name ("model"),
+// and under kSourceEntry + relative path every entry but the tensor
+// payloads (the program JSON, the weights and constants configs, sample
+// inputs, version files, extra files).
+inline constexpr char kSourcePrefix[] = "pt2.prefix";
+inline constexpr char kSourceModel[] = "pt2.model";
+inline constexpr char kSourceEntry[] = "pt2/";
+
+// The archive entry (relative to its directory) where rewire records the
+// module's train/eval mode, which torch's program has no field for:
+// {"mode": "train" | "eval"}. torch.export.load reads it as an extra file.
+inline constexpr char kModeEntry[] = "extra/rewire.json";
+
 // Whether `bytes` start like a zip archive (a .pt2 whatever its name).
 bool LooksLikeZip(absl::string_view bytes);
 

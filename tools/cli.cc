@@ -40,6 +40,7 @@
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 #include "pt2/pt2_reader.h"
+#include "pt2/pt2_writer.h"
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
 #include "kernels/validate.h"
@@ -401,9 +402,7 @@ absl::Status SaveModel(const ExportedModule& module, const std::string& path) {
     case FileKind::kText:
       return WriteFileAtomic(path, PrintGraph(module.graph()));
     case FileKind::kPt2:
-      return absl::UnimplementedError(absl::StrCat(
-          path, ": writing .pt2 archives is not supported yet; write .pb "
-                "or .pbtxt"));
+      return pt2::SavePt2File(module, path);
     case FileKind::kUnknown:
       break;
   }
