@@ -1,4 +1,5 @@
 #include "pt2/program_json.h"
+#include "pt2/serde_codes.h"
 
 #include <cmath>
 #include <cstdint>
@@ -89,70 +90,6 @@ absl::StatusOr<std::pair<std::string, const json*>> UnionOf(
     return Bad(where, "expected an object with exactly one member");
   }
   return std::make_pair(v.begin().key(), &v.begin().value());
-}
-
-absl::StatusOr<proto::Dtype> DtypeOf(int64_t code, absl::string_view where) {
-  // torch/_export/serde/schema.py ScalarType.
-  switch (code) {
-    case 1: return proto::DTYPE_UINT8;
-    case 2: return proto::DTYPE_INT8;
-    case 3: return proto::DTYPE_INT16;
-    case 4: return proto::DTYPE_INT32;
-    case 5: return proto::DTYPE_INT64;
-    case 6: return proto::DTYPE_FLOAT16;
-    case 7: return proto::DTYPE_FLOAT32;
-    case 8: return proto::DTYPE_FLOAT64;
-    case 10: return proto::DTYPE_COMPLEX64;
-    case 11: return proto::DTYPE_COMPLEX128;
-    case 12: return proto::DTYPE_BOOL;
-    case 13: return proto::DTYPE_BFLOAT16;
-    default:
-      return Unsupported(where, absl::StrCat("scalar type ", code,
-                                             " has no rewire dtype"));
-  }
-}
-
-int64_t ElementBytes(proto::Dtype d) {
-  switch (d) {
-    case proto::DTYPE_UINT8: case proto::DTYPE_INT8: case proto::DTYPE_BOOL:
-      return 1;
-    case proto::DTYPE_INT16: case proto::DTYPE_FLOAT16:
-    case proto::DTYPE_BFLOAT16:
-      return 2;
-    case proto::DTYPE_INT32: case proto::DTYPE_FLOAT32:
-      return 4;
-    case proto::DTYPE_INT64: case proto::DTYPE_FLOAT64:
-    case proto::DTYPE_COMPLEX64:
-      return 8;
-    case proto::DTYPE_COMPLEX128:
-      return 16;
-    default:
-      return 0;
-  }
-}
-
-absl::StatusOr<proto::Layout> LayoutOf(int64_t code, absl::string_view where) {
-  switch (code) {
-    case 7: return proto::LAYOUT_STRIDED;
-    case 1: return proto::LAYOUT_SPARSE_COO;
-    case 2: return proto::LAYOUT_SPARSE_CSR;
-    default:
-      return Unsupported(where, absl::StrCat("layout ", code,
-                                             " has no rewire equivalent"));
-  }
-}
-
-absl::StatusOr<proto::MemoryFormat> MemoryFormatOf(int64_t code,
-                                                   absl::string_view where) {
-  switch (code) {
-    case 1: return proto::MEMORY_FORMAT_CONTIGUOUS;
-    case 2: return proto::MEMORY_FORMAT_CHANNELS_LAST;
-    case 3: return proto::MEMORY_FORMAT_CHANNELS_LAST_3D;
-    case 4: return proto::MEMORY_FORMAT_PRESERVE;
-    default:
-      return Unsupported(where, absl::StrCat("memory format ", code,
-                                             " has no rewire equivalent"));
-  }
 }
 
 absl::StatusOr<std::string> DeviceOf(const json& v, absl::string_view where) {
@@ -262,7 +199,7 @@ absl::StatusOr<proto::TensorMeta> Translator::TensorMetaOf(
   proto::TensorMeta t;
   ASSIGN_OR_RETURN(const json* dtype, Member(meta, "dtype", where));
   ASSIGN_OR_RETURN(int64_t code, Int(*dtype, where));
-  ASSIGN_OR_RETURN(proto::Dtype d, DtypeOf(code, where));
+  ASSIGN_OR_RETURN(proto::Dtype d, DtypeFromCode(code, where));
   t.set_dtype(d);
   ASSIGN_OR_RETURN(const json* sizes, Member(meta, "sizes", where));
   if (!sizes->is_array()) return Bad(where, "'sizes' is not a list");
@@ -406,15 +343,15 @@ absl::Status Translator::Argument(const json& arg, proto::Argument* out,
     });
   } else if (kind == "as_scalar_type") {
     ASSIGN_OR_RETURN(int64_t code, Int(v, where));
-    ASSIGN_OR_RETURN(proto::Dtype d, DtypeOf(code, where));
+    ASSIGN_OR_RETURN(proto::Dtype d, DtypeFromCode(code, where));
     out->set_dtype(d);
   } else if (kind == "as_layout") {
     ASSIGN_OR_RETURN(int64_t code, Int(v, where));
-    ASSIGN_OR_RETURN(proto::Layout l, LayoutOf(code, where));
+    ASSIGN_OR_RETURN(proto::Layout l, LayoutFromCode(code, where));
     out->set_layout(l);
   } else if (kind == "as_memory_format") {
     ASSIGN_OR_RETURN(int64_t code, Int(v, where));
-    ASSIGN_OR_RETURN(proto::MemoryFormat m, MemoryFormatOf(code, where));
+    ASSIGN_OR_RETURN(proto::MemoryFormat m, MemoryFormatFromCode(code, where));
     out->set_memory_format(m);
   } else if (kind == "as_device") {
     ASSIGN_OR_RETURN(std::string d, DeviceOf(v, where));

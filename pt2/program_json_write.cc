@@ -19,6 +19,7 @@
 #include "ir/schema.h"
 #include "ir/status_macros.h"
 #include "pt2/program_json.h"
+#include "pt2/serde_codes.h"
 
 namespace rewire {
 namespace pt2 {
@@ -28,41 +29,6 @@ using json = nlohmann::json;
 
 absl::Status Unsupported(absl::string_view where, absl::string_view why) {
   return absl::UnimplementedError(absl::StrCat(where, ": ", why));
-}
-
-int64_t DtypeCode(proto::Dtype d) {
-  switch (d) {
-    case proto::DTYPE_UINT8: return 1;
-    case proto::DTYPE_INT8: return 2;
-    case proto::DTYPE_INT16: return 3;
-    case proto::DTYPE_INT32: return 4;
-    case proto::DTYPE_INT64: return 5;
-    case proto::DTYPE_FLOAT16: return 6;
-    case proto::DTYPE_FLOAT32: return 7;
-    case proto::DTYPE_FLOAT64: return 8;
-    case proto::DTYPE_COMPLEX64: return 10;
-    case proto::DTYPE_COMPLEX128: return 11;
-    case proto::DTYPE_BOOL: return 12;
-    case proto::DTYPE_BFLOAT16: return 13;
-    default: return 0;
-  }
-}
-
-int64_t LayoutCode(proto::Layout l) {
-  switch (l) {
-    case proto::LAYOUT_SPARSE_COO: return 1;
-    case proto::LAYOUT_SPARSE_CSR: return 2;
-    default: return 7;
-  }
-}
-
-int64_t MemoryFormatCode(proto::MemoryFormat m) {
-  switch (m) {
-    case proto::MEMORY_FORMAT_CHANNELS_LAST: return 2;
-    case proto::MEMORY_FORMAT_CHANNELS_LAST_3D: return 3;
-    case proto::MEMORY_FORMAT_PRESERVE: return 4;
-    default: return 1;
-  }
 }
 
 json DeviceJson(absl::string_view device) {
@@ -274,11 +240,7 @@ absl::StatusOr<json> Writer::ArgumentJson(const proto::Argument& a,
                                                  : "as_sym_float";
       return json{{kind, json{{"as_name", a.node()}}}};
     }
-    if (type != nullptr && type->optional && !type->is_list &&
-        type->base == Base::kTensor) {
-      // torch writes optional tensors as plain tensors or None.
-      return json{{"as_tensor", json{{"name", a.node()}}}};
-    }
+    // Optional tensors too: torch writes them as plain tensors or None.
     return json{{"as_tensor", json{{"name", a.node()}}}};
   }
   if (a.has_bool_value()) return json{{"as_bool", a.bool_value()}};

@@ -14,6 +14,7 @@
 #include "base/file.h"
 #include "ir/status_macros.h"
 #include "pt2/program_json.h"
+#include "pt2/serde_codes.h"
 #include "pt2/zip_archive.h"
 
 namespace rewire {
@@ -21,18 +22,6 @@ namespace pt2 {
 namespace {
 
 using json = nlohmann::json;
-
-// Bytes per element of torch/_export/serde/schema.py's ScalarType codes.
-int64_t ElementBytes(int64_t code) {
-  switch (code) {
-    case 1: case 2: case 12: return 1;
-    case 3: case 6: case 13: return 2;
-    case 4: case 7: return 4;
-    case 5: case 8: case 10: return 8;
-    case 11: return 16;
-    default: return 0;
-  }
-}
 
 // The entries of one archive: "<prefix>archive_format" and the rest.
 class Archive {
@@ -124,13 +113,12 @@ absl::StatusOr<std::string> StateBytes(const Archive& archive,
     numel *= s;
   }
   auto dtype = meta->find("dtype");
-  const int64_t element = dtype != meta->end() && dtype->is_number_integer()
-                              ? ElementBytes(dtype->get<int64_t>())
-                              : 0;
-  if (element == 0) {
-    return absl::UnimplementedError(
-        absl::StrCat(where, ": unsupported dtype"));
+  if (dtype == meta->end() || !dtype->is_number_integer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": tensor_meta has no integer dtype"));
   }
+  ASSIGN_OR_RETURN(proto::Dtype d, DtypeFromCode(dtype->get<int64_t>(), where));
+  const int64_t element = ElementBytes(d);
   if (numel > INT64_MAX / element) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": sizes overflow"));
   }

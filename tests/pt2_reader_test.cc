@@ -60,7 +60,9 @@ std::string Edited(
   ZipWriter w;
   for (const std::string& name : order) {
     auto it = entries.find(name);
-    if (it != entries.end()) EXPECT_TRUE(w.Add(name, it->second).ok());
+    if (it != entries.end()) {
+      EXPECT_TRUE(w.Add(name, it->second).ok());
+    }
   }
   for (const auto& [name, data] : entries) {
     if (std::find(order.begin(), order.end(), name) == order.end()) {

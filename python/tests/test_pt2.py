@@ -99,3 +99,41 @@ def test_info_reads_the_signature(tmp_path):
                 "bn1d.running_var"):
         assert fqn in info, info
     assert "verifier:  OK" in info, info
+
+
+@pytest.mark.parametrize("dialect", ["training_ir", "core_aten"])
+def test_torch_loads_what_rewire_writes(tmp_path, dialect):
+    """`rewire eval m.pt2 -o e.pt2`: torch.export.load reads e.pt2 and it
+    computes eager eval; `rewire train e.pt2 -o t.pt2` computes what the
+    original export computes in train mode (same dropout draws under the same
+    seed) and updates the running statistics the same way."""
+    torch.manual_seed(0)
+    model = ConvBnDrop()
+    randomize_stats(model)
+    x = torch.randn(4, 3, 8, 8)
+    model.train()
+    ep = torch.export.export(model, (x,))
+    if dialect == "core_aten":
+        ep = ep.run_decompositions()
+    original = tmp_path / "m.pt2"
+    torch.export.save(ep, str(original))
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)
+
+    rewire("eval", str(original), "-o", str(tmp_path / "e.pt2"))
+    evaluated = torch.export.load(str(tmp_path / "e.pt2")).module()
+    with torch.no_grad():
+        torch.testing.assert_close(evaluated(x), expected, rtol=1e-4, atol=ATOL)
+
+    rewire("train", str(tmp_path / "e.pt2"), "-o", str(tmp_path / "t.pt2"))
+    results = []
+    for path in (original, tmp_path / "t.pt2"):
+        m = torch.export.load(str(path)).module()
+        torch.manual_seed(7)
+        with torch.no_grad():
+            out = m(x)
+        results.append((out, {k: v.clone() for k, v in m.state_dict().items()}))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=0, atol=0)
+    for k, v in results[0][1].items():
+        torch.testing.assert_close(results[1][1][k], v, rtol=0, atol=0)
