@@ -2,7 +2,8 @@
  * header is checked to be plain C: load tests/testdata/cli_small.pb (written
  * by `rewire gen`), query it, run a training step, switch to eval and check
  * determinism, switch back, save and reload, serialize, and exercise the
- * error paths (missing file, corrupt bytes, unknown input name, NULLs). */
+ * error paths (missing file, corrupt bytes, unknown input name, NULLs,
+ * enum arguments out of range). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,25 @@ int main(void) {
   rewire_free(bytes);
   CHECK(other != NULL && rewire_module_is_training(other) == 0);
   rewire_module_free(other);
+  other = NULL;
+
+  /* Enum arguments outside their enumerators are refused, naming the
+   * argument and the value, never read as some default format. */
+  bytes = NULL;
+  CHECK(rewire_module_serialize(m, (rewire_format)7, &bytes, &size) ==
+        REWIRE_INVALID_ARGUMENT);
+  CHECK(strstr(rewire_last_error(), "format is 7") != NULL);
+  CHECK(bytes == NULL && size == 0);
+  CHECK(rewire_module_serialize(m, (rewire_format)-1, &bytes, &size) ==
+        REWIRE_INVALID_ARGUMENT);
+  CHECK(strstr(rewire_last_error(), "format is -1") != NULL);
+  CHECK(rewire_module_load_bytes("", 0, (rewire_format)2, &other) ==
+        REWIRE_INVALID_ARGUMENT);
+  CHECK(strstr(rewire_last_error(), "format is 2") != NULL);
+  CHECK(other == NULL);
+  CHECK(strcmp(rewire_status_name((rewire_status)42), "NOT_A_STATUS") == 0);
+  CHECK(strcmp(rewire_status_name((rewire_status)-3), "NOT_A_STATUS") == 0);
+  CHECK(strcmp(rewire_status_name(REWIRE_UNKNOWN), "UNKNOWN") == 0);
 
   /* Back to train: dropout is random again. */
   CHECK_OK(rewire_module_move_to_train(m, NULL));
