@@ -214,7 +214,9 @@ class MetaKey {
 // positions follows the entries in the same allocation, so that a node with
 // many keys (a hostile file's 40,000) costs linear, not quadratic, time to
 // build. It is 16 bytes (pointer, 32-bit size and capacity) instead of a
-// std::vector's 24, because every node holds one.
+// std::vector's 24, because every node holds one. Loaders cap the keys per
+// node (LoadOptions::max_meta_keys_per_node, ir/load_checks.h); the map
+// itself does not.
 class Metadata {
  public:
   struct Entry {

@@ -242,6 +242,29 @@ run_cmd 2 gen --blocks 2 -o "$TMP/g.bin"
 run_cmd 2 gen --blocks 2
 check "usage errors write nothing" test ! -e "$TMP/g.pb"
 
+# --- one set of loader checks whatever the format ------------------------------
+# A text-form graph over the rank limit used to load (the text loader skipped
+# the .pb loader's checks), so eval wrote a .pb that info then refused.
+{
+  printf '%%x : f32['
+  for ((i = 1; i < 100000; i++)); do printf "1, "; done
+  printf '1] = placeholder[target=x]\nreturn (%%x,)\n'
+} >"$TMP/rank_100000.txt"
+run_cmd 1 eval "$TMP/rank_100000.txt" -o "$TMP/rank.pb" &&
+  expect_err "rank 100000 exceeds the limit of 64"
+check "a refused load writes no output" test ! -e "$TMP/rank.pb"
+
+# --- inputs that are not regular files are refused at once, naming the path ----
+mkfifo "$TMP/pipe.txt" "$TMP/pipe.npy"
+ln -s /dev/zero "$TMP/zero.txt"
+ln -s /dev/zero "$TMP/zero.npy"
+run_cmd 1 info "$TMP/pipe.txt" && expect_err "$TMP/pipe.txt': a FIFO"
+run_cmd 1 print "$TMP/zero.txt" && expect_err "$TMP/zero.txt': a device"
+run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/pipe.npy" &&
+  expect_err "$TMP/pipe.npy': a FIFO"
+run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/zero.npy" &&
+  expect_err "$TMP/zero.npy': a device"
+
 # --- atomic writes: a write that fails midway leaves the old file -------------------
 # RLIMIT_FSIZE 0 makes every write() fail (EFBIG; SIGXFSZ ignored), even as root.
 cp "$DATA/cli_small.pb" "$TMP/atomic.pb"

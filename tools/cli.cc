@@ -303,45 +303,23 @@ FileKind KindOfPath(absl::string_view path) {
 
 constexpr char kFormats[] = ".pb, .pbtxt, .txt or .rwir";
 
-// Loads any model file. The text form carries no state and no mode: the
-// module has no tensors and is in training mode.
+// Loads or saves any model file; every format goes through the same loader
+// checks (ir/load_checks.h). The text form carries no state and no mode: a
+// loaded module has no tensors and is in training mode.
 absl::StatusOr<ExportedModule> LoadModel(const std::string& path) {
-  switch (KindOfPath(path)) {
-    case FileKind::kProto:
-      return LoadModuleFromFile(path);
-    case FileKind::kText: {
-      ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-      absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(text);
-      if (!g.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ": ", g.status().message()));
-      }
-      absl::Status v = Verify(**g);
-      if (!v.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ": ", v.message()));
-      }
-      return ExportedModule(std::move(*g));
-    }
-    case FileKind::kUnknown:
-      break;
+  if (KindOfPath(path) == FileKind::kUnknown) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": unknown model file extension (expected ", kFormats, ")"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      path, ": unknown model file extension (expected ", kFormats, ")"));
+  return LoadModuleFromFile(path);
 }
 
-// Saves by extension; returns a note for the text form.
 absl::Status SaveModel(const ExportedModule& module, const std::string& path) {
-  switch (KindOfPath(path)) {
-    case FileKind::kProto:
-      return SaveModuleToFile(module, path);
-    case FileKind::kText:
-      return WriteFileAtomic(path, PrintGraph(module.graph()));
-    case FileKind::kUnknown:
-      break;
+  if (KindOfPath(path) == FileKind::kUnknown) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": unknown output extension (expected ", kFormats, ")"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      path, ": unknown output extension (expected ", kFormats, ")"));
+  return SaveModuleToFile(module, path);
 }
 
 constexpr char kGraphOnlyNote[] =

@@ -65,7 +65,9 @@ const char* rewire_last_error(void);
 const char* rewire_status_name(rewire_status status);
 
 /* Loading verifies the whole model (ir/serialization.h); *out is set only on
- * success. The file's format comes from its extension (.pb / .pbtxt). */
+ * success. The file's format comes from its extension: .pb, .pbtxt, or
+ * .txt / .rwir for the readable text form (graph only: no weights, buffers
+ * or mode), the same for saving. */
 rewire_status rewire_module_load_file(const char* path, rewire_module** out);
 rewire_status rewire_module_load_bytes(const void* data, size_t size,
                                        rewire_format format,
