@@ -1,5 +1,7 @@
 #include "tools/npy.h"
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -301,6 +303,19 @@ TEST(NpyTest, FilesRoundTripAndErrorsNameThePath) {
   EXPECT_THAT(s.message(), HasSubstr("x.npy.absent"));
   EXPECT_THAT(ReadNpyFile("/dev/zero").status().message(),
               HasSubstr("/dev/zero"));
+}
+
+// Neither blocks (a FIFO without a writer) nor reads without end (/dev/zero).
+TEST(NpyTest, FifosAndDevicesAreRefusedNamingThePath) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string fifo = std::string(root ? root : "/tmp") + "/pipe.npy";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  absl::Status s = ReadNpyFile(fifo).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr(fifo), HasSubstr("FIFO")));
+  s = ReadNpyFile("/dev/zero").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("/dev/zero"), HasSubstr("device")));
 }
 
 }  // namespace
