@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/printable.h"
 #include "ir/argument.h"
 #include "ir/metadata.h"
 #include "ir/status_macros.h"
@@ -18,7 +19,7 @@ namespace {
 
 absl::Status NodeError(const Node& n, absl::string_view what) {
   return absl::InvalidArgumentError(
-      absl::StrCat("node '", n.name(), "': ", what));
+      absl::StrCat("node '", Printable(n.name()), "': ", what));
 }
 
 // Rank, dims and element count of one metadata tensor. The verifier checks
@@ -26,7 +27,7 @@ absl::Status NodeError(const Node& n, absl::string_view what) {
 // each is saved and must load again.
 absl::Status CheckTensorMeta(const Node& n, absl::string_view key,
                              const TensorMeta& t, const LoadOptions& options) {
-  const std::string where = absl::StrCat("meta '", key, "'");
+  const std::string where = absl::StrCat("meta '", Printable(key), "'");
   if (t.shape.size() > static_cast<size_t>(options.max_dims)) {
     return NodeError(n, absl::StrCat(where, ": rank ", t.shape.size(),
                                      " exceeds the limit of ",
@@ -54,10 +55,10 @@ absl::Status CheckTensorMeta(const Node& n, absl::string_view key,
 
 absl::Status CheckNode(const Node& n, const LoadOptions& options) {
   if (static_cast<int64_t>(n.meta().size()) > options.max_meta_keys_per_node) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "node '", n.name(), "' has ", n.meta().size(),
-        " metadata keys, over the limit of ", options.max_meta_keys_per_node,
-        " per node"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("node '", Printable(n.name()), "' has ", n.meta().size(),
+                     " metadata keys, over the limit of ",
+                     options.max_meta_keys_per_node, " per node"));
   }
   // What the protobuf form's node can hold: fx placeholders carry at most a
   // default value, get_attr nothing.
@@ -66,9 +67,6 @@ absl::Status CheckNode(const Node& n, const LoadOptions& options) {
   }
   if (n.is_get_attr() && (!n.args().empty() || !n.kwargs().empty())) {
     return NodeError(n, "get_attr with arguments");
-  }
-  if (!n.is_output() && n.target().qualified.empty()) {
-    return NodeError(n, absl::StrCat(OpKindName(n.op()), " has no target"));
   }
   for (const Kwarg& kw : n.kwargs()) {
     if (kw.name.empty()) return NodeError(n, "keyword argument without a name");
@@ -90,43 +88,6 @@ absl::Status CheckNode(const Node& n, const LoadOptions& options) {
 
 }  // namespace
 
-bool IsValidUtf8(absl::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (end - p < len) return false;
-    for (int k = 1; k < len; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += len;
-  }
-  return true;
-}
-
 // proto3 `string` fields must hold UTF-8 (the parser refuses anything else),
 // while IR strings are plain bytes. Refusing to save is better than writing
 // a file that cannot be read back.
@@ -137,7 +98,7 @@ absl::Status CheckStringsAreUtf8(const ExportedModule& module) {
   };
   std::vector<const Argument*> stack;
   for (const Node* n : module.graph()) {
-    const std::string where = absl::StrCat("node '", n->name(), "'");
+    const std::string where = absl::StrCat("node '", Printable(n->name()), "'");
     if (!IsValidUtf8(n->name())) return bad(where, "the name");
     if (!IsValidUtf8(n->target().qualified)) return bad(where, "the target");
     stack.clear();
@@ -149,7 +110,9 @@ absl::Status CheckStringsAreUtf8(const ExportedModule& module) {
     while (!stack.empty()) {
       const Argument* a = stack.back();
       stack.pop_back();
-      if (a->kind() == Argument::Kind::kString && !IsValidUtf8(a->as_string())) {
+      if (a->kind() == Argument::Kind::kString &&
+          !IsValidUtf8(a->as_string())) {
+        // DebugString escapes the string.
         return bad(where, absl::StrCat("string argument ", a->DebugString()));
       }
       if (a->is_list()) {
@@ -160,7 +123,8 @@ absl::Status CheckStringsAreUtf8(const ExportedModule& module) {
       if (!IsValidUtf8(e.key)) return bad(where, "a metadata key");
       const MetaValue& v = e.value;
       if (v.is_string() && !IsValidUtf8(v.as_string())) {
-        return bad(where, absl::StrCat("metadata '", e.key.str(), "'"));
+        return bad(where,
+                   absl::StrCat("metadata '", Printable(e.key.str()), "'"));
       }
       auto check_meta = [&](const TensorMeta& t) {
         for (const Dim& d : t.shape) {
@@ -169,20 +133,21 @@ absl::Status CheckStringsAreUtf8(const ExportedModule& module) {
         return true;
       };
       if (v.is_tensor() && !check_meta(v.tensor())) {
-        return bad(where, absl::StrCat("a symbol in metadata '", e.key.str(), "'"));
+        return bad(where, absl::StrCat("a symbol in metadata '",
+                                       Printable(e.key.str()), "'"));
       }
       if (v.is_tensor_list()) {
         for (const std::optional<TensorMeta>& t : v.tensors()) {
           if (t.has_value() && !check_meta(*t)) {
-            return bad(where,
-                       absl::StrCat("a symbol in metadata '", e.key.str(), "'"));
+            return bad(where, absl::StrCat("a symbol in metadata '",
+                                           Printable(e.key.str()), "'"));
           }
         }
       }
     }
   }
   for (const StateTensor& t : module.tensors()) {
-    const std::string where = absl::StrCat("tensor '", t.name, "'");
+    const std::string where = absl::StrCat("tensor '", Printable(t.name), "'");
     if (!IsValidUtf8(t.name)) return bad(where, "the name");
     if (!IsValidUtf8(t.placeholder)) return bad(where, "the placeholder");
   }

@@ -37,10 +37,6 @@ struct LoadOptions {
   int64_t max_meta_keys_per_node = 1024;
 };
 
-// RFC 3629 UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF): at least as strict as protobuf's check on `string` fields.
-bool IsValidUtf8(absl::string_view s);
-
 // OK when every string of `module` (names, targets, keyword names, string
 // arguments, metadata keys, string values and symbols, tensor names) is
 // UTF-8, as proto3 requires; else InvalidArgument naming the node or tensor.

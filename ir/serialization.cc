@@ -14,15 +14,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
+#include "base/printable.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
+#include "ir/load_checks.h"
 #include "ir/schema.h"
 #include "ir/status_macros.h"
 #include "ir/text_format.h"
-#include "ir/load_checks.h"
 
 namespace rewire {
 namespace {
@@ -57,9 +58,9 @@ struct Where {
   std::string str() const {
     std::string out(fixed);
     if (node != nullptr) {
-      out = absl::StrCat("node '", node->name(), "' (#", index, ")");
+      out = absl::StrCat("node '", Printable(node->name()), "' (#", index, ")");
     }
-    if (in_meta) absl::StrAppend(&out, ", meta '", meta_key, "'");
+    if (in_meta) absl::StrAppend(&out, ", meta '", Printable(meta_key), "'");
     if (output >= 0) absl::StrAppend(&out, ", output ", output);
     return out;
   }
@@ -200,8 +201,8 @@ absl::Status CheckGraphStructure(
     auto [it, inserted] = name_index->emplace(node.name(), i);
     if (!inserted) {
       return absl::InvalidArgumentError(
-          absl::StrCat("duplicate node name '", node.name(), "' (nodes #",
-                       it->second, " and #", i, ")"));
+          absl::StrCat("duplicate node name '", Printable(node.name()),
+                       "' (nodes #", it->second, " and #", i, ")"));
     }
   }
   int first_non_placeholder = -1;
@@ -220,8 +221,9 @@ absl::Status CheckGraphStructure(
     ASSIGN_OR_RETURN(OpKind op, OpKindFromProto(node.op(), where));
     if (op == OpKind::kOutput) {
       if (output_index >= 0) {
-        return Invalid(where, absl::StrCat("more than one output node (also '",
-                                           g.nodes(output_index).name(), "')"));
+        return Invalid(
+            where, absl::StrCat("more than one output node (also '",
+                                Printable(g.nodes(output_index).name()), "')"));
       }
       output_index = i;
       if (i != n - 1) {
@@ -232,9 +234,10 @@ absl::Status CheckGraphStructure(
     if (op == OpKind::kPlaceholder) {
       if (first_non_placeholder >= 0) {
         return Invalid(
-            where, absl::StrCat("placeholder after non-placeholder node '",
-                                g.nodes(first_non_placeholder).name(),
-                                "' (placeholders must come first)"));
+            where,
+            absl::StrCat("placeholder after non-placeholder node '",
+                         Printable(g.nodes(first_non_placeholder).name()),
+                         "' (placeholders must come first)"));
       }
     } else if (first_non_placeholder < 0) {
       first_non_placeholder = i;
@@ -248,7 +251,7 @@ absl::Status CheckGraphStructure(
       const std::string* kwarg;
       std::string str() const {
         return kwarg != nullptr
-                   ? absl::StrCat("keyword argument '", *kwarg, "'")
+                   ? absl::StrCat("keyword argument '", Printable(*kwarg), "'")
                    : absl::StrCat("args[", k, "]");
       }
     };
@@ -256,17 +259,18 @@ absl::Status CheckGraphStructure(
                          const Slot& slot_ref) -> absl::Status {
       auto it = name_index->find(ref);
       if (it == name_index->end()) {
-        return Invalid(where, absl::StrCat(slot_ref.str(), " refers to '", ref,
-                                           "', which is never defined"));
+        return Invalid(
+            where, absl::StrCat(slot_ref.str(), " refers to '", Printable(ref),
+                                "', which is never defined"));
       }
       if (it->second == i) {
         return Invalid(where, absl::StrCat(slot_ref.str(), " refers to the node itself"));
       }
       if (it->second > i) {
-        return Invalid(where,
-                       absl::StrCat(slot_ref.str(), " is a forward reference to '", ref,
-                                    "' (defined later, at #", it->second,
-                                    ")"));
+        return Invalid(
+            where, absl::StrCat(slot_ref.str(), " is a forward reference to '",
+                                Printable(ref), "' (defined later, at #",
+                                it->second, ")"));
       }
       return absl::OkStatus();
     };
@@ -318,12 +322,13 @@ absl::Status CheckGraphStructure(
         return Invalid(where, absl::StrCat("kwargs[", k, "] has no name"));
       }
       if (!seen_keys.insert(kw.name()).second) {
-        return Invalid(where, absl::StrCat("keyword argument '", kw.name(),
-                                           "' given twice"));
+        return Invalid(where,
+                       absl::StrCat("keyword argument '", Printable(kw.name()),
+                                    "' given twice"));
       }
       if (!kw.has_value()) {
         return Invalid(where,
-                       absl::StrCat("keyword argument '", kw.name(),
+                       absl::StrCat("keyword argument '", Printable(kw.name()),
                                     "' has no value"));
       }
       RETURN_IF_ERROR(check_arg(kw.value(), Slot{k, &kw.name()}));
@@ -339,8 +344,8 @@ absl::Status CheckGraphStructure(
     seen_keys.clear();
     for (const proto::MetaEntry& e : node.meta()) {
       if (!seen_keys.insert(e.key()).second) {
-        return Invalid(where, absl::StrCat("duplicate metadata key '", e.key(),
-                                           "'"));
+        return Invalid(where, absl::StrCat("duplicate metadata key '",
+                                           Printable(e.key()), "'"));
       }
     }
   }
@@ -593,7 +598,8 @@ absl::Status CheckTensors(
       return absl::InvalidArgumentError(
           absl::StrCat("tensor #", i, " has an empty name"));
     }
-    const std::string where_text = absl::StrCat("tensor '", t.name(), "'");
+    const std::string where_text =
+        absl::StrCat("tensor '", Printable(t.name()), "'");
     const Where where(where_text);
     if (!names.insert(t.name()).second) {
       return Invalid(where, "duplicate tensor name");
@@ -628,15 +634,16 @@ absl::Status CheckTensors(
       if (it == name_index.end() ||
           p.graph().nodes(it->second).op() != proto::OP_KIND_PLACEHOLDER) {
         return Invalid(where, absl::StrCat("bound to placeholder '",
-                                           t.placeholder(),
+                                           Printable(t.placeholder()),
                                            "', which is not a placeholder of "
                                            "the graph"));
       }
       auto [b, inserted] = bound.emplace(t.placeholder(), t.name());
       if (!inserted) {
-        return Invalid(where, absl::StrCat("placeholder '", t.placeholder(),
-                                           "' is already bound to tensor '",
-                                           b->second, "'"));
+        return Invalid(where,
+                       absl::StrCat("placeholder '", Printable(t.placeholder()),
+                                    "' is already bound to tensor '",
+                                    Printable(b->second), "'"));
       }
     }
   }
@@ -822,7 +829,8 @@ absl::StatusOr<ExportedModule> LoadModuleFromText(absl::string_view text,
 }
 
 absl::Status WithPath(const std::string& path, const absl::Status& s) {
-  return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  return absl::Status(s.code(),
+                      absl::StrCat(Printable(path), ": ", s.message()));
 }
 
 }  // namespace
@@ -878,7 +886,7 @@ absl::StatusOr<Format> FormatFromPath(absl::string_view path) {
     return Format::kText;
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "cannot tell the format of '", path,
+      "cannot tell the format of '", Printable(path),
       "': expected a .pb (binary), .pbtxt (text proto), .txt or .rwir "
       "(readable text form) file"));
 }

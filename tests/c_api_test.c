@@ -3,7 +3,7 @@
  * by `rewire gen`), query it, run a training step, switch to eval and check
  * determinism, switch back, save and reload, serialize, and exercise the
  * error paths (missing file, corrupt bytes, unknown input name, NULLs,
- * enum arguments out of range). */
+ * enum arguments out of range, control bytes in names). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +205,20 @@ int main(void) {
   CHECK(strcmp(rewire_status_name((rewire_status)42), "NOT_A_STATUS") == 0);
   CHECK(strcmp(rewire_status_name((rewire_status)-3), "NOT_A_STATUS") == 0);
   CHECK(strcmp(rewire_status_name(REWIRE_UNKNOWN), "UNKNOWN") == 0);
+
+  /* A name from the input reaches rewire_last_error escaped, never as the
+   * raw ESC sequence. */
+  {
+    static const char kDangling[] =
+        "ir_version: 1 graph { nodes { name: \"y\" op: OP_KIND_CALL_FUNCTION "
+        "target: \"aten.relu.default\" args { node: \"\\033[2J\" } } "
+        "nodes { name: \"output\" op: OP_KIND_OUTPUT args { node: \"y\" } } }";
+    CHECK(rewire_module_load_bytes(kDangling, sizeof(kDangling) - 1,
+                                   REWIRE_FORMAT_TEXT_PROTO,
+                                   &other) == REWIRE_INVALID_ARGUMENT);
+    CHECK(strchr(rewire_last_error(), '\033') == NULL);
+    CHECK(strstr(rewire_last_error(), "\\x1b[2J") != NULL);
+  }
 
   /* Back to train: dropout is random again. */
   CHECK_OK(rewire_module_move_to_train(m, NULL));

@@ -254,6 +254,22 @@ run_cmd 1 eval "$TMP/rank_100000.txt" -o "$TMP/rank.pb" &&
   expect_err "rank 100000 exceeds the limit of 64"
 check "a refused load writes no output" test ! -e "$TMP/rank.pb"
 
+# --- names from input never reach the terminal as control bytes ---------------
+# A node named ESC [2J NUL: in the error of a failed load and in info's
+# listing of a valid graph, it is shown escaped.
+printf '%%x = placeholder[target=x]\n%%"\\x1b[2J\\x00" = aten.relu.default(%%x, 1)\nreturn (%%"\\x1b[2J\\x00",)\n' >"$TMP/ctl_bad.txt"
+printf '%%"\\x1b[2J\\x00" = placeholder[target=x]\nreturn (%%"\\x1b[2J\\x00",)\n' >"$TMP/ctl_ok.txt"
+no_control_bytes() {  # no_control_bytes FILE: nothing but text, newlines and tabs
+  ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$1" &&
+    test "$(tr -d -c '\000' <"$1" | wc -c)" = 0
+}
+run_cmd 1 info "$TMP/ctl_bad.txt" && expect_err '%\x1b[2J\x00'
+check "a failed load's error has no control bytes" no_control_bytes "$TMP/stderr"
+run_cmd 0 info "$TMP/ctl_ok.txt" && expect_out '%\x1b[2J\x00'
+check "info's listing has no control bytes" no_control_bytes "$TMP/stdout"
+run_cmd 1 info "$TMP/"$'\x1b[2J'"missing.pb" && expect_err '\x1b[2Jmissing.pb'
+check "a path is escaped too" no_control_bytes "$TMP/stderr"
+
 # --- inputs that are not regular files are refused at once, naming the path ----
 mkfifo "$TMP/pipe.txt" "$TMP/pipe.npy"
 ln -s /dev/zero "$TMP/zero.txt"

@@ -60,12 +60,17 @@ std::vector<std::pair<Format, std::string>> Encodings(const std::string& text) {
   return out;
 }
 
-// A placeholder with a "val" of `rank` unit dims.
-std::string RankGraph(int rank) {
+// "1, 1, ..., 1": `rank` unit dims.
+std::string UnitDims(int rank) {
   std::string dims;
   for (int i = 0; i < rank; ++i) absl::StrAppend(&dims, i ? ", " : "", "1");
-  return absl::StrCat("%x : f32[", dims, "] = placeholder[target=x]\n",
-                      "return (%x,)\n");
+  return dims;
+}
+
+// A placeholder with a "val" of `rank` unit dims.
+std::string RankGraph(int rank) {
+  return absl::StrCat("%x : f32[", UnitDims(rank),
+                      "] = placeholder[target=x]\n", "return (%x,)\n");
 }
 
 // A node with `n` metadata keys.
@@ -243,6 +248,85 @@ TEST(LoadChecksTest, ErrorsNameTheNodeAndLimitsAreOptions) {
   EXPECT_EQ(
       LoadModuleFromBytes(RankGraph(1), Format::kText, small).status().code(),
       absl::StatusCode::kResourceExhausted);
+}
+
+// A name, key, target or path from a file is escaped in every message about
+// it: no ESC, NUL or other control byte reaches a terminal, and the escaped
+// name is still there to read.
+TEST(LoadChecksTest, ErrorsNeverCarryRawControlBytes) {
+  // "\x1b[2J\0" (clear screen, then a NUL) and a C1 CSI, in the text form's
+  // and protobuf text's spelling.
+  const std::string kText = "\\x1b[2J\\x00\\xc2\\x9b";
+  const std::string kProto = "\\033[2J\\000\\302\\233";
+  const std::string kShown = "\\x1b[2J\\x00\\xc2\\x9b";
+  struct Case {
+    Format format;
+    std::string input;
+  };
+  const std::string node = "%\"" + kText + "\"";
+  const std::vector<Case> cases = {
+      // Verifier: wrong arity, naming the node.
+      {Format::kText, "%x = placeholder[target=x]\n" + node +
+                          " = aten.relu.default(%x, 1, 2)\nreturn (" + node +
+                          ",)\n"},
+      // Parser: reference to an undefined node.
+      {Format::kText, "%y = aten.relu.default(" + node + ")\nreturn (%y,)\n"},
+      // Parser: duplicate metadata key, and an unknown device.
+      {Format::kText, "%x = placeholder[target=x] {\"" + kText + "\"=1, \"" +
+                          kText + "\"=2}\nreturn (%x,)\n"},
+      {Format::kText, "%x = placeholder[target=x]\n%y = my.op(device(\"" +
+                          kText + "\"))\nreturn (%y,)\n"},
+      // Schema: an unknown keyword.
+      {Format::kText,
+       "%x = placeholder[target=x]\n%y = aten.relu.default(%x, "
+       "\"" +
+           kText + "\"=1)\nreturn (%y,)\n"},
+      // Shared checks: rank over the limit under the key.
+      {Format::kText, "%x = placeholder[target=x] {\"" + kText + "\"=f32[" +
+                          UnitDims(65) + "]}\nreturn (%x,)\n"},
+      // Protobuf loader: a dangling reference, a duplicate key, a tensor.
+      {Format::kTextProto,
+       "ir_version: 1 graph { nodes { name: \"y\" op: OP_KIND_CALL_FUNCTION "
+       "target: \"aten.relu.default\" args { node: \"" +
+           kProto +
+           "\" } } "
+           "nodes { name: \"output\" op: OP_KIND_OUTPUT args { node: \"y\" } } "
+           "}"},
+      {Format::kTextProto,
+       "ir_version: 1 graph { nodes { name: \"" + kProto +
+           "\" op: "
+           "OP_KIND_PLACEHOLDER target: \"x\" meta { key: \"" +
+           kProto +
+           "\" "
+           "value { int_value: 1 } } meta { key: \"" +
+           kProto +
+           "\" value { "
+           "int_value: 1 } } } nodes { name: \"output\" op: OP_KIND_OUTPUT } "
+           "}"},
+      {Format::kTextProto,
+       "ir_version: 1 graph { nodes { name: \"output\" op: OP_KIND_OUTPUT } } "
+       "tensors { name: \"" +
+           kProto +
+           "\" role: TENSOR_ROLE_BUFFER dtype: "
+           "DTYPE_FLOAT32 shape: 2 device: \"cpu\" data: \"abc\" }"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.input);
+    absl::Status s = LoadModuleFromBytes(c.input, c.format).status();
+    ASSERT_FALSE(s.ok());
+    const std::string m(s.message());
+    EXPECT_THAT(m, HasSubstr(kShown));
+    for (char ch : m) {
+      const unsigned char u = static_cast<unsigned char>(ch);
+      EXPECT_TRUE(u == '\n' || (u >= 0x20 && u != 0x7f && u != 0xc2))
+          << "raw byte " << static_cast<int>(u) << " in: " << m;
+    }
+  }
+  // A path is input too.
+  absl::Status s =
+      LoadModuleFromFile(std::string("/nonexistent/\x1b[2J\x07.pb")).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("/nonexistent/\\x1b[2J\\x07.pb"));
 }
 
 }  // namespace

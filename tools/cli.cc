@@ -32,6 +32,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/file.h"
+#include "base/printable.h"
 #include "ir/exported_module.h"
 #include "ir/serialization.h"
 #include "ir/status_macros.h"
@@ -1200,10 +1201,8 @@ const std::vector<Command>& Commands() {
   return *commands;
 }
 
-}  // namespace
-
-int RunCli(const std::vector<std::string>& args, std::ostream& out,
-           std::ostream& err) {
+int RunCommand(const std::vector<std::string>& args, std::ostream& out,
+               std::ostream& err) {
   Cli cli(out, err);
   if (args.empty()) {
     std::vector<std::string> names;
@@ -1237,6 +1236,18 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
     return c.run(cli, parsed);
   }
   return cli.Usage("", absl::StrCat("unknown command '", name, "'"));
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err) {
+  // Everything the program prints passes one filter: names, targets and
+  // paths from input files (in messages, listings, reports, from any layer)
+  // reach the terminal with control bytes escaped, never raw.
+  PrintableOstream printable_out(out);
+  PrintableOstream printable_err(err);
+  return RunCommand(args, printable_out, printable_err);
 }
 
 }  // namespace tools

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/file.h"
+#include "base/printable.h"
 #include "ir/status_macros.h"
 
 namespace rewire {
@@ -37,8 +38,8 @@ bool HostIsLittleEndian() {
 }
 
 absl::Status Bad(absl::string_view what, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", what, "': not a supported .npy file: ", why));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", Printable(what), "': not a supported .npy file: ", why));
 }
 
 // A cursor over the header dict. Strict on purpose: the header is a Python
@@ -179,9 +180,11 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
                  : key == "shape"         ? &have_shape
                                           : nullptr;
     if (have == nullptr) {
-      return Bad(what, absl::StrCat("unknown header key '", key, "'"));
+      return Bad(what,
+                 absl::StrCat("unknown header key '", Printable(key), "'"));
     }
-    if (*have) return Bad(what, absl::StrCat("header key '", key, "' twice"));
+    if (*have)
+      return Bad(what, absl::StrCat("header key '", Printable(key), "' twice"));
     *have = true;
     if (key == "descr") {
       if (!p.String(&descr)) return Bad(what, "'descr' is not a string");
@@ -244,25 +247,26 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
   }
   if (descr.size() < 3 || descr.size() > 4 || descr[2] == '0' || size == 0 ||
       (order != '<' && order != '>' && order != '|' && order != '=')) {
-    return Bad(what, absl::StrCat("dtype '", descr, "'"));
+    return Bad(what, absl::StrCat("dtype '", Printable(descr), "'"));
   }
   const DtypeInfo* info = nullptr;
   for (const DtypeInfo& t : kTypes) {
     if (t.kind == kind && t.size == size) info = &t;
   }
   if (info == nullptr) {
-    return Bad(what, absl::StrCat("dtype '", descr, "' (", kSupported,
-                                  " are supported)"));
+    return Bad(what, absl::StrCat("dtype '", Printable(descr), "' (",
+                                  kSupported, " are supported)"));
   }
   // Byte order means nothing for one-byte types; NumPy writes '|' for them.
   // For wider types '|' would be a malformed descr and '>' needs swapping.
   if (order == '>' && size > 1) {
-    return Bad(what, absl::StrCat("big-endian dtype '", descr,
+    return Bad(what, absl::StrCat("big-endian dtype '", Printable(descr),
                                   "' (save with '<' byte order)"));
   }
   const bool order_ok = order == '<' || order == '=' ||
                         (size == 1 && (order == '|' || order == '>'));
-  if (!order_ok) return Bad(what, absl::StrCat("dtype '", descr, "'"));
+  if (!order_ok)
+    return Bad(what, absl::StrCat("dtype '", Printable(descr), "'"));
   absl::StatusOr<int64_t> numel = CheckedNumel(shape);
   if (!numel.ok()) return Bad(what, numel.status().message());
   const size_t payload = bytes.size() - header_start - header_len;

@@ -7,9 +7,9 @@
 #include "tools/rewire_c.h"
 
 #include <cstdlib>
-#include <memory>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "base/printable.h"
 #include "ir/exported_module.h"
 #include "ir/serialization.h"
 #include "kernels/executor.h"
@@ -63,7 +64,9 @@ rewire_status Set(const absl::Status& s) {
     g_last_error.clear();
     return REWIRE_OK;
   }
-  g_last_error = std::string(s.message());
+  // Callers print it; names from a hostile file must not reach a terminal
+  // as control bytes.
+  g_last_error = rewire::PrintableMessage(s.message());
   return ToCode(s.code());
 }
 
