@@ -22,9 +22,8 @@ absl::Status NodeError(const Node& n, absl::string_view what) {
       absl::StrCat("node '", Printable(n.name()), "': ", what));
 }
 
-// Rank, dims and element count of one metadata tensor. The verifier checks
-// "val" for passes too; a loader holds every key to the same rules, since
-// each is saved and must load again.
+// The limits on one metadata tensor: rank, and an element count that fits
+// int64 (negative dims and stride counts are the verifier's, for every key).
 absl::Status CheckTensorMeta(const Node& n, absl::string_view key,
                              const TensorMeta& t, const LoadOptions& options) {
   const std::string where = absl::StrCat("meta '", Printable(key), "'");
@@ -32,17 +31,6 @@ absl::Status CheckTensorMeta(const Node& n, absl::string_view key,
     return NodeError(n, absl::StrCat(where, ": rank ", t.shape.size(),
                                      " exceeds the limit of ",
                                      options.max_dims));
-  }
-  if (!t.strides.empty() && t.strides.size() != t.shape.size()) {
-    return NodeError(n, absl::StrCat(where, ": ", t.strides.size(),
-                                     " strides for ", t.shape.size(),
-                                     " dims"));
-  }
-  for (size_t d = 0; d < t.shape.size(); ++d) {
-    if (!t.shape[d].is_symbolic() && t.shape[d].value < 0) {
-      return NodeError(n, absl::StrCat(where, ": dim ", d, " is negative (",
-                                       t.shape[d].value, ")"));
-    }
   }
   if (!t.has_symbolic_dims()) {
     absl::StatusOr<int64_t> numel = t.NumElements();

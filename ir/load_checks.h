@@ -43,7 +43,7 @@ struct LoadOptions {
 absl::Status CheckStringsAreUtf8(const ExportedModule& module);
 
 // The checks above, on a graph a loader just built: node count, metadata
-// keys per node (ResourceExhausted), the rank, dims and element count of
+// keys per node (ResourceExhausted), the rank and element count of
 // every metadata tensor, placeholders with at most a default value,
 // get_attr without arguments, then Verify, then UTF-8 strings.
 // InvalidArgument otherwise, naming the node and the limit or problem.

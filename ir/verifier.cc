@@ -265,20 +265,25 @@ void Checker::CheckTensor(const Node* node, const TensorMeta& t,
 }
 
 void Checker::CheckMetadata(const Node* node) {
+  // Tensors under every key, not only "val": each is saved and loaded back.
   for (const Metadata::Entry& e : node->meta().entries()) {
     if (e.key.empty()) Report(node, "metadata entry with an empty key");
+    const std::string where = absl::StrCat("\"", Printable(e.key), "\"");
+    if (e.value.is_tensor()) {
+      CheckTensor(node, e.value.tensor(), where);
+    } else if (e.value.is_tensor_list()) {
+      const MetaValue::TensorList& ts = e.value.tensors();
+      for (size_t k = 0; k < ts.size(); ++k) {
+        if (ts[k].has_value()) {
+          CheckTensor(node, *ts[k], absl::StrCat(where, "[", k, "]"));
+        }
+      }
+    }
   }
   const MetaValue* val = node->meta().val();
   if (val == nullptr) return;
-  if (val->is_tensor()) {
-    CheckTensor(node, val->tensor(), "\"val\"");
-  } else if (val->is_tensor_list()) {
+  if (val->is_tensor_list()) {
     const MetaValue::TensorList& ts = val->tensors();
-    for (size_t k = 0; k < ts.size(); ++k) {
-      if (ts[k].has_value()) {
-        CheckTensor(node, *ts[k], absl::StrCat("\"val\"[", k, "]"));
-      }
-    }
     if (node->is_call() && node->target().schema != nullptr) {
       int n = node->target().schema->num_returns();
       if (n > 1 && static_cast<size_t>(n) != ts.size()) {
