@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "base/file_faults.h"
+#include "base/printable.h"
 
 namespace rewire {
 namespace {
@@ -92,7 +93,8 @@ std::string BaseName(const std::string& path) {
 
 absl::Status ErrnoError(int err, absl::string_view what,
                         absl::string_view path) {
-  std::string msg = absl::StrCat(what, " '", path, "': ", std::strerror(err));
+  std::string msg =
+      absl::StrCat(what, " '", Printable(path), "': ", std::strerror(err));
   switch (err) {
     case ENOENT:
     case ENOTDIR:
@@ -153,14 +155,14 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoError(errno, "cannot stat", path);
   if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot read '", path, "': ", KindOf(st.st_mode),
-        ", not a regular file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read '", Printable(path),
+                     "': ", KindOf(st.st_mode), ", not a regular file"));
   }
   auto too_big = [&]() {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "cannot read '", path, "': it is over the limit of ", max_bytes,
-        " bytes"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot read '", Printable(path),
+                     "': it is over the limit of ", max_bytes, " bytes"));
   };
   if (st.st_size > max_bytes) return too_big();
   std::string data;

@@ -8,10 +8,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc, char*** argv);
@@ -35,9 +36,13 @@ int main(int argc, char** argv) {
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      const std::string bytes((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
+      absl::StatusOr<std::string> read = rewire::ReadFileToString(f.string());
+      if (!read.ok()) {
+        std::fprintf(stderr, "%s\n",
+                     std::string(read.status().message()).c_str());
+        return 1;
+      }
+      const std::string& bytes = *read;
       std::fprintf(stderr, "replaying %s (%zu bytes)\n", f.c_str(), bytes.size());
       LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()),
                              bytes.size());

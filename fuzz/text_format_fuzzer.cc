@@ -4,12 +4,15 @@
 // parses prints to a canonical text that parses again and prints to the same
 // text (print -> parse -> print is the identity, as text_format.h promises);
 // the verifier runs on anything the parser accepts without crashing (it may
-// report problems: the parser checks syntax and references, not schemas).
+// report problems: the parser checks syntax and references, not schemas);
+// what the text-form loader accepts (the parser plus the checks every loader
+// shares) saves in every format and loads back (fuzz/load_round_trip.h).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "fuzz/fuzz_check.h"
+#include "fuzz/load_round_trip.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 
@@ -20,6 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Fragments exercise the parser's other mode; pick it from the input so
   // both modes are reached without a format prefix.
   options.require_output = size == 0 || (data[size - 1] & 1) == 0;
+  if (options.require_output) {
+    rewire::fuzz::LoadRoundTrip(text, rewire::Format::kText);
+  }
   auto graph = rewire::ParseGraph(text, options);
   if (!graph.ok()) return 0;
   (void)rewire::VerifyGraph(**graph);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/number_format.h"
+#include "base/printable.h"
 #include "ir/graph.h"
 #include "ir/status_macros.h"
 
@@ -254,7 +255,7 @@ std::string Argument::DebugString() const {
     case Kind::kNone:
       return "None";
     case Kind::kNode:
-      return absl::StrCat("%", u_.node->name());
+      return absl::StrCat("%", Printable(u_.node->name()));
     case Kind::kBool:
       return u_.b ? "True" : "False";
     case Kind::kInt:
@@ -262,7 +263,7 @@ std::string Argument::DebugString() const {
     case Kind::kDouble:
       return ShortestDouble(u_.d);
     case Kind::kString:
-      return absl::StrCat("\"", *u_.s, "\"");
+      return absl::StrCat("\"", Printable(*u_.s), "\"");
     case Kind::kDtype:
       return std::string(ScalarTypeName(u_.dtype));
     case Kind::kDevice:

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/printable.h"
 #include "ir/status_macros.h"
 
 namespace rewire {
@@ -22,18 +23,19 @@ absl::StatusOr<int64_t> StateTensor::ExpectedBytes() const {
     const int64_t d = shape[i];
     if (d < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", name, "': dim ", i, " is negative (", d, ")"));
+          "tensor '", Printable(name), "': dim ", i, " is negative (", d, ")"));
     }
     if (d != 0 && n > INT64_MAX / d) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", name, "': element count overflows int64 at dim ", i));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor '", Printable(name),
+                       "': element count overflows int64 at dim ", i));
     }
     n *= d;
   }
   const int64_t item = ScalarTypeSize(dtype);
   if (n > INT64_MAX / item) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor '", name, "': byte size overflows int64"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", Printable(name), "': byte size overflows int64"));
   }
   return n * item;
 }
@@ -78,21 +80,21 @@ absl::Status ExportedModule::AddTensor(StateTensor t) {
   }
   if (by_name_.contains(t.name)) {
     return absl::AlreadyExistsError(
-        absl::StrCat("duplicate tensor name '", t.name, "'"));
+        absl::StrCat("duplicate tensor name '", Printable(t.name), "'"));
   }
   if (!t.placeholder.empty() && by_placeholder_.contains(t.placeholder)) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "tensor '", t.name, "': placeholder '", t.placeholder,
+        "tensor '", Printable(t.name), "': placeholder '", t.placeholder,
         "' is already bound to tensor '",
-        tensors_[by_placeholder_.at(t.placeholder)].name, "'"));
+        Printable(tensors_[by_placeholder_.at(t.placeholder)].name), "'"));
   }
   absl::StatusOr<int64_t> expected = t.ExpectedBytes();
   if (!expected.ok()) return expected.status();
   if (static_cast<uint64_t>(*expected) != t.data.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", t.name, "': data has ", t.data.size(), " bytes but ",
-        ScalarTypeName(t.dtype), " shape [", absl::StrJoin(t.shape, ", "),
-        "] needs ", *expected));
+        "tensor '", Printable(t.name), "': data has ", t.data.size(),
+        " bytes but ", ScalarTypeName(t.dtype), " shape [",
+        absl::StrJoin(t.shape, ", "), "] needs ", *expected));
   }
   by_name_.emplace(t.name, tensors_.size());
   if (!t.placeholder.empty()) by_placeholder_.emplace(t.placeholder, tensors_.size());

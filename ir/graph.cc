@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/printable.h"
 #include "ir/status_macros.h"
 
 namespace rewire {
@@ -136,18 +137,19 @@ bool Node::IsBefore(const Node* other) const {
 }
 
 std::string Node::DebugString() const {
-  std::string out = absl::StrCat("%", name_, " = ");
+  std::string out = absl::StrCat("%", Printable(name_), " = ");
   if (op() != OpKind::kCallFunction) {
-    absl::StrAppend(&out, OpKindName(op()), "[target=", target().qualified,
-                    "]");
+    absl::StrAppend(&out, OpKindName(op()),
+                    "[target=", Printable(target().qualified), "]");
     if (op() != OpKind::kOutput) return out;
   } else {
-    absl::StrAppend(&out, target().qualified);
+    absl::StrAppend(&out, Printable(target().qualified));
   }
   std::vector<std::string> parts;
   for (const Argument& a : args_) parts.push_back(a.DebugString());
   for (const Kwarg& kw : kwargs()) {
-    parts.push_back(absl::StrCat(kw.name, "=", kw.value.DebugString()));
+    parts.push_back(
+        absl::StrCat(Printable(kw.name), "=", kw.value.DebugString()));
   }
   absl::StrAppend(&out, "(", absl::StrJoin(parts, ", "), ")");
   return out;
@@ -444,7 +446,9 @@ absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
                                   absl::string_view what_prefix,
                                   absl::string_view what_name) const {
   // The message is built only on error: this runs for every node created.
-  auto what = [&] { return absl::StrCat(what_prefix, what_name, "'"); };
+  auto what = [&] {
+    return absl::StrCat(what_prefix, Printable(what_name), "'");
+  };
   absl::Status status;
   auto check = [&](Node* n) {
     if (!status.ok()) return;
@@ -454,7 +458,7 @@ absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
     } else if (position != nullptr &&
                (n == position || !n->IsBefore(position))) {
       status = absl::InvalidArgumentError(
-          absl::StrCat(what(), ": argument %", n->name_,
+          absl::StrCat(what(), ": argument %", Printable(n->name_),
                        " is not defined before the node"));
     }
   };
@@ -466,7 +470,8 @@ absl::Status Graph::CheckOperands(const std::vector<Argument>& args,
 absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
   auto what = [&] {
     return absl::StrCat("creating node '",
-                        spec.name.empty() ? spec.target : spec.name, "'");
+                        Printable(spec.name.empty() ? spec.target : spec.name),
+                        "'");
   };
   if (spec.op == OpKind::kOutput) {
     if (output_ != nullptr) {
@@ -499,7 +504,7 @@ absl::StatusOr<Node*> Graph::CreateNode(NodeSpec spec, Node* before) {
   if (!spec.name.empty()) {
     if (by_name_.contains(spec.name)) {
       return absl::AlreadyExistsError(
-          absl::StrCat("duplicate node name '", spec.name, "'"));
+          absl::StrCat("duplicate node name '", Printable(spec.name), "'"));
     }
     name = std::move(spec.name);
   }
@@ -617,16 +622,16 @@ absl::Status Graph::SetLiteralArgument(Node* node, size_t index,
   REWIRE_CHECK(node != nullptr && node->graph_ == this);
   const size_t nargs = node->args_.size();
   if (index >= nargs + node->kwargs_.size()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "%", node->name_, " has no argument ", index, " (it has ",
-        nargs + node->kwargs_.size(), ")"));
+    return absl::OutOfRangeError(
+        absl::StrCat("%", Printable(node->name_), " has no argument ", index,
+                     " (it has ", nargs + node->kwargs_.size(), ")"));
   }
   Argument& slot = index < nargs ? node->args_[index]
                                  : node->kwargs_[index - nargs].value;
   if (HasNodeRef(slot) || HasNodeRef(value)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "argument ", index, " of %", node->name_,
-        ": only a literal may replace a literal in place"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("argument ", index, " of %", Printable(node->name_),
+                     ": only a literal may replace a literal in place"));
   }
   slot = std::move(value);
   return absl::OkStatus();
@@ -635,16 +640,17 @@ absl::Status Graph::SetLiteralArgument(Node* node, size_t index,
 absl::Status Graph::ReplaceInput(Node* node, uint32_t slot, Node* value) {
   REWIRE_CHECK(node != nullptr && node->graph_ == this);
   if (slot >= node->operands_.size()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "%", node->name_, " has no operand slot ", slot, " (it has ",
-        node->operands_.size(), ")"));
+    return absl::OutOfRangeError(
+        absl::StrCat("%", Printable(node->name_), " has no operand slot ", slot,
+                     " (it has ", node->operands_.size(), ")"));
   }
   if (value == nullptr || value->graph_ != this) {
     return absl::InvalidArgumentError("replacement node is not in this graph");
   }
   if (value == node || !value->IsBefore(node)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("%", value->name_, " is not defined before %", node->name_));
+    return absl::InvalidArgumentError(absl::StrCat("%", Printable(value->name_),
+                                                   " is not defined before %",
+                                                   Printable(node->name_)));
   }
   Node* old = node->operands_[slot].producer;
   if (old == value) return absl::OkStatus();
@@ -669,7 +675,8 @@ absl::Status Graph::ReplaceAllUsesWith(Node* from, Node* to) {
     if (u.user == to || !to->IsBefore(u.user)) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot replace uses of %", from->name_, " with %",
-                       to->name_, ": %", u.user->name_, " comes before it"));
+                       Printable(to->name_), ": %", Printable(u.user->name_),
+                       " comes before it"));
     }
   }
   // Each use knows its argument location: O(1) per use, so a node feeding
@@ -684,7 +691,8 @@ absl::Status Graph::Erase(Node* node) {
   REWIRE_CHECK(node != nullptr && node->graph_ == this);
   if (node->has_uses()) {
     std::vector<std::string> names;
-    for (Node* u : node->Users()) names.push_back(absl::StrCat("%", u->name_));
+    for (Node* u : node->Users())
+      names.push_back(absl::StrCat("%", Printable(u->name_)));
     return absl::FailedPreconditionError(
         absl::StrCat("cannot erase %", node->name_, ": still used by ",
                      absl::StrJoin(names, ", ")));
@@ -705,7 +713,7 @@ absl::Status Graph::Rename(Node* node, absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("empty node name");
   if (by_name_.contains(name)) {
     return absl::AlreadyExistsError(
-        absl::StrCat("duplicate node name '", name, "'"));
+        absl::StrCat("duplicate node name '", Printable(name), "'"));
   }
   // Out of the table before the name it is hashed by changes.
   by_name_.erase(node);

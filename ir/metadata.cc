@@ -2,12 +2,14 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <new>
 #include <string>
 #include <utility>
 
 #include "absl/base/macros.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -162,14 +164,33 @@ std::string TensorMeta::ShortString() const {
 
 // ---------------------------------------------------------------- Metadata
 
+uint32_t Metadata::NumSlots(uint32_t capacity) {
+  uint32_t slots = 1;
+  while (slots < 2 * capacity) slots *= 2;
+  return slots;
+}
+
+Metadata::Entry* Metadata::Allocate(uint32_t capacity) {
+  static_assert(alignof(Entry) >= alignof(uint32_t), "index follows entries");
+  const size_t entry_bytes = sizeof(Entry) * capacity;
+  const size_t index_bytes =
+      capacity > kLinearMax ? sizeof(uint32_t) * NumSlots(capacity) : 0;
+  void* p = ::operator new(entry_bytes + index_bytes);
+  if (index_bytes > 0) {
+    std::memset(static_cast<char*>(p) + entry_bytes, 0, index_bytes);
+  }
+  return static_cast<Entry*>(p);
+}
+
 // Delegates to the default constructor so that, should a copy throw, the
 // destructor releases the entries copied so far.
 Metadata::Metadata(const Metadata& other) : Metadata() {
   if (other.size_ == 0) return;
-  data_ = static_cast<Entry*>(::operator new(sizeof(Entry) * other.size_));
+  data_ = Allocate(other.size_);
   capacity_ = other.size_;
   for (; size_ < other.size_; ++size_) {
     new (data_ + size_) Entry(other.data_[size_]);
+    if (indexed()) IndexInsert(size_);
   }
 }
 
@@ -185,7 +206,7 @@ Metadata& Metadata::operator=(const Metadata& other) {
 
 Metadata& Metadata::operator=(Metadata&& other) noexcept {
   if (this != &other) {
-    Clear();
+    DestroyEntries();
     ::operator delete(data_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
@@ -195,21 +216,26 @@ Metadata& Metadata::operator=(Metadata&& other) noexcept {
 }
 
 Metadata::~Metadata() {
-  Clear();
+  DestroyEntries();
   ::operator delete(data_);
 }
 
-void Metadata::Clear() {
+void Metadata::DestroyEntries() {
   for (uint32_t i = 0; i < size_; ++i) data_[i].~Entry();
   size_ = 0;
+}
+
+void Metadata::Clear() {
+  DestroyEntries();
+  if (indexed()) std::memset(index(), 0, sizeof(uint32_t) * NumSlots(capacity_));
 }
 
 void Metadata::Grow() {
   // Entries are over 100 bytes each, so this limit is never reached by a
   // graph that fits in memory.
-  if (capacity_ > UINT32_MAX / 2) std::abort();
+  if (capacity_ > UINT32_MAX / 4) std::abort();
   const uint32_t capacity = capacity_ == 0 ? 1 : 2 * capacity_;
-  auto* fresh = static_cast<Entry*>(::operator new(sizeof(Entry) * capacity));
+  Entry* fresh = Allocate(capacity);
   for (uint32_t i = 0; i < size_; ++i) {
     new (fresh + i) Entry(std::move(data_[i]));
     data_[i].~Entry();
@@ -217,20 +243,51 @@ void Metadata::Grow() {
   ::operator delete(data_);
   data_ = fresh;
   capacity_ = capacity;
+  if (indexed()) {
+    for (uint32_t i = 0; i < size_; ++i) IndexInsert(i);
+  }
+}
+
+// absl::Hash is seeded per process, so a file cannot choose keys that all
+// collide.
+void Metadata::IndexInsert(uint32_t position) {
+  const size_t mask = NumSlots(capacity_) - 1;
+  uint32_t* slots = index();
+  size_t s = absl::Hash<absl::string_view>()(data_[position].key) & mask;
+  while (slots[s] != 0) s = (s + 1) & mask;
+  slots[s] = position + 1;
+}
+
+void Metadata::RebuildIndex() {
+  if (!indexed()) return;
+  std::memset(index(), 0, sizeof(uint32_t) * NumSlots(capacity_));
+  for (uint32_t i = 0; i < size_; ++i) IndexInsert(i);
+}
+
+int64_t Metadata::Position(absl::string_view key) const {
+  if (!indexed()) {
+    for (uint32_t i = 0; i < size_; ++i) {
+      if (data_[i].key == key) return i;
+    }
+    return -1;
+  }
+  const size_t mask = NumSlots(capacity_) - 1;
+  const uint32_t* slots = index();
+  for (size_t s = absl::Hash<absl::string_view>()(key) & mask; slots[s] != 0;
+       s = (s + 1) & mask) {
+    if (data_[slots[s] - 1].key == key) return slots[s] - 1;
+  }
+  return -1;
 }
 
 const MetaValue* Metadata::Find(absl::string_view key) const {
-  for (const Entry& e : entries()) {
-    if (e.key == key) return &e.value;
-  }
-  return nullptr;
+  const int64_t i = Position(key);
+  return i < 0 ? nullptr : &data_[i].value;
 }
 
 MetaValue* Metadata::FindMutable(absl::string_view key) {
-  for (uint32_t i = 0; i < size_; ++i) {
-    if (data_[i].key == key) return &data_[i].value;
-  }
-  return nullptr;
+  const int64_t i = Position(key);
+  return i < 0 ? nullptr : &data_[i].value;
 }
 
 void Metadata::Set(absl::string_view key, MetaValue value) {
@@ -241,19 +298,21 @@ void Metadata::Set(absl::string_view key, MetaValue value) {
   MetaKey owned_key(key);
   if (size_ == capacity_) Grow();
   new (data_ + size_) Entry{std::move(owned_key), std::move(value)};
+  if (indexed()) IndexInsert(size_);
   ++size_;
 }
 
+// Linear: erasing keeps the order, so later positions shift and the index is
+// rebuilt. Passes erase a key or two, never thousands.
 bool Metadata::Erase(absl::string_view key) {
-  for (uint32_t i = 0; i < size_; ++i) {
-    if (data_[i].key != key) continue;
-    for (uint32_t j = i + 1; j < size_; ++j) {
-      data_[j - 1] = std::move(data_[j]);
-    }
-    data_[--size_].~Entry();
-    return true;
+  const int64_t found = Position(key);
+  if (found < 0) return false;
+  for (uint32_t j = static_cast<uint32_t>(found) + 1; j < size_; ++j) {
+    data_[j - 1] = std::move(data_[j]);
   }
-  return false;
+  data_[--size_].~Entry();
+  RebuildIndex();
+  return true;
 }
 
 }  // namespace rewire

@@ -209,9 +209,14 @@ class MetaKey {
   const std::string* str_;
 };
 
-// Ordered key -> value map; small (a handful of keys), so an array searched
-// linearly. It is 16 bytes (pointer, 32-bit size and capacity) instead of a
-// std::vector's 24, because every node holds one.
+// Ordered key -> value map. Most nodes hold one to a few keys, searched
+// linearly in an array; past kLinearMax entries a hash index of entry
+// positions follows the entries in the same allocation, so that a node with
+// many keys (a hostile file's 40,000) costs linear, not quadratic, time to
+// build. It is 16 bytes (pointer, 32-bit size and capacity) instead of a
+// std::vector's 24, because every node holds one. Loaders cap the keys per
+// node (LoadOptions::max_meta_keys_per_node, ir/load_checks.h); the map
+// itself does not.
 class Metadata {
  public:
   struct Entry {
@@ -253,7 +258,24 @@ class Metadata {
     return !(a == b);
   }
 
+  // Capacities up to this are searched linearly and carry no index.
+  static constexpr uint32_t kLinearMax = 8;
+
  private:
+  bool indexed() const { return capacity_ > kLinearMax; }
+  // The index: a power-of-two table of (entry position + 1), 0 = empty, at
+  // most half full; valid only when indexed().
+  uint32_t* index() const {
+    return reinterpret_cast<uint32_t*>(data_ + capacity_);
+  }
+  static uint32_t NumSlots(uint32_t capacity);
+  // Uninitialized room for `capacity` entries (and their index, zeroed).
+  static Entry* Allocate(uint32_t capacity);
+  // Position of `key`, or -1.
+  int64_t Position(absl::string_view key) const;
+  void IndexInsert(uint32_t position);
+  void RebuildIndex();
+  void DestroyEntries();
   void Grow();
 
   Entry* data_ = nullptr;

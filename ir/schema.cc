@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/printable.h"
 #include "ir/schema_defs.h"
 #include "ir/status_macros.h"
 
@@ -420,12 +421,12 @@ absl::StatusOr<NormalizedArgs> NormalizeArguments(
     if (idx < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(schema.QualifiedName(), " has no argument named '",
-                       kwargs[k].name, "'"));
+                       Printable(kwargs[k].name), "'"));
     }
     if (out.source[idx] != -2) {
       return absl::InvalidArgumentError(
-          absl::StrCat(schema.QualifiedName(), ": argument '", kwargs[k].name,
-                       "' given twice"));
+          absl::StrCat(schema.QualifiedName(), ": argument '",
+                       Printable(kwargs[k].name), "' given twice"));
     }
     out.values[idx] = kwargs[k].value;
     out.source[idx] = 1000000 + static_cast<int>(k);

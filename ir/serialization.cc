@@ -14,14 +14,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
+#include "base/printable.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
+#include "ir/load_checks.h"
 #include "ir/schema.h"
 #include "ir/status_macros.h"
-#include "ir/verifier.h"
+#include "ir/text_format.h"
 
 namespace rewire {
 namespace {
@@ -56,9 +58,9 @@ struct Where {
   std::string str() const {
     std::string out(fixed);
     if (node != nullptr) {
-      out = absl::StrCat("node '", node->name(), "' (#", index, ")");
+      out = absl::StrCat("node '", Printable(node->name()), "' (#", index, ")");
     }
-    if (in_meta) absl::StrAppend(&out, ", meta '", meta_key, "'");
+    if (in_meta) absl::StrAppend(&out, ", meta '", Printable(meta_key), "'");
     if (output >= 0) absl::StrAppend(&out, ", output ", output);
     return out;
   }
@@ -199,8 +201,8 @@ absl::Status CheckGraphStructure(
     auto [it, inserted] = name_index->emplace(node.name(), i);
     if (!inserted) {
       return absl::InvalidArgumentError(
-          absl::StrCat("duplicate node name '", node.name(), "' (nodes #",
-                       it->second, " and #", i, ")"));
+          absl::StrCat("duplicate node name '", Printable(node.name()),
+                       "' (nodes #", it->second, " and #", i, ")"));
     }
   }
   int first_non_placeholder = -1;
@@ -219,34 +221,26 @@ absl::Status CheckGraphStructure(
     ASSIGN_OR_RETURN(OpKind op, OpKindFromProto(node.op(), where));
     if (op == OpKind::kOutput) {
       if (output_index >= 0) {
-        return Invalid(where, absl::StrCat("more than one output node (also '",
-                                           g.nodes(output_index).name(), "')"));
+        return Invalid(
+            where, absl::StrCat("more than one output node (also '",
+                                Printable(g.nodes(output_index).name()), "')"));
       }
       output_index = i;
       if (i != n - 1) {
         return Invalid(where, absl::StrCat("the output node is not last (",
                                            n - 1 - i, " nodes follow it)"));
       }
-    } else if (node.target().empty()) {
-      return Invalid(where, absl::StrCat(OpKindName(op), " has no target"));
     }
     if (op == OpKind::kPlaceholder) {
       if (first_non_placeholder >= 0) {
         return Invalid(
-            where, absl::StrCat("placeholder after non-placeholder node '",
-                                g.nodes(first_non_placeholder).name(),
-                                "' (placeholders must come first)"));
-      }
-      if (node.args_size() > 1 || node.kwargs_size() > 0) {
-        // fx placeholders carry at most a default value.
-        return Invalid(where, "placeholder with arguments");
+            where,
+            absl::StrCat("placeholder after non-placeholder node '",
+                         Printable(g.nodes(first_non_placeholder).name()),
+                         "' (placeholders must come first)"));
       }
     } else if (first_non_placeholder < 0) {
       first_non_placeholder = i;
-    }
-    if (op == OpKind::kGetAttr &&
-        (node.args_size() > 0 || node.kwargs_size() > 0)) {
-      return Invalid(where, "get_attr with arguments");
     }
 
     // Arguments: references and nesting.
@@ -257,7 +251,7 @@ absl::Status CheckGraphStructure(
       const std::string* kwarg;
       std::string str() const {
         return kwarg != nullptr
-                   ? absl::StrCat("keyword argument '", *kwarg, "'")
+                   ? absl::StrCat("keyword argument '", Printable(*kwarg), "'")
                    : absl::StrCat("args[", k, "]");
       }
     };
@@ -265,17 +259,18 @@ absl::Status CheckGraphStructure(
                          const Slot& slot_ref) -> absl::Status {
       auto it = name_index->find(ref);
       if (it == name_index->end()) {
-        return Invalid(where, absl::StrCat(slot_ref.str(), " refers to '", ref,
-                                           "', which is never defined"));
+        return Invalid(
+            where, absl::StrCat(slot_ref.str(), " refers to '", Printable(ref),
+                                "', which is never defined"));
       }
       if (it->second == i) {
         return Invalid(where, absl::StrCat(slot_ref.str(), " refers to the node itself"));
       }
       if (it->second > i) {
-        return Invalid(where,
-                       absl::StrCat(slot_ref.str(), " is a forward reference to '", ref,
-                                    "' (defined later, at #", it->second,
-                                    ")"));
+        return Invalid(
+            where, absl::StrCat(slot_ref.str(), " is a forward reference to '",
+                                Printable(ref), "' (defined later, at #",
+                                it->second, ")"));
       }
       return absl::OkStatus();
     };
@@ -327,21 +322,30 @@ absl::Status CheckGraphStructure(
         return Invalid(where, absl::StrCat("kwargs[", k, "] has no name"));
       }
       if (!seen_keys.insert(kw.name()).second) {
-        return Invalid(where, absl::StrCat("keyword argument '", kw.name(),
-                                           "' given twice"));
+        return Invalid(where,
+                       absl::StrCat("keyword argument '", Printable(kw.name()),
+                                    "' given twice"));
       }
       if (!kw.has_value()) {
         return Invalid(where,
-                       absl::StrCat("keyword argument '", kw.name(),
+                       absl::StrCat("keyword argument '", Printable(kw.name()),
                                     "' has no value"));
       }
       RETURN_IF_ERROR(check_arg(kw.value(), Slot{k, &kw.name()}));
     }
+    // Before the keys are hashed or any entry built; CheckLoadedModule
+    // holds the built graph to the same limit.
+    if (node.meta_size() > options.max_meta_keys_per_node) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          where.str(), ": ", node.meta_size(),
+          " metadata keys, over the limit of ",
+          options.max_meta_keys_per_node, " per node"));
+    }
     seen_keys.clear();
     for (const proto::MetaEntry& e : node.meta()) {
       if (!seen_keys.insert(e.key()).second) {
-        return Invalid(where, absl::StrCat("duplicate metadata key '", e.key(),
-                                           "'"));
+        return Invalid(where, absl::StrCat("duplicate metadata key '",
+                                           Printable(e.key()), "'"));
       }
     }
   }
@@ -463,11 +467,6 @@ absl::StatusOr<TensorMeta> TensorMetaFromProto(const proto::TensorMeta& t,
                                                const Where& where) {
   TensorMeta out;
   ASSIGN_OR_RETURN(out.dtype, DtypeFromProto(t.dtype(), where));
-  if (t.shape_size() > options.max_dims) {
-    return Invalid(where, absl::StrCat("rank ", t.shape_size(),
-                                       " exceeds the limit of ",
-                                       options.max_dims));
-  }
   out.shape.reserve(t.shape_size());
   for (int i = 0; i < t.shape_size(); ++i) {
     const proto::Dim& d = t.shape(i);
@@ -490,10 +489,6 @@ absl::StatusOr<TensorMeta> TensorMetaFromProto(const proto::TensorMeta& t,
         return Invalid(where, absl::StrCat("dim ", i, " has no value"));
     }
     out.shape.push_back(std::move(dim));
-  }
-  if (!out.has_symbolic_dims()) {
-    absl::StatusOr<int64_t> numel = out.NumElements();
-    if (!numel.ok()) return Invalid(where, numel.status().message());
   }
   if (t.has_strides()) {
     if (t.strides_size() != t.shape_size()) {
@@ -603,7 +598,8 @@ absl::Status CheckTensors(
       return absl::InvalidArgumentError(
           absl::StrCat("tensor #", i, " has an empty name"));
     }
-    const std::string where_text = absl::StrCat("tensor '", t.name(), "'");
+    const std::string where_text =
+        absl::StrCat("tensor '", Printable(t.name()), "'");
     const Where where(where_text);
     if (!names.insert(t.name()).second) {
       return Invalid(where, "duplicate tensor name");
@@ -638,15 +634,16 @@ absl::Status CheckTensors(
       if (it == name_index.end() ||
           p.graph().nodes(it->second).op() != proto::OP_KIND_PLACEHOLDER) {
         return Invalid(where, absl::StrCat("bound to placeholder '",
-                                           t.placeholder(),
+                                           Printable(t.placeholder()),
                                            "', which is not a placeholder of "
                                            "the graph"));
       }
       auto [b, inserted] = bound.emplace(t.placeholder(), t.name());
       if (!inserted) {
-        return Invalid(where, absl::StrCat("placeholder '", t.placeholder(),
-                                           "' is already bound to tensor '",
-                                           b->second, "'"));
+        return Invalid(where,
+                       absl::StrCat("placeholder '", Printable(t.placeholder()),
+                                    "' is already bound to tensor '",
+                                    Printable(b->second), "'"));
       }
     }
   }
@@ -717,14 +714,6 @@ absl::StatusOr<ExportedModule> FromProtoImpl(const proto::GraphModule& p,
     if (!made.ok()) return Invalid(where, made.status().message());
     nodes[i] = *made;
   }
-  // The checks above are the proto-side ones (limits, references, kinds);
-  // the verifier owns the graph's (schemas, getitem, "val" tuple sizes,
-  // empty metadata keys, ...), so that a loaded module always passes Verify
-  // and one check decides each property.
-  VerifyOptions verify_options;
-  verify_options.max_problems = 1;
-  RETURN_IF_ERROR(Verify(*graph, verify_options));
-
   ExportedModule module(std::move(graph));
   module.set_mode(mode);
   module.ReserveTensors(p.tensors_size());
@@ -746,6 +735,11 @@ absl::StatusOr<ExportedModule> FromProtoImpl(const proto::GraphModule& p,
     }
     RETURN_IF_ERROR(module.AddTensor(std::move(s)));
   }
+  // The checks above are the proto-side ones (bounds before allocating,
+  // references, kinds, tensor data); what the graph must satisfy is decided
+  // by the checks every loader shares (ir/load_checks.h), so that one check
+  // decides each property whatever the format.
+  RETURN_IF_ERROR(CheckLoadedModule(module, options));
   return module;
 }
 
@@ -756,6 +750,17 @@ int ClampedInputLimit(const LoadOptions& options) {
   return options.max_input_bytes > INT_MAX
              ? INT_MAX
              : static_cast<int>(options.max_input_bytes);
+}
+
+absl::Status CheckInputSize(absl::string_view bytes,
+                            const LoadOptions& options) {
+  const int limit = ClampedInputLimit(options);
+  if (bytes.size() > static_cast<size_t>(limit)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("input is ", bytes.size(), " bytes, over the limit of ",
+                     limit));
+  }
+  return absl::OkStatus();
 }
 
 class StatusErrorCollector : public google::protobuf::io::ErrorCollector {
@@ -776,12 +781,8 @@ class StatusErrorCollector : public google::protobuf::io::ErrorCollector {
 
 absl::Status ParseProto(absl::string_view bytes, Format format,
                         const LoadOptions& options, proto::GraphModule* out) {
+  RETURN_IF_ERROR(CheckInputSize(bytes, options));
   const int limit = ClampedInputLimit(options);
-  if (bytes.size() > static_cast<size_t>(limit)) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("input is ", bytes.size(), " bytes, over the limit of ",
-                     limit));
-  }
   // protobuf logs invalid UTF-8 and parse failures itself; the Status says
   // it all, so keep stderr quiet.
   google::protobuf::LogSilencer silence;
@@ -813,109 +814,23 @@ absl::Status ParseProto(absl::string_view bytes, Format format,
   return absl::OkStatus();
 }
 
-// RFC 3629 UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF): at least as strict as protobuf's check on `string` fields.
-bool IsValidUtf8(absl::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (end - p < len) return false;
-    for (int k = 1; k < len; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += len;
-  }
-  return true;
-}
-
-// proto3 `string` fields must hold UTF-8 (the parser refuses anything else),
-// while IR strings are plain bytes. Refusing to save is better than writing
-// a file that cannot be read back.
-absl::Status CheckUtf8(const ExportedModule& module) {
-  auto bad = [](absl::string_view where, absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, ": ", what, " is not valid UTF-8 and cannot be serialized"));
-  };
-  std::vector<const Argument*> stack;
-  for (const Node* n : module.graph()) {
-    const std::string where = absl::StrCat("node '", n->name(), "'");
-    if (!IsValidUtf8(n->name())) return bad(where, "the name");
-    if (!IsValidUtf8(n->target().qualified)) return bad(where, "the target");
-    stack.clear();
-    for (const Argument& a : n->args()) stack.push_back(&a);
-    for (const Kwarg& kw : n->kwargs()) {
-      if (!IsValidUtf8(kw.name)) return bad(where, "a keyword name");
-      stack.push_back(&kw.value);
-    }
-    while (!stack.empty()) {
-      const Argument* a = stack.back();
-      stack.pop_back();
-      if (a->kind() == Argument::Kind::kString && !IsValidUtf8(a->as_string())) {
-        return bad(where, absl::StrCat("string argument ", a->DebugString()));
-      }
-      if (a->is_list()) {
-        for (const Argument& item : a->as_list()) stack.push_back(&item);
-      }
-    }
-    for (const Metadata::Entry& e : n->meta().entries()) {
-      if (!IsValidUtf8(e.key)) return bad(where, "a metadata key");
-      const MetaValue& v = e.value;
-      if (v.is_string() && !IsValidUtf8(v.as_string())) {
-        return bad(where, absl::StrCat("metadata '", e.key.str(), "'"));
-      }
-      auto check_meta = [&](const TensorMeta& t) {
-        for (const Dim& d : t.shape) {
-          if (!IsValidUtf8(d.symbol.str())) return false;
-        }
-        return true;
-      };
-      if (v.is_tensor() && !check_meta(v.tensor())) {
-        return bad(where, absl::StrCat("a symbol in metadata '", e.key.str(), "'"));
-      }
-      if (v.is_tensor_list()) {
-        for (const std::optional<TensorMeta>& t : v.tensors()) {
-          if (t.has_value() && !check_meta(*t)) {
-            return bad(where,
-                       absl::StrCat("a symbol in metadata '", e.key.str(), "'"));
-          }
-        }
-      }
-    }
-  }
-  for (const StateTensor& t : module.tensors()) {
-    const std::string where = absl::StrCat("tensor '", t.name, "'");
-    if (!IsValidUtf8(t.name)) return bad(where, "the name");
-    if (!IsValidUtf8(t.placeholder)) return bad(where, "the placeholder");
-  }
-  return absl::OkStatus();
+// The text form's loader: the parser builds the graph, the shared checks
+// decide whether it is accepted.
+absl::StatusOr<ExportedModule> LoadModuleFromText(absl::string_view text,
+                                                  const LoadOptions& options) {
+  RETURN_IF_ERROR(CheckInputSize(text, options));
+  TextParseOptions parse_options;
+  parse_options.max_nesting = options.max_list_nesting;
+  ASSIGN_OR_RETURN(std::unique_ptr<Graph> graph,
+                   ParseGraph(text, parse_options));
+  ExportedModule module(std::move(graph));
+  RETURN_IF_ERROR(CheckLoadedModule(module, options));
+  return module;
 }
 
 absl::Status WithPath(const std::string& path, const absl::Status& s) {
-  return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  return absl::Status(s.code(),
+                      absl::StrCat(Printable(path), ": ", s.message()));
 }
 
 }  // namespace
@@ -967,14 +882,19 @@ proto::GraphModule ModuleToProto(const ExportedModule& module) {
 absl::StatusOr<Format> FormatFromPath(absl::string_view path) {
   if (absl::EndsWith(path, ".pbtxt")) return Format::kTextProto;
   if (absl::EndsWith(path, ".pb")) return Format::kBinaryProto;
-  return absl::InvalidArgumentError(
-      absl::StrCat("cannot tell the format of '", path,
-                   "': expected a .pb (binary) or .pbtxt (text) file"));
+  if (absl::EndsWith(path, ".txt") || absl::EndsWith(path, ".rwir")) {
+    return Format::kText;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot tell the format of '", Printable(path),
+      "': expected a .pb (binary), .pbtxt (text proto), .txt or .rwir "
+      "(readable text form) file"));
 }
 
 absl::StatusOr<ExportedModule> LoadModuleFromBytes(absl::string_view bytes,
                                                    Format format,
                                                    const LoadOptions& options) {
+  if (format == Format::kText) return LoadModuleFromText(bytes, options);
   proto::GraphModule p;
   RETURN_IF_ERROR(ParseProto(bytes, format, options, &p));
   return FromProtoImpl(p, &p, options);
@@ -992,7 +912,10 @@ absl::StatusOr<ExportedModule> LoadModuleFromFile(const std::string& path,
 
 absl::StatusOr<std::string> SerializeModule(const ExportedModule& module,
                                             Format format) {
-  RETURN_IF_ERROR(CheckUtf8(module));
+  // Also for the text form, which could spell any byte: its loader refuses
+  // what the protobuf forms cannot carry, so saving does too.
+  RETURN_IF_ERROR(CheckStringsAreUtf8(module));
+  if (format == Format::kText) return PrintGraph(module.graph());
   proto::GraphModule p = ModuleToProto(module);
   std::string out;
   if (format == Format::kBinaryProto) {

@@ -1,10 +1,13 @@
-// Conversion between ExportedModule and its protobuf form, and file I/O.
+// Conversion between ExportedModule and its protobuf form, and file I/O in
+// every model format (the two protobuf encodings and the readable text form).
 //
 // Everything that reads bytes from outside the process is hostile input:
-// ModuleFromProto verifies the whole proto (versions, names, references,
-// order, arity and literal types against the schema registry, shapes, tensor
-// sizes, configurable size limits) *before* building any IR, and reports the
-// first problem as an absl::Status naming the node or tensor at fault. No
+// ModuleFromProto checks the proto (versions, names, references, order,
+// kinds, tensor sizes, configurable size limits) *before* building any IR,
+// then every loader runs the same checks on what it built
+// (CheckLoadedModule, ir/load_checks.h: limits, schemas, shapes, UTF-8), and
+// reports the first problem as an absl::Status naming the node or tensor at
+// fault. So whatever a loader accepts saves in every format and loads back. No
 // input can crash, abort or recurse to a depth that grows with the graph: the
 // graph is walked iteratively and list nesting is capped by LoadOptions (and
 // protobuf's own recursion limit) before any recursive conversion.
@@ -14,8 +17,9 @@
 // it writes a temporary file next to the destination and renames it over, so
 // a failure never leaves a half-written or clobbered file behind.
 //
-// The readable IR text form (ir/text_format.h) is a separate module; these
-// functions handle the two protobuf encodings only.
+// The readable text form (ir/text_format.h) holds the graph only: saving a
+// module in it drops state tensors and mode, and loading gives a module in
+// training mode without tensors.
 #ifndef REWIRE_IR_SERIALIZATION_H_
 #define REWIRE_IR_SERIALIZATION_H_
 
@@ -26,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ir/exported_module.h"
+#include "ir/load_checks.h"
 #include "proto/graph.pb.h"
 
 namespace rewire {
@@ -36,22 +41,10 @@ inline constexpr uint32_t kCurrentIrVersion = 1;
 enum class Format : uint8_t {
   kBinaryProto = 0,  // ".pb"
   kTextProto,        // ".pbtxt"
+  kText,             // ".txt" or ".rwir": the readable text form, graph only
 };
 
-// Limits that bound the work and memory a hostile input can cause. The
-// defaults accept any real model.
-struct LoadOptions {
-  // Serialized size. protobuf cannot parse a message over 2 GiB, so larger
-  // values act as 2 GiB - 1.
-  int64_t max_input_bytes = int64_t{2147483647};
-  int64_t max_nodes = 50'000'000;
-  // Sum of all state tensors' data.
-  int64_t max_total_tensor_bytes = int64_t{16} << 30;
-  // Deepest list-in-list nesting of one argument ([1] is depth 1).
-  int max_list_nesting = 32;
-  // Rank of any state tensor or "val" tensor.
-  int max_dims = 64;
-};
+// LoadOptions (the limits every loader applies) is in ir/load_checks.h.
 
 // Verifies `proto` and builds the module. Errors name the node or tensor.
 absl::StatusOr<ExportedModule> ModuleFromProto(const proto::GraphModule& proto,
@@ -63,8 +56,8 @@ proto::GraphModule ModuleToProto(const ExportedModule& module);
 // Parses `bytes` in `format`, then ModuleFromProto.
 absl::StatusOr<ExportedModule> LoadModuleFromBytes(
     absl::string_view bytes, Format format, const LoadOptions& options = {});
-// The format comes from the extension: ".pb" binary, ".pbtxt" text; any
-// other extension is an error. Reads regular files only, of at most
+// The format comes from the extension (FormatFromPath); any other extension
+// is an error. Reads regular files only, of at most
 // `options.max_input_bytes` (base/file.h).
 absl::StatusOr<ExportedModule> LoadModuleFromFile(
     const std::string& path, const LoadOptions& options = {});
@@ -77,7 +70,8 @@ absl::StatusOr<std::string> SerializeModule(const ExportedModule& module,
 absl::Status SaveModuleToFile(const ExportedModule& module,
                               const std::string& path);
 
-// The format for a file name (".pb" or ".pbtxt"), else InvalidArgument.
+// The format for a file name (".pb", ".pbtxt", ".txt" or ".rwir"), else
+// InvalidArgument.
 absl::StatusOr<Format> FormatFromPath(absl::string_view path);
 
 }  // namespace rewire

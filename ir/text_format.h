@@ -86,6 +86,9 @@
 // most one output node, and only comments may follow it. Other invariants
 // (placeholders first, schema arity and types, getitem ranges) are the
 // verifier's (ir/verifier.h), so tests can write invalid graphs on purpose.
+// Files in this form are loaded with LoadModuleFromFile / LoadModuleFromBytes
+// (ir/serialization.h, Format::kText), which run ParseGraph and then the
+// checks every loader shares (ir/load_checks.h).
 // Errors are InvalidArgument statuses "line N, column M: <what was expected>"
 // (1-based; columns count bytes).
 #ifndef REWIRE_IR_TEXT_FORMAT_H_

@@ -1,8 +1,6 @@
 // The text form's parser (ir/text_format.h): ParseGraph and ParseMetaValue.
 // Iterative, linear in the input; list nesting is bounded by
 // TextParseOptions::max_nesting.
-#include "ir/text_format.h"
-
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -19,7 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/printable.h"
 #include "ir/status_macros.h"
+#include "ir/text_format.h"
 #include "ir/text_format_syntax.h"
 
 namespace rewire {
@@ -123,7 +123,8 @@ class Parser {
   std::string Found() const {
     if (AtEnd()) return ", found end of input";
     if (Cur() == '\n') return ", found end of line";
-    return absl::StrCat(", found '", std::string(1, Cur()), "'");
+    return absl::StrCat(", found '",
+                        Printable(absl::string_view(&text_[pos_], 1)), "'");
   }
   absl::Status ExpectEndOfStatement() {
     SkipSpace();
@@ -370,10 +371,10 @@ absl::StatusOr<Argument> Parser::ParseScalarValue() {
     Node* n = graph_ == nullptr ? nullptr : graph_->FindNode(name);
     if (n == nullptr) {
       if (name == defining_) {
-        return ErrorAt(at, absl::StrCat("%", name,
+        return ErrorAt(at, absl::StrCat("%", Printable(name),
                                         " is used in its own definition"));
       }
-      return ErrorAt(at, absl::StrCat("%", name,
+      return ErrorAt(at, absl::StrCat("%", Printable(name),
                                       " is not defined (uses must refer to "
                                       "nodes on earlier lines)"));
     }
@@ -489,7 +490,7 @@ absl::Status Parser::ParseArgList(std::vector<Argument>* args,
       for (const Kwarg& kw : *kwargs) {
         if (kw.name == *key) {
           return ErrorAt(item, absl::StrCat("duplicate keyword argument '",
-                                            *key, "'"));
+                                            Printable(*key), "'"));
         }
       }
       ASSIGN_OR_RETURN(Argument v, ParseValue());
@@ -534,7 +535,7 @@ absl::Status Parser::ParseFxArgs(std::vector<Argument>* args,
       for (const Kwarg& kw : *kwargs) {
         if (kw.name == key) {
           return ErrorAt(item, absl::StrCat("duplicate keyword argument '",
-                                            key, "'"));
+                                            Printable(key), "'"));
         }
       }
       ASSIGN_OR_RETURN(Argument v, ParseValue());
@@ -725,7 +726,8 @@ absl::Status Parser::ParseMetaBraces(Metadata* meta) {
         }
       }
       if (meta->Contains(key)) {
-        return ErrorAt(at, absl::StrCat("duplicate metadata key '", key, "'"));
+        return ErrorAt(
+            at, absl::StrCat("duplicate metadata key '", Printable(key), "'"));
       }
       RETURN_IF_ERROR(Expect('=', "after a metadata key"));
       ASSIGN_OR_RETURN(MetaValue v, ParseMetaValue());
@@ -742,7 +744,8 @@ absl::Status Parser::ParseNodeStatement(Graph* graph) {
   Position name_at = Save();
   ASSIGN_OR_RETURN(std::string name, ReadNodeName());
   if (graph->FindNode(name) != nullptr) {
-    return ErrorAt(name_at, absl::StrCat("duplicate node name %", name));
+    return ErrorAt(name_at,
+                   absl::StrCat("duplicate node name %", Printable(name)));
   }
   defining_ = name;
   Graph::NodeSpec spec;

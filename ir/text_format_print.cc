@@ -1,8 +1,6 @@
 // The text form's printer (ir/text_format.h): PrintGraph, PrintNode,
 // PrintArgument and PrintMetaValue. Whatever it prints, the parser in
 // text_format_parse.cc reads back to the same graph.
-#include "ir/text_format.h"
-
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -18,7 +16,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/number_format.h"
+#include "base/printable.h"
 #include "ir/status_macros.h"
+#include "ir/text_format.h"
 #include "ir/text_format_syntax.h"
 
 namespace rewire {
@@ -101,35 +101,7 @@ bool IsSimpleSymbol(absl::string_view s) {
 
 void AppendQuoted(absl::string_view s, std::string* out) {
   out->push_back('"');
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out->append("\\x");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 15]);
-        } else {
-          out->push_back(c);  // UTF-8 passes through untouched.
-        }
-    }
-  }
+  AppendPrintable(s, "\\\"", out);
   out->push_back('"');
 }
 

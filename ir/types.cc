@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/printable.h"
 
 namespace rewire {
 namespace {
@@ -63,7 +64,7 @@ absl::StatusOr<ScalarType> ParseScalarType(absl::string_view s) {
   if (bare == "long") return ScalarType::kInt64;
   if (bare == "int") return ScalarType::kInt32;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown dtype '", s, "'"));
+      absl::StrCat("unknown dtype '", Printable(s), "'"));
 }
 
 std::string Device::ToString() const {
@@ -85,7 +86,7 @@ absl::StatusOr<Device> ParseDevice(absl::string_view s) {
     d.type = DeviceType::kMeta;
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown device '", s, "'"));
+        absl::StrCat("unknown device '", Printable(s), "'"));
   }
   if (rest.empty()) return d;
   int index = 0;
@@ -93,7 +94,7 @@ absl::StatusOr<Device> ParseDevice(absl::string_view s) {
       index < 0 || index > 32767 || rest.empty() ||
       !absl::ascii_isdigit(rest[0])) {
     return absl::InvalidArgumentError(
-        absl::StrCat("malformed device '", s, "'"));
+        absl::StrCat("malformed device '", Printable(s), "'"));
   }
   d.index = static_cast<int16_t>(index);
   return d;
@@ -116,7 +117,8 @@ absl::StatusOr<Layout> ParseLayout(absl::string_view s) {
     absl::string_view name = LayoutName(l);
     if (s == name || s == name.substr(6)) return l;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown layout '", s, "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown layout '", Printable(s), "'"));
 }
 
 absl::string_view MemoryFormatName(MemoryFormat m) {
@@ -141,7 +143,7 @@ absl::StatusOr<MemoryFormat> ParseMemoryFormat(absl::string_view s) {
     if (s == name || s == name.substr(6)) return m;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown memory format '", s, "'"));
+      absl::StrCat("unknown memory format '", Printable(s), "'"));
 }
 
 }  // namespace rewire

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/printable.h"
 #include "ir/argument.h"
 #include "ir/metadata.h"
 #include "ir/schema.h"
@@ -101,7 +102,8 @@ std::vector<VerifierProblem> Checker::Run() {
     if (n->name().empty()) {
       Report(n, "node has an empty name");
     } else if (!names.insert(n->name()).second) {
-      Report(n, absl::StrCat("duplicate node name '", n->name(), "'"));
+      Report(n,
+             absl::StrCat("duplicate node name '", Printable(n->name()), "'"));
     }
     if (n->is_placeholder()) {
       if (seen_non_placeholder) {
@@ -113,7 +115,7 @@ std::vector<VerifierProblem> Checker::Run() {
     if (n->is_output()) {
       if (output != nullptr) {
         Report(n, absl::StrCat("second output node (the first is %",
-                               output->name(), ")"));
+                               Printable(output->name()), ")"));
       } else {
         output = n;
       }
@@ -132,7 +134,7 @@ std::vector<VerifierProblem> Checker::Run() {
         if (options_.check_schemas) CheckSchema(n);
       } else if (options_.report_unknown_ops) {
         Report(n, absl::StrCat("no schema registered for ",
-                               n->target().qualified));
+                               Printable(n->target().qualified)));
       }
     }
     if (options_.check_metadata) CheckMetadata(n);
@@ -154,7 +156,7 @@ void Checker::CheckReferences(const Node* node, size_t index) {
     } else if (ref == node) {
       Report(node, "node uses itself as an argument");
     } else if (it->second > index) {
-      Report(node, absl::StrCat("argument %", ref->name(),
+      Report(node, absl::StrCat("argument %", Printable(ref->name()),
                                 " is defined after its use"));
     }
   };
@@ -182,8 +184,8 @@ void Checker::CheckUses(const Node* node) {
       Report(node, "has a use by a node that is not in this graph");
     } else if (u.slot >= u.user->num_operands() ||
                u.user->operand(u.slot) != node) {
-      Report(node, absl::StrCat("recorded use by %", u.user->name(), " slot ",
-                                u.slot, " is stale"));
+      Report(node, absl::StrCat("recorded use by %", Printable(u.user->name()),
+                                " slot ", u.slot, " is stale"));
     }
   }
 }
@@ -241,8 +243,9 @@ void Checker::CheckGetitem(const Node* node) {
       n > 1 || (producer->meta().val() != nullptr &&
                 producer->meta().val()->is_tensor_list());
   if (n >= 0 && tuple_producer && (index < -n || index >= n)) {
-    Report(node, absl::StrCat("getitem index ", index, " is out of range: %",
-                              producer->name(), " has ", n, " outputs"));
+    Report(node,
+           absl::StrCat("getitem index ", index, " is out of range: %",
+                        Printable(producer->name()), " has ", n, " outputs"));
   }
 }
 
@@ -262,20 +265,25 @@ void Checker::CheckTensor(const Node* node, const TensorMeta& t,
 }
 
 void Checker::CheckMetadata(const Node* node) {
+  // Tensors under every key, not only "val": each is saved and loaded back.
   for (const Metadata::Entry& e : node->meta().entries()) {
     if (e.key.empty()) Report(node, "metadata entry with an empty key");
+    const std::string where = absl::StrCat("\"", Printable(e.key), "\"");
+    if (e.value.is_tensor()) {
+      CheckTensor(node, e.value.tensor(), where);
+    } else if (e.value.is_tensor_list()) {
+      const MetaValue::TensorList& ts = e.value.tensors();
+      for (size_t k = 0; k < ts.size(); ++k) {
+        if (ts[k].has_value()) {
+          CheckTensor(node, *ts[k], absl::StrCat(where, "[", k, "]"));
+        }
+      }
+    }
   }
   const MetaValue* val = node->meta().val();
   if (val == nullptr) return;
-  if (val->is_tensor()) {
-    CheckTensor(node, val->tensor(), "\"val\"");
-  } else if (val->is_tensor_list()) {
+  if (val->is_tensor_list()) {
     const MetaValue::TensorList& ts = val->tensors();
-    for (size_t k = 0; k < ts.size(); ++k) {
-      if (ts[k].has_value()) {
-        CheckTensor(node, *ts[k], absl::StrCat("\"val\"[", k, "]"));
-      }
-    }
     if (node->is_call() && node->target().schema != nullptr) {
       int n = node->target().schema->num_returns();
       if (n > 1 && static_cast<size_t>(n) != ts.size()) {
@@ -291,7 +299,7 @@ void Checker::CheckMetadata(const Node* node) {
 
 std::string VerifierProblem::ToString() const {
   if (node.empty()) return message;
-  return absl::StrCat("%", node, ": ", message);
+  return absl::StrCat("%", Printable(node), ": ", message);
 }
 
 std::vector<VerifierProblem> VerifyGraph(const Graph& graph,

@@ -20,9 +20,10 @@
 //    a string for a float, a literal where a Tensor is expected...).
 //  - getitem: args are (node, int), no kwargs, and the index is within the
 //    producer's outputs (schema returns, else the length of its "val" tuple).
-//  - metadata: "val" tensors have non-negative concrete dims, non-empty
-//    symbolic dims, and as many strides as dims when strides are recorded; a
-//    multi-output op's "val" tuple has one entry per schema return.
+//  - metadata: keys are non-empty; tensors (under "val" and every other key)
+//    have non-negative concrete dims and as many strides as dims when
+//    strides are recorded; a multi-output op's "val" tuple has one entry per
+//    schema return.
 //  - optionally (`report_unknown_ops`) call targets without a schema.
 #ifndef REWIRE_IR_VERIFIER_H_
 #define REWIRE_IR_VERIFIER_H_

@@ -2,7 +2,8 @@
  * header is checked to be plain C: load tests/testdata/cli_small.pb (written
  * by `rewire gen`), query it, run a training step, switch to eval and check
  * determinism, switch back, save and reload, serialize, and exercise the
- * error paths (missing file, corrupt bytes, unknown input name, NULLs). */
+ * error paths (missing file, corrupt bytes, unknown input name, NULLs,
+ * enum arguments out of range, control bytes in names). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,39 @@ int main(void) {
   rewire_free(bytes);
   CHECK(other != NULL && rewire_module_is_training(other) == 0);
   rewire_module_free(other);
+  other = NULL;
+
+  /* Enum arguments outside their enumerators are refused, naming the
+   * argument and the value, never read as some default format. */
+  bytes = NULL;
+  CHECK(rewire_module_serialize(m, (rewire_format)7, &bytes, &size) ==
+        REWIRE_INVALID_ARGUMENT);
+  CHECK(strstr(rewire_last_error(), "format is 7") != NULL);
+  CHECK(bytes == NULL && size == 0);
+  CHECK(rewire_module_serialize(m, (rewire_format)-1, &bytes, &size) ==
+        REWIRE_INVALID_ARGUMENT);
+  CHECK(strstr(rewire_last_error(), "format is -1") != NULL);
+  CHECK(rewire_module_load_bytes("", 0, (rewire_format)2, &other) ==
+        REWIRE_INVALID_ARGUMENT);
+  CHECK(strstr(rewire_last_error(), "format is 2") != NULL);
+  CHECK(other == NULL);
+  CHECK(strcmp(rewire_status_name((rewire_status)42), "NOT_A_STATUS") == 0);
+  CHECK(strcmp(rewire_status_name((rewire_status)-3), "NOT_A_STATUS") == 0);
+  CHECK(strcmp(rewire_status_name(REWIRE_UNKNOWN), "UNKNOWN") == 0);
+
+  /* A name from the input reaches rewire_last_error escaped, never as the
+   * raw ESC sequence. */
+  {
+    static const char kDangling[] =
+        "ir_version: 1 graph { nodes { name: \"y\" op: OP_KIND_CALL_FUNCTION "
+        "target: \"aten.relu.default\" args { node: \"\\033[2J\" } } "
+        "nodes { name: \"output\" op: OP_KIND_OUTPUT args { node: \"y\" } } }";
+    CHECK(rewire_module_load_bytes(kDangling, sizeof(kDangling) - 1,
+                                   REWIRE_FORMAT_TEXT_PROTO,
+                                   &other) == REWIRE_INVALID_ARGUMENT);
+    CHECK(strchr(rewire_last_error(), '\033') == NULL);
+    CHECK(strstr(rewire_last_error(), "\\x1b[2J") != NULL);
+  }
 
   /* Run limits: on by default, adjustable, and refusals name the node. */
   {

@@ -299,6 +299,45 @@ run_cmd 2 gen --blocks 2 -o "$TMP/g.bin"
 run_cmd 2 gen --blocks 2
 check "usage errors write nothing" test ! -e "$TMP/g.pb"
 
+# --- one set of loader checks whatever the format ------------------------------
+# A text-form graph over the rank limit used to load (the text loader skipped
+# the .pb loader's checks), so eval wrote a .pb that info then refused.
+{
+  printf '%%x : f32['
+  for ((i = 1; i < 100000; i++)); do printf "1, "; done
+  printf '1] = placeholder[target=x]\nreturn (%%x,)\n'
+} >"$TMP/rank_100000.txt"
+run_cmd 1 eval "$TMP/rank_100000.txt" -o "$TMP/rank.pb" &&
+  expect_err "rank 100000 exceeds the limit of 64"
+check "a refused load writes no output" test ! -e "$TMP/rank.pb"
+
+# --- names from input never reach the terminal as control bytes ---------------
+# A node named ESC [2J NUL: in the error of a failed load and in info's
+# listing of a valid graph, it is shown escaped.
+printf '%%x = placeholder[target=x]\n%%"\\x1b[2J\\x00" = aten.relu.default(%%x, 1)\nreturn (%%"\\x1b[2J\\x00",)\n' >"$TMP/ctl_bad.txt"
+printf '%%"\\x1b[2J\\x00" = placeholder[target=x]\nreturn (%%"\\x1b[2J\\x00",)\n' >"$TMP/ctl_ok.txt"
+no_control_bytes() {  # no_control_bytes FILE: nothing but text, newlines and tabs
+  ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$1" &&
+    test "$(tr -d -c '\000' <"$1" | wc -c)" = 0
+}
+run_cmd 1 info "$TMP/ctl_bad.txt" && expect_err '%\x1b[2J\x00'
+check "a failed load's error has no control bytes" no_control_bytes "$TMP/stderr"
+run_cmd 0 info "$TMP/ctl_ok.txt" && expect_out '%\x1b[2J\x00'
+check "info's listing has no control bytes" no_control_bytes "$TMP/stdout"
+run_cmd 1 info "$TMP/"$'\x1b[2J'"missing.pb" && expect_err '\x1b[2Jmissing.pb'
+check "a path is escaped too" no_control_bytes "$TMP/stderr"
+
+# --- inputs that are not regular files are refused at once, naming the path ----
+mkfifo "$TMP/pipe.txt" "$TMP/pipe.npy"
+ln -s /dev/zero "$TMP/zero.txt"
+ln -s /dev/zero "$TMP/zero.npy"
+run_cmd 1 info "$TMP/pipe.txt" && expect_err "$TMP/pipe.txt': a FIFO"
+run_cmd 1 print "$TMP/zero.txt" && expect_err "$TMP/zero.txt': a device"
+run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/pipe.npy" &&
+  expect_err "$TMP/pipe.npy': a FIFO"
+run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/zero.npy" &&
+  expect_err "$TMP/zero.npy': a device"
+
 # --- atomic writes: a write that fails midway leaves the old file -------------------
 # RLIMIT_FSIZE 0 makes every write() fail (EFBIG; SIGXFSZ ignored), even as root.
 cp "$DATA/cli_small.pb" "$TMP/atomic.pb"

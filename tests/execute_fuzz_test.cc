@@ -233,7 +233,9 @@ TEST(ExecuteFuzzTest, HugeWindowParametersNeitherOverflowNorHang) {
                          *Tensor::Zeros(ScalarType::kFloat32, {1, 1, 1, 1}),
                          *Tensor::Zeros(ScalarType::kFloat32, {1, 1, 3, 1})});
     EXPECT_EQ(r.status().code(), c.code) << r.status();
-    if (r.ok()) EXPECT_EQ(r->outputs[0].tensor.shape(), c.shape);
+    if (r.ok()) {
+      EXPECT_EQ(r->outputs[0].tensor.shape(), c.shape);
+    }
   }
 }
 

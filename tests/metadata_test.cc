@@ -1,5 +1,6 @@
 // Tests of ir/metadata.h's containers: Metadata keeps insertion order through
-// Set, Erase and copies; MetaKey shares the well-known keys and owns the
+// Set, Erase and copies, also past the size where lookups switch to a hash
+// index; MetaKey shares the well-known keys and owns the
 // others; TensorMeta's inline shape and strides behave like vectors past
 // their inline size.
 #include "ir/metadata.h"
@@ -96,6 +97,57 @@ TEST(MetadataTest, CopiesAreIndependentAndCompareEqual) {
   assigned = std::move(moved);
   EXPECT_EQ(assigned, m);
   EXPECT_EQ(Keys(assigned).size(), 41u);
+}
+
+// Past Metadata::kLinearMax entries lookups go through the hash index; every
+// operation must agree with a plain ordered list on both sides of that line.
+TEST(MetadataTest, IndexedLookupsAgreeWithInsertionOrder) {
+  for (int n : {1, 8, 9, 17, 100}) {
+    Metadata m;
+    for (int i = 0; i < n; ++i) m.Set("k" + std::to_string(i), MetaValue::Int(i));
+    m.Set("k0", MetaValue::Int(-1));  // in place, keeps its position
+    ASSERT_EQ(m.size(), static_cast<size_t>(n));
+    EXPECT_EQ(m.entries()[0].key, "k0");
+    EXPECT_EQ(m.Find("k0")->as_int(), -1);
+    for (int i = 1; i < n; ++i) {
+      ASSERT_NE(m.Find("k" + std::to_string(i)), nullptr) << n << " " << i;
+      EXPECT_EQ(m.Find("k" + std::to_string(i))->as_int(), i);
+    }
+    EXPECT_EQ(m.Find("absent"), nullptr);
+    // Erase from the middle shifts later entries; the index follows.
+    EXPECT_TRUE(m.Erase("k" + std::to_string(n / 2)));
+    EXPECT_EQ(m.Find("k" + std::to_string(n / 2)), nullptr);
+    for (int i = n / 2 + 1; i < n; ++i) {
+      ASSERT_NE(m.Find("k" + std::to_string(i)), nullptr);
+      EXPECT_EQ(m.entries()[i - 1].key, "k" + std::to_string(i));
+    }
+    Metadata copy = m;
+    EXPECT_EQ(copy, m);
+    for (int i = n / 2 + 1; i < n; ++i) {
+      EXPECT_EQ(copy.Find("k" + std::to_string(i))->as_int(), i);
+    }
+    m.Clear();
+    EXPECT_EQ(m.Find("k1"), nullptr);
+    m.Set("k1", MetaValue::Int(11));
+    EXPECT_EQ(m.Find("k1")->as_int(), 11);
+    EXPECT_EQ(m.size(), 1u);
+  }
+}
+
+// 200,000 distinct keys on one map: with the linear search this took minutes
+// (2 * 10^10 key comparisons) and timed the test out; indexed it is linear.
+TEST(MetadataTest, ManyKeysOnOneNodeAreLinear) {
+  constexpr int kKeys = 200000;
+  Metadata m;
+  for (int i = 0; i < kKeys; ++i) {
+    m.Set("custom_" + std::to_string(i), MetaValue::Int(i));
+  }
+  ASSERT_EQ(m.size(), static_cast<size_t>(kKeys));
+  for (int i = 0; i < kKeys; i += 997) {
+    ASSERT_EQ(m.Find("custom_" + std::to_string(i))->as_int(), i);
+  }
+  Metadata copy = m;
+  EXPECT_EQ(copy.Find("custom_199999")->as_int(), 199999);
 }
 
 TEST(TensorMetaTest, ShapeAndStridesBeyondTheInlineRank) {

@@ -1,5 +1,7 @@
 #include "tools/npy.h"
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -159,11 +161,72 @@ TEST(NpyTest, MalformedHeadersAreRefused) {
                 "unknown header key 'extra'");
   ExpectRefused(Npy(Dict("<f4", "(2, -1)"), ""), "negative");
   ExpectRefused(Npy(Dict("<f4", "(2 3)"), ""), "malformed 'shape' tuple");
-  ExpectRefused(Npy(Dict("<f4", "(a,)"), ""), "non-integer");
+  ExpectRefused(Npy(Dict("<f4", "(a,)"), ""), "'shape' holds 'a'");
   ExpectRefused(Npy(Dict("<f4", "(2,)", "Maybe"), std::string(8, '\0')),
                 "'fortran_order' is not True/False");
   ExpectRefused(Npy(Dict("<f4", "(2,)") + " junk", std::string(8, '\0')),
                 "trailing");
+}
+
+// Each leniency of the old header parser, now refused: numbers and descrs
+// spelled other than np.save spells them, keys given twice or unknown,
+// values of the wrong type, dims that overflow.
+TEST(NpyTest, HeaderParserIsStrict) {
+  const std::string f8(8, '\0');
+  // descr: byte order, kind, decimal size; nothing else.
+  ExpectRefused(Npy(Dict("<f+4", "(2,)"), f8), "dtype '<f+4'");
+  ExpectRefused(Npy(Dict("<f 4", "(2,)"), f8), "dtype '<f 4'");
+  ExpectRefused(Npy(Dict("<f04", "(2,)"), f8), "dtype '<f04'");
+  ExpectRefused(Npy(Dict("<f4 ", "(2,)"), f8), "dtype '<f4 '");
+  ExpectRefused(Npy(Dict(" <f4", "(2,)"), f8), "dtype ' <f4'");
+  ExpectRefused(Npy(Dict("!f4", "(2,)"), f8), "dtype '!f4'");
+  ExpectRefused(Npy(Dict("<f", "(2,)"), f8), "dtype '<f'");
+  ExpectRefused(Npy("{'descr': [('a', '<f4')], 'fortran_order': False, "
+                    "'shape': (2,)}", f8),
+                "'descr' is not a string");
+  // Each key once.
+  ExpectRefused(Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), "
+                    "'shape': (1,)}", f8),
+                "header key 'shape' twice");
+  ExpectRefused(Npy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': "
+                    "False, 'shape': (2,)}", f8),
+                "header key 'descr' twice");
+  ExpectRefused(Npy("{'descr': '<f4', 'fortran_order': False, "
+                    "'fortran_order': False, 'shape': (2,)}", f8),
+                "header key 'fortran_order' twice");
+  // Known keys only.
+  ExpectRefused(Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), "
+                    "'Shape': (2,)}", f8),
+                "unknown header key 'Shape'");
+  // fortran_order is a bool.
+  ExpectRefused(Npy(Dict("<f4", "(2,)", "0"), f8),
+                "'fortran_order' is not True/False");
+  ExpectRefused(Npy(Dict("<f4", "(2,)", "'False'"), f8),
+                "'fortran_order' is not True/False");
+  ExpectRefused(Npy(Dict("<f4", "(2,)", "None"), f8),
+                "'fortran_order' is not True/False");
+  ExpectRefused(Npy(Dict("<f4", "(2,)", "False_"), f8),
+                "'fortran_order' is not True/False");
+  // shape is a tuple of non-negative decimal ints that fit int64.
+  ExpectRefused(Npy(Dict("<f4", "[2]"), f8), "'shape' is not a tuple");
+  ExpectRefused(Npy(Dict("<f4", "2"), f8), "'shape' is not a tuple");
+  ExpectRefused(Npy(Dict("<f4", "(2)"), f8), "'shape' is not a tuple");
+  ExpectRefused(Npy(Dict("<f4", "(-2,)"), f8), "negative dim");
+  ExpectRefused(Npy(Dict("<f4", "(+2,)"), f8), "other than a dim");
+  ExpectRefused(Npy(Dict("<f4", "(2.0,)"), f8), "malformed 'shape' tuple");
+  ExpectRefused(Npy(Dict("<f4", "(02,)"), f8), "'shape' holds '02'");
+  ExpectRefused(Npy(Dict("<f4", "(2L,)"), f8), "'shape' holds '2L'");
+  ExpectRefused(Npy(Dict("<f4", "(0x2,)"), f8), "'shape' holds '0x2'");
+  ExpectRefused(Npy(Dict("<f4", "(1_0,)"), f8), "'shape' holds '1_0'");
+  ExpectRefused(Npy(Dict("<f4", "(9223372036854775808,)"), f8),
+                "'shape' holds '9223372036854775808'");
+  ExpectRefused(Npy(Dict("<f4", "(4294967296, 4294967296)"), f8), "overflow");
+  ExpectRefused(Npy(Dict("<f4", "(2,,)"), f8), "other than a dim");
+  // The largest dim is a dim (then refused for the data it would need).
+  ExpectRefused(Npy(Dict("<u1", "(9223372036854775807,)"), f8), "needs");
+  // What np.save writes still reads.
+  EXPECT_TRUE(ParseNpy(Npy(Dict("<f4", "(2, 1,)"), f8), "ok.npy").ok());
+  EXPECT_TRUE(ParseNpy(Npy(Dict("<f4", "(0,)"), ""), "ok.npy").ok());
 }
 
 TEST(NpyTest, UnsupportedDtypesAreRefused) {
@@ -210,7 +273,7 @@ TEST(NpyTest, HugeDeclaredShapesAreRefusedWithoutAllocating) {
                     ""),
                 "bad.npy");
   ExpectRefused(Npy(Dict("<f4", "(99999999999999999999999,)"), ""),
-                "non-integer");
+                "which is not a dim");
   std::string dims = "(";
   for (int i = 0; i < 65; ++i) dims += "1, ";
   ExpectRefused(Npy(Dict("<f4", dims + ")"), std::string(4, '\0')),
@@ -240,6 +303,19 @@ TEST(NpyTest, FilesRoundTripAndErrorsNameThePath) {
   EXPECT_THAT(s.message(), HasSubstr("x.npy.absent"));
   EXPECT_THAT(ReadNpyFile("/dev/zero").status().message(),
               HasSubstr("/dev/zero"));
+}
+
+// Neither blocks (a FIFO without a writer) nor reads without end (/dev/zero).
+TEST(NpyTest, FifosAndDevicesAreRefusedNamingThePath) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string fifo = std::string(root ? root : "/tmp") + "/pipe.npy";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  absl::Status s = ReadNpyFile(fifo).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr(fifo), HasSubstr("FIFO")));
+  s = ReadNpyFile("/dev/zero").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("/dev/zero"), HasSubstr("device")));
 }
 
 }  // namespace

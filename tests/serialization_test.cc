@@ -5,6 +5,7 @@
 #include "ir/serialization.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -730,6 +731,27 @@ TEST(SerializationFileTest, LoadErrorsNameTheFile) {
   { std::ofstream(path, std::ios::binary) << "\xff\xff\xff"; }
   absl::Status s = LoadModuleFromFile(path).status();
   EXPECT_THAT(s.message(), AllOf(HasSubstr("corrupt.pb"), HasSubstr("malformed")));
+}
+
+// A FIFO with no writer or /dev/zero as a model would block forever or read
+// without end; every format's loader reads through ReadFileToString, which
+// refuses anything but a regular file before reading a byte.
+TEST(SerializationFileTest, FifosAndDevicesAreRefusedInEveryFormat) {
+  const std::string dir = TempDir() + "/not_regular";
+  mkdir(dir.c_str(), 0755);
+  for (const char* ext : {".pb", ".pbtxt", ".txt", ".rwir"}) {
+    SCOPED_TRACE(ext);
+    const std::string fifo = dir + "/pipe" + ext;
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    absl::Status s = LoadModuleFromFile(fifo).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(), AllOf(HasSubstr(fifo), HasSubstr("FIFO")));
+    const std::string zero = dir + "/zero" + ext;
+    ASSERT_EQ(symlink("/dev/zero", zero.c_str()), 0);
+    s = LoadModuleFromFile(zero).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(), AllOf(HasSubstr(zero), HasSubstr("device")));
+  }
 }
 
 }  // namespace

@@ -503,7 +503,9 @@ TEST(TextFormatTest, ReturnSpellings) {
     std::unique_ptr<Graph> g = MustParse(absl::StrCat(head, c.ret, "\n"));
     ASSERT_NE(g->output(), nullptr) << c.ret;
     ASSERT_EQ(g->output()->args().size(), c.nargs) << c.ret;
-    if (c.nargs > 0) EXPECT_EQ(g->output()->args()[0].is_list(), c.first_is_list);
+    if (c.nargs > 0) {
+      EXPECT_EQ(g->output()->args()[0].is_list(), c.first_is_list);
+    }
     ExpectRoundTrip(*g);
   }
   // An output node not named "output", or with another target, or with

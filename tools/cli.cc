@@ -34,6 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "base/file.h"
 #include "base/file_set.h"
+#include "base/printable.h"
 #include "ir/exported_module.h"
 #include "ir/serialization.h"
 #include "ir/status_macros.h"
@@ -365,49 +366,37 @@ FileKind KindOfPath(absl::string_view path) {
 
 constexpr char kFormats[] = ".pb, .pbtxt, .pt2, .txt or .rwir";
 
-// Loads any model file. The text form carries no state and no mode: the
-// module has no tensors and is in training mode.
+// Loads or saves any model file; every format goes through the same loader
+// checks (ir/load_checks.h). The text form carries no state and no mode: a
+// loaded module has no tensors and is in training mode.
 absl::StatusOr<ExportedModule> LoadModel(const std::string& path) {
   switch (KindOfPath(path)) {
-    case FileKind::kProto:
-      return LoadModuleFromFile(path);
+    case FileKind::kUnknown:
+      return absl::InvalidArgumentError(absl::StrCat(
+          Printable(path), ": unknown model file extension (expected ",
+          kFormats, ")"));
     case FileKind::kPt2:
       return pt2::LoadPt2File(path);
-    case FileKind::kText: {
-      ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-      absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(text);
-      if (!g.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ": ", g.status().message()));
-      }
-      absl::Status v = Verify(**g);
-      if (!v.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ": ", v.message()));
-      }
-      return ExportedModule(std::move(*g));
-    }
-    case FileKind::kUnknown:
+    case FileKind::kProto:
+    case FileKind::kText:
       break;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      path, ": unknown model file extension (expected ", kFormats, ")"));
+  return LoadModuleFromFile(path);
 }
 
-// Saves by extension; returns a note for the text form.
 absl::Status SaveModel(const ExportedModule& module, const std::string& path) {
   switch (KindOfPath(path)) {
-    case FileKind::kProto:
-      return SaveModuleToFile(module, path);
-    case FileKind::kText:
-      return WriteFileAtomic(path, PrintGraph(module.graph()));
+    case FileKind::kUnknown:
+      return absl::InvalidArgumentError(absl::StrCat(
+          Printable(path), ": unknown output extension (expected ", kFormats,
+          ")"));
     case FileKind::kPt2:
       return pt2::SavePt2File(module, path);
-    case FileKind::kUnknown:
+    case FileKind::kProto:
+    case FileKind::kText:
       break;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      path, ": unknown output extension (expected ", kFormats, ")"));
+  return SaveModuleToFile(module, path);
 }
 
 constexpr char kGraphOnlyNote[] =
@@ -1323,10 +1312,8 @@ const std::vector<Command>& Commands() {
   return *commands;
 }
 
-}  // namespace
-
-int RunCli(const std::vector<std::string>& args, std::ostream& out,
-           std::ostream& err) {
+int RunCommand(const std::vector<std::string>& args, std::ostream& out,
+               std::ostream& err) {
   Cli cli(out, err);
   if (args.empty()) {
     std::vector<std::string> names;
@@ -1360,6 +1347,18 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
     return c.run(cli, parsed);
   }
   return cli.Usage("", absl::StrCat("unknown command '", name, "'"));
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err) {
+  // Everything the program prints passes one filter: names, targets and
+  // paths from input files (in messages, listings, reports, from any layer)
+  // reach the terminal with control bytes escaped, never raw.
+  PrintableOstream printable_out(out);
+  PrintableOstream printable_err(err);
+  return RunCommand(args, printable_out, printable_err);
 }
 
 }  // namespace tools

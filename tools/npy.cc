@@ -1,6 +1,8 @@
 // The header is a Python dict literal; rather than a general literal parser we
 // accept exactly the three keys NumPy writes ('descr', 'fortran_order',
-// 'shape') in any order, which is all np.save ever produces.
+// 'shape'), each once and in any order, with the value spellings np.save
+// produces: descr "<f4"-style, fortran_order a bool, shape a tuple of
+// decimal ints.
 #include "tools/npy.h"
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/file.h"
+#include "base/printable.h"
 #include "ir/status_macros.h"
 
 namespace rewire {
@@ -35,11 +38,14 @@ bool HostIsLittleEndian() {
 }
 
 absl::Status Bad(absl::string_view what, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", what, "': not a supported .npy file: ", why));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", Printable(what), "': not a supported .npy file: ", why));
 }
 
-// A cursor over the header dict.
+// A cursor over the header dict. Strict on purpose: the header is a Python
+// literal, and every leniency (a sign or blank inside a number, a key given
+// twice) is a second spelling of some array that NumPy itself would read
+// differently or refuse.
 class HeaderParser {
  public:
   explicit HeaderParser(absl::string_view s) : s_(s) {}
@@ -58,21 +64,31 @@ class HeaderParser {
     SkipSpace();
     return i_ < s_.size() && s_[i_] == c;
   }
+  // A quoted string without escapes (NumPy's keys and descrs have none).
   bool String(std::string* out) {
     SkipSpace();
     if (i_ >= s_.size() || (s_[i_] != '\'' && s_[i_] != '"')) return false;
     char q = s_[i_++];
     size_t start = i_;
-    while (i_ < s_.size() && s_[i_] != q) ++i_;
+    while (i_ < s_.size() && s_[i_] != q) {
+      if (s_[i_] == '\\' || absl::ascii_iscntrl(static_cast<unsigned char>(s_[i_]))) {
+        return false;
+      }
+      ++i_;
+    }
     if (i_ >= s_.size()) return false;
     *out = std::string(s_.substr(start, i_ - start));
     ++i_;
     return true;
   }
+  // A run of letters, digits and '_' (True, False, a dim, or junk to refuse).
   bool Word(std::string* out) {
     SkipSpace();
     size_t start = i_;
-    while (i_ < s_.size() && absl::ascii_isalnum(static_cast<unsigned char>(s_[i_]))) ++i_;
+    while (i_ < s_.size() &&
+           (absl::ascii_isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_')) {
+      ++i_;
+    }
     *out = std::string(s_.substr(start, i_ - start));
     return !out->empty();
   }
@@ -85,6 +101,21 @@ class HeaderParser {
   absl::string_view s_;
   size_t i_ = 0;
 };
+
+// A Python int literal as NumPy writes dims: decimal digits, no sign, no
+// leading zeros, no '_' or 'L', at most INT64_MAX.
+bool ParseDim(absl::string_view digits, int64_t* out) {
+  if (digits.empty() || (digits.size() > 1 && digits[0] == '0')) return false;
+  int64_t v = 0;
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+    const int d = c - '0';
+    if (v > (INT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
 
 struct DtypeInfo {
   ScalarType dtype;
@@ -144,9 +175,19 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
     if (!p.String(&key) || !p.Consume(':')) {
       return Bad(what, "malformed header dict");
     }
+    bool* have = key == "descr"           ? &have_descr
+                 : key == "fortran_order" ? &have_order
+                 : key == "shape"         ? &have_shape
+                                          : nullptr;
+    if (have == nullptr) {
+      return Bad(what,
+                 absl::StrCat("unknown header key '", Printable(key), "'"));
+    }
+    if (*have)
+      return Bad(what, absl::StrCat("header key '", Printable(key), "' twice"));
+    *have = true;
     if (key == "descr") {
       if (!p.String(&descr)) return Bad(what, "'descr' is not a string");
-      have_descr = true;
     } else if (key == "fortran_order") {
       std::string v;
       if (!p.Word(&v) || (v != "False" && v != "True")) {
@@ -156,24 +197,33 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
         return Bad(what, "Fortran-order arrays are not supported (save a "
                          "C-contiguous array, e.g. np.ascontiguousarray)");
       }
-      have_order = true;
-    } else if (key == "shape") {
+    } else {
       if (!p.Consume('(')) return Bad(what, "'shape' is not a tuple");
+      bool comma = false;
       while (!p.Consume(')')) {
         std::string digits;
         int64_t d = 0;
-        if (!p.Word(&digits) || !absl::SimpleAtoi(digits, &d) || d < 0) {
-          return Bad(what, "'shape' holds a non-integer or negative dim");
+        if (p.Peek('-')) return Bad(what, "'shape' holds a negative dim");
+        if (!p.Word(&digits)) {
+          return Bad(what, "'shape' holds something other than a dim");
+        }
+        if (!ParseDim(digits, &d)) {
+          return Bad(what, absl::StrCat("'shape' holds '", digits,
+                                        "', which is not a dim (a decimal "
+                                        "integer below 2^63)"));
         }
         if (shape.size() >= 64) return Bad(what, "more than 64 dims");
         shape.push_back(d);
-        if (!p.Consume(',') && !p.Peek(')')) {
+        comma = p.Consume(',');
+        if (!comma && !p.Peek(')')) {
           return Bad(what, "malformed 'shape' tuple");
         }
       }
-      have_shape = true;
-    } else {
-      return Bad(what, absl::StrCat("unknown header key '", key, "'"));
+      // "(3)" is the int 3 in Python, not a tuple.
+      if (shape.size() == 1 && !comma) {
+        return Bad(what, "'shape' is not a tuple (one dim needs a trailing "
+                         "comma: (3,))");
+      }
     }
     if (!p.Consume(',') && !p.Peek('}')) {
       return Bad(what, "malformed header dict");
@@ -183,30 +233,40 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what)
   if (!have_descr || !have_order || !have_shape) {
     return Bad(what, "header lacks 'descr', 'fortran_order' or 'shape'");
   }
-  if (descr.size() < 3) return Bad(what, absl::StrCat("dtype '", descr, "'"));
-  const char order = descr[0];
-  const char kind = descr[1];
+  // descr: a byte order character, a kind character and the item size in
+  // decimal ("<f4"), nothing else.
+  const char order = descr.size() >= 3 ? descr[0] : '\0';
+  const char kind = descr.size() >= 3 ? descr[1] : '\0';
   int size = 0;
-  if (!absl::SimpleAtoi(descr.substr(2), &size)) {
-    return Bad(what, absl::StrCat("dtype '", descr, "'"));
+  for (size_t k = 2; k < descr.size() && k < 4; ++k) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(descr[k]))) {
+      size = 0;
+      break;
+    }
+    size = size * 10 + (descr[k] - '0');
+  }
+  if (descr.size() < 3 || descr.size() > 4 || descr[2] == '0' || size == 0 ||
+      (order != '<' && order != '>' && order != '|' && order != '=')) {
+    return Bad(what, absl::StrCat("dtype '", Printable(descr), "'"));
   }
   const DtypeInfo* info = nullptr;
   for (const DtypeInfo& t : kTypes) {
     if (t.kind == kind && t.size == size) info = &t;
   }
   if (info == nullptr) {
-    return Bad(what, absl::StrCat("dtype '", descr, "' (", kSupported,
-                                  " are supported)"));
+    return Bad(what, absl::StrCat("dtype '", Printable(descr), "' (",
+                                  kSupported, " are supported)"));
   }
   // Byte order means nothing for one-byte types; NumPy writes '|' for them.
   // For wider types '|' would be a malformed descr and '>' needs swapping.
   if (order == '>' && size > 1) {
-    return Bad(what, absl::StrCat("big-endian dtype '", descr,
+    return Bad(what, absl::StrCat("big-endian dtype '", Printable(descr),
                                   "' (save with '<' byte order)"));
   }
   const bool order_ok = order == '<' || order == '=' ||
                         (size == 1 && (order == '|' || order == '>'));
-  if (!order_ok) return Bad(what, absl::StrCat("dtype '", descr, "'"));
+  if (!order_ok)
+    return Bad(what, absl::StrCat("dtype '", Printable(descr), "'"));
   absl::StatusOr<int64_t> numel = CheckedNumel(shape);
   if (!numel.ok()) return Bad(what, numel.status().message());
   const size_t payload = bytes.size() - header_start - header_len;

@@ -8,16 +8,18 @@
 
 #include <cstddef>
 #include <cstdlib>
-#include <memory>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "base/printable.h"
 #include "ir/exported_module.h"
 #include "ir/serialization.h"
 #include "kernels/executor.h"
@@ -63,7 +65,9 @@ rewire_status Set(const absl::Status& s) {
     g_last_error.clear();
     return REWIRE_OK;
   }
-  g_last_error = std::string(s.message());
+  // Callers print it; names from a hostile file must not reach a terminal
+  // as control bytes.
+  g_last_error = rewire::PrintableMessage(s.message());
   return ToCode(s.code());
 }
 
@@ -85,6 +89,33 @@ rewire_status Guard(F&& body) {
 
 absl::Status Null(const char* what) {
   return absl::InvalidArgumentError(absl::StrCat(what, " is NULL"));
+}
+
+// The int a C caller passed for an enum parameter. C lets an enum hold any
+// int, but in C++ loading a value outside the enumerators' range is undefined
+// (UBSan's -fsanitize=enum reports even the comparison that would reject
+// it), so the bytes are read as an int before anything looks at them.
+template <typename E>
+int RawEnumValue(const E& e) {
+  static_assert(sizeof(E) == sizeof(int), "C enums are int-sized");
+  int value;
+  std::memcpy(&value, &e, sizeof(value));
+  return value;
+}
+
+// Every enum argument goes through one of these: an out-of-range value is an
+// error naming the argument, never a silent default.
+absl::StatusOr<rewire::Format> FormatArg(const rewire_format& format) {
+  const int value = RawEnumValue(format);
+  switch (value) {
+    case REWIRE_FORMAT_BINARY_PROTO:
+      return rewire::Format::kBinaryProto;
+    case REWIRE_FORMAT_TEXT_PROTO:
+      return rewire::Format::kTextProto;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "format is ", value, ", not a rewire_format (REWIRE_FORMAT_BINARY_PROTO ",
+      "= 0 or REWIRE_FORMAT_TEXT_PROTO = 1)"));
 }
 
 // malloc'ed copy, so C callers free it with rewire_free (= free).
@@ -124,7 +155,7 @@ extern "C" {
 const char* rewire_last_error(void) { return g_last_error.c_str(); }
 
 const char* rewire_status_name(rewire_status status) {
-  switch (status) {
+  switch (RawEnumValue(status)) {
     case REWIRE_OK: return "OK";
     case REWIRE_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
     case REWIRE_NOT_FOUND: return "NOT_FOUND";
@@ -136,7 +167,7 @@ const char* rewire_status_name(rewire_status status) {
     case REWIRE_INTERNAL: return "INTERNAL";
     case REWIRE_UNKNOWN: return "UNKNOWN";
   }
-  return "UNKNOWN";
+  return "NOT_A_STATUS";
 }
 
 rewire_status rewire_module_load_file(const char* path, rewire_module** out) {
@@ -158,15 +189,10 @@ rewire_status rewire_module_load_bytes(const void* data, size_t size,
     if (out == nullptr) return Null("out");
     *out = nullptr;
     if (data == nullptr && size > 0) return Null("data");
-    if (format != REWIRE_FORMAT_BINARY_PROTO &&
-        format != REWIRE_FORMAT_TEXT_PROTO) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown format ", static_cast<int>(format)));
-    }
+    absl::StatusOr<rewire::Format> f = FormatArg(format);
+    if (!f.ok()) return f.status();
     absl::StatusOr<rewire::ExportedModule> m = rewire::LoadModuleFromBytes(
-        absl::string_view(static_cast<const char*>(data), size),
-        format == REWIRE_FORMAT_BINARY_PROTO ? rewire::Format::kBinaryProto
-                                             : rewire::Format::kTextProto);
+        absl::string_view(static_cast<const char*>(data), size), *f);
     if (!m.ok()) return m.status();
     *out = new rewire_module{std::move(*m)};
     return absl::OkStatus();
@@ -190,10 +216,10 @@ rewire_status rewire_module_serialize(const rewire_module* module,
     *data = nullptr;
     *size = 0;
     if (module == nullptr) return Null("module");
-    absl::StatusOr<std::string> bytes = rewire::SerializeModule(
-        module->module, format == REWIRE_FORMAT_TEXT_PROTO
-                            ? rewire::Format::kTextProto
-                            : rewire::Format::kBinaryProto);
+    absl::StatusOr<rewire::Format> f = FormatArg(format);
+    if (!f.ok()) return f.status();
+    absl::StatusOr<std::string> bytes =
+        rewire::SerializeModule(module->module, *f);
     if (!bytes.ok()) return bytes.status();
     void* p = std::malloc(bytes->empty() ? 1 : bytes->size());
     if (p == nullptr) throw std::bad_alloc();

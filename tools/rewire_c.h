@@ -5,7 +5,9 @@
  * a stable ABI, so everything here is an opaque handle, a plain struct or a
  * status code. Each function returns a rewire_status; on failure the message
  * (naming the file, node or tensor) is kept per thread and read with
- * rewire_last_error() until the next call on that thread. Nothing returned
+ * rewire_last_error() until the next call on that thread. Enum arguments
+ * are range-checked: a value that is no enumerator of its type is
+ * REWIRE_INVALID_ARGUMENT naming the argument. Nothing returned
  * needs C++ to free: handles have their own free functions, strings and byte
  * buffers the API allocates are released with rewire_free().
  *
@@ -59,11 +61,13 @@ typedef struct rewire_input {
 /* The last error message of this thread ("" after a success). Valid until
  * the next rewire_* call on this thread. */
 const char* rewire_last_error(void);
-/* "OK", "INVALID_ARGUMENT", ... */
+/* "OK", "INVALID_ARGUMENT", ...; "NOT_A_STATUS" for any other value. */
 const char* rewire_status_name(rewire_status status);
 
 /* Loading verifies the whole model (ir/serialization.h); *out is set only on
- * success. The file's format comes from its extension (.pb / .pbtxt). */
+ * success. The file's format comes from its extension: .pb, .pbtxt, or
+ * .txt / .rwir for the readable text form (graph only: no weights, buffers
+ * or mode), the same for saving. */
 rewire_status rewire_module_load_file(const char* path, rewire_module** out);
 rewire_status rewire_module_load_bytes(const void* data, size_t size,
                                        rewire_format format,

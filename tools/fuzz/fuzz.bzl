@@ -24,7 +24,9 @@ def cc_fuzz_binary(name, srcs, deps = [], linkopts = [], replay = True, **kwargs
             name = name + "_replay",
             size = "small",
             srcs = srcs + ["//fuzz:replay_main.cc"],
-            deps = deps,
+            # replay_main.cc reads the corpus with base/file.h (which
+            # brings absl::StatusOr).
+            deps = deps + [d for d in ["//base:file", "//third_party:absl"] if d not in deps],
             data = native.glob(["corpus/" + name + "/*"]),
             args = [native.package_name() + "/corpus/" + name],
             **kwargs
