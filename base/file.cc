@@ -12,10 +12,13 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -91,10 +94,10 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-absl::Status ErrnoError(int err, absl::string_view what,
-                        absl::string_view path) {
-  std::string msg =
-      absl::StrCat(what, " '", Printable(path), "': ", std::strerror(err));
+namespace {
+constexpr char kErrnoPayload[] = "type.rewire/errno";
+
+absl::Status ErrnoCode(int err, std::string msg) {
   switch (err) {
     case ENOENT:
     case ENOTDIR:
@@ -112,6 +115,23 @@ absl::Status ErrnoError(int err, absl::string_view what,
     default:
       return absl::UnknownError(msg);
   }
+}
+}  // namespace
+
+absl::Status ErrnoError(int err, absl::string_view what,
+                        absl::string_view path) {
+  absl::Status s =
+      ErrnoCode(err, absl::StrCat(what, " '", Printable(path),
+                                  "': ", std::strerror(err)));
+  s.SetPayload(kErrnoPayload, absl::Cord(absl::StrCat(err)));
+  return s;
+}
+
+std::optional<int> ErrnoOf(const absl::Status& status) {
+  auto p = status.GetPayload(kErrnoPayload);  // absl::optional, not std::
+  int err = 0;
+  if (!p.has_value() || !absl::SimpleAtoi(std::string(*p), &err)) return std::nullopt;
+  return err;
 }
 
 mode_t NewFileMode() {

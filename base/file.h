@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -59,9 +60,13 @@ std::string BaseName(const std::string& path);
 // The status for errno `err` from `what` ("cannot open", ...) on `path`:
 // NotFound, PermissionDenied, ResourceExhausted (full disk or quota),
 // InvalidArgument (a directory where a file is expected) or Unknown, with the
-// path and strerror in the message.
+// path and strerror in the message. The status carries `err` as a payload
+// (ErrnoOf), so callers can tell a failed system call from bad contents
+// whatever code it maps to.
 absl::Status ErrnoError(int err, absl::string_view what,
                         absl::string_view path);
+// The errno an ErrnoError status carries; nullopt for any other status.
+std::optional<int> ErrnoOf(const absl::Status& status);
 
 // 0666 & ~umask, the mode open(2) gives a new file. The mask comes from
 // /proc/self/status (022 when that is unreadable) because umask(2) can only be

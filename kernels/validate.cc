@@ -411,10 +411,13 @@ class Checker {
     }
     c.max_error = std::max(c.max_error, stat_err);
     if (stat_worst > 0) {
-      Fail(c, absl::StrFormat(training ? "running stats differ from the momentum update "
-                                         "with unbiased variance by %g"
-                                       : "eval batch norm changed the running stats by %g",
-                              stat_err));
+      // Two literal formats, not one chosen at run time: StrFormat checks its
+      // format string at compile time, which a conditional defeats on clang.
+      Fail(c, training ? absl::StrFormat("running stats differ from the momentum update "
+                                         "with unbiased variance by %g",
+                                         stat_err)
+                       : absl::StrFormat("eval batch norm changed the running stats by %g",
+                                         stat_err));
     }
     return absl::OkStatus();
   }

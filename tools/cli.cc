@@ -49,6 +49,7 @@
 #include "tools/dot.h"
 #include "tools/mode_switch.h"
 #include "tools/npy.h"
+#include "tools/rewire_c.h"
 #include "tools/run_outputs.h"
 #include "tools/synthetic_model.h"
 
@@ -74,6 +75,7 @@ commands:
                              execute with native kernels, outputs as .npy
   validate FILE              run and check dropout/batch norm semantics node by node
   gen --blocks N -o OUT      write a synthetic conv/batch_norm/relu/dropout model
+  version, --version         print rewire's version
 
 Model files: .pb (binary proto), .pbtxt (text proto); .txt/.rwir (readable
 text form) hold the graph only: no weights, no mode.
@@ -1322,6 +1324,10 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out,
                                       absl::StrJoin(names, ", ")));
   }
   const std::string& name = args[0];
+  if (name == "--version" || name == "version") {
+    out << "rewire " << REWIRE_VERSION << "\n";
+    return kExitOk;
+  }
   if (name == "--help" || name == "-h" || name == "help") {
     if (name == "help" && args.size() > 1) {
       for (const Command& c : Commands()) {

@@ -9,6 +9,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   libbenchmark-dev libboost-graph-dev libdnnl-dev g++ clang libclang-rt-14-dev lld
   libomp-dev libzip-dev nlohmann-json3-dev
+  cmake make pkg-config
 )
 if [[ "${1:-}" == "--python" ]]; then
   packages+=(python3-protobuf python3-numpy)

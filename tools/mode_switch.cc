@@ -1,6 +1,7 @@
 #include "tools/mode_switch.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rewrite/dialect.h"
@@ -23,6 +24,7 @@ absl::StatusOr<ModeSwitchResult> SwitchExportedModel(ExportedModule& module,
   out.total_rewritten = r->total_rewritten();
   out.already_in_mode = r->already_in_mode;
   out.preventing_eval = r->num_preventing_eval();
+  out.details = *std::move(r);
   return out;
 }
 

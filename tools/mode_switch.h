@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "ir/exported_module.h"
 #include "ir/graph.h"
+#include "rewrite/train_eval_report.h"
 
 namespace rewire {
 namespace tools {
@@ -26,6 +27,8 @@ struct ModeSwitchResult {
   bool already_in_mode = false;
   // Nodes left that keep the eval graph from eager eval (0 after train).
   int64_t preventing_eval = 0;
+  // The fields the text was made from (the C API's structured report).
+  TrainEvalReport details;
 };
 
 // MoveExportedModelToEval (to == kEval; `strict` as TrainEvalOptions::strict)

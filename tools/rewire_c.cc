@@ -19,29 +19,25 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "base/printable.h"
 #include "ir/exported_module.h"
 #include "ir/serialization.h"
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
 #include "tools/mode_switch.h"
-
-struct rewire_module {
-  rewire::ExportedModule module;
-};
-
-struct rewire_outputs {
-  struct Entry {
-    std::string name;
-    std::vector<int64_t> shape;
-    rewire::Tensor data;  // float32, contiguous; undefined for None
-  };
-  std::vector<Entry> entries;
-};
+#include "tools/rewire_c_internal.h"
 
 namespace {
 
 thread_local std::string g_last_error;
+
+// rewire_dtype's values are ScalarType's, so a cast converts them.
+static_assert(REWIRE_FLOAT32 == static_cast<int>(rewire::ScalarType::kFloat32) &&
+              REWIRE_INT64 == static_cast<int>(rewire::ScalarType::kInt64) &&
+              REWIRE_BOOL == static_cast<int>(rewire::ScalarType::kBool) &&
+              REWIRE_COMPLEX128 == static_cast<int>(rewire::ScalarType::kComplex128) &&
+              rewire::kNumScalarTypes == REWIRE_COMPLEX128 + 1);
 
 rewire_status ToCode(absl::StatusCode c) {
   switch (c) {
@@ -68,7 +64,14 @@ rewire_status Set(const absl::Status& s) {
   // Callers print it; names from a hostile file must not reach a terminal
   // as control bytes.
   g_last_error = rewire::PrintableMessage(s.message());
-  return ToCode(s.code());
+  // A failed read or write (base/file.h tags those with their errno) is an
+  // I/O error unless a missing file or a permission explains it.
+  const rewire_status code = ToCode(s.code());
+  if (rewire::ErrnoOf(s).has_value() && code != REWIRE_NOT_FOUND &&
+      code != REWIRE_PERMISSION_DENIED) {
+    return REWIRE_IO_ERROR;
+  }
+  return code;
 }
 
 template <typename F>
@@ -91,22 +94,10 @@ absl::Status Null(const char* what) {
   return absl::InvalidArgumentError(absl::StrCat(what, " is NULL"));
 }
 
-// The int a C caller passed for an enum parameter. C lets an enum hold any
-// int, but in C++ loading a value outside the enumerators' range is undefined
-// (UBSan's -fsanitize=enum reports even the comparison that would reject
-// it), so the bytes are read as an int before anything looks at them.
-template <typename E>
-int RawEnumValue(const E& e) {
-  static_assert(sizeof(E) == sizeof(int), "C enums are int-sized");
-  int value;
-  std::memcpy(&value, &e, sizeof(value));
-  return value;
-}
-
 // Every enum argument goes through one of these: an out-of-range value is an
 // error naming the argument, never a silent default.
 absl::StatusOr<rewire::Format> FormatArg(const rewire_format& format) {
-  const int value = RawEnumValue(format);
+  const int value = rewire::c_api::RawEnumValue(format);
   switch (value) {
     case REWIRE_FORMAT_BINARY_PROTO:
       return rewire::Format::kBinaryProto;
@@ -148,14 +139,158 @@ const rewire_outputs::Entry* EntryAt(const rewire_outputs* o, size_t i) {
   return &o->entries[i];
 }
 
+// The body of rewire_module_run_ex and rewire_module_run_tensors; with
+// `to_float32` every output is converted to float32.
+absl::Status RunTensors(rewire_module* module, const rewire_tensor_input* inputs,
+                        size_t num_inputs, const rewire_run_options* run_options,
+                        bool to_float32, rewire_outputs** out);
+
+}  // namespace
+
+namespace rewire {
+namespace c_api {
+
+rewire_status Guarded(absl::FunctionRef<absl::Status()> body) { return Guard(body); }
+
+absl::Status NullArgument(const char* what) { return Null(what); }
+
+}  // namespace c_api
+}  // namespace rewire
+
+namespace {
+
+absl::Status RunTensors(rewire_module* module, const rewire_tensor_input* inputs,
+                        size_t num_inputs, const rewire_run_options* run_options,
+                        bool to_float32, rewire_outputs** out) {
+  {
+    if (out == nullptr) return Null("out");
+    *out = nullptr;
+    if (module == nullptr) return Null("module");
+    rewire_run_options given;
+    rewire_run_options_init(&given);
+    if (run_options != nullptr) {
+      // The fields the caller's version of the struct has; the rest keep
+      // their defaults.
+      const size_t size = run_options->struct_size;
+      if (size < offsetof(rewire_run_options, max_node_work) + sizeof(int64_t) ||
+          size > sizeof(rewire_run_options)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "rewire_run_options.struct_size is ", size, ", expected ",
+            sizeof(rewire_run_options), " (call rewire_run_options_init)"));
+      }
+      std::memcpy(&given, run_options, size);
+    }
+    for (int64_t limit : {given.max_total_bytes, given.max_tensor_bytes, given.max_node_work}) {
+      if (limit <= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "rewire_run_options: limits must be positive (REWIRE_UNLIMITED for none), got ",
+            limit));
+      }
+    }
+    if (inputs == nullptr && num_inputs > 0) return Null("inputs");
+    std::vector<std::pair<std::string, rewire::Tensor>> named;
+    for (size_t k = 0; k < num_inputs; ++k) {
+      const rewire_tensor_input& in = inputs[k];
+      if (in.name == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("inputs[", k, "].name is NULL"));
+      }
+      if (in.shape == nullptr && in.ndim > 0) {
+        return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': shape is NULL"));
+      }
+      std::vector<int64_t> shape(in.shape, in.shape + in.ndim);
+      // Read in place: the run copies its inputs (within its limits), so a
+      // second copy here would only double the memory.
+      const int dtype = rewire::c_api::RawEnumValue(in.dtype);
+      const size_t element_size = rewire_dtype_size(in.dtype);
+      if (element_size == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input '", rewire::Printable(in.name), "': dtype is ", dtype,
+            ", not a rewire_dtype"));
+      }
+      absl::StatusOr<int64_t> numel = rewire::CheckedNumel(shape);
+      int64_t bytes = 0;
+      if (numel.ok() &&
+          __builtin_mul_overflow(*numel, static_cast<int64_t>(element_size), &bytes)) {
+        numel = absl::OutOfRangeError("its byte count overflows int64");
+      }
+      if (numel.ok() && *numel > 0 && in.data == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': data is NULL"));
+      }
+      static const double kNoData[2] = {0, 0};  // the largest element, complex128
+      absl::StatusOr<rewire::Tensor> t =
+          numel.ok() ? rewire::Tensor::Borrow(*numel > 0 ? in.data : kNoData, bytes,
+                                              static_cast<rewire::ScalarType>(dtype), shape)
+                     : absl::StatusOr<rewire::Tensor>(numel.status());
+      if (!t.ok()) {
+        return absl::Status(t.status().code(), absl::StrCat("input '", in.name,
+                                                            "': ", t.status().message()));
+      }
+      named.emplace_back(in.name, std::move(*t));
+    }
+    rewire::ExecuteOptions options;
+    options.seed = given.seed;
+    options.max_total_bytes = given.max_total_bytes;
+    options.max_tensor_bytes = given.max_tensor_bytes;
+    options.max_node_work = given.max_node_work;
+    options.offset = given.offset;
+    options.device = rewire::Device::Cpu();
+    // The float32 conversions of the outputs count with the run's tensors.
+    rewire::ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements,
+                                      options.max_total_bytes);
+    absl::StatusOr<rewire::ExecutionResult> r =
+        rewire::Execute(module->module, named, options);
+    if (!r.ok()) return r.status();
+    auto result = std::make_unique<rewire_outputs>();
+    for (rewire::NamedTensor& nt : r->outputs) {
+      rewire_outputs::Entry e;
+      e.name = nt.name;
+      if (nt.tensor.defined()) {
+        const rewire::Tensor& t = nt.tensor;
+        e.shape = t.shape();
+        if (!to_float32 || t.dtype() == rewire::ScalarType::kFloat32) {
+          e.data = t;  // outputs are contiguous tensors of their own
+          result->entries.push_back(std::move(e));
+          continue;
+        }
+        absl::StatusOr<rewire::Tensor> f =
+            rewire::Tensor::Empty(rewire::ScalarType::kFloat32, t.shape());
+        if (!f.ok()) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "output '", nt.name, "' as float32: ", f.status().message()));
+        }
+        e.data = *std::move(f);
+        float* dst = e.data.data<float>();
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          switch (t.dtype()) {
+            case rewire::ScalarType::kFloat64: dst[i] = static_cast<float>(t.data<double>()[i]); break;
+            case rewire::ScalarType::kInt64: dst[i] = static_cast<float>(t.data<int64_t>()[i]); break;
+            case rewire::ScalarType::kBool: dst[i] = t.data<bool>()[i] ? 1.0f : 0.0f; break;
+            default:
+              return absl::UnimplementedError(absl::StrCat(
+                  "output '", nt.name, "' has dtype ",
+                  rewire::ScalarTypeName(t.dtype()),
+                  ", which the C API cannot convert to float32"));
+          }
+        }
+      }
+      result->entries.push_back(std::move(e));
+    }
+    result->final_offset = r->final_offset;
+    *out = result.release();
+    return absl::OkStatus();
+  }
+}
+
 }  // namespace
 
 extern "C" {
 
 const char* rewire_last_error(void) { return g_last_error.c_str(); }
 
+const char* rewire_version(void) { return REWIRE_VERSION; }
+
 const char* rewire_status_name(rewire_status status) {
-  switch (RawEnumValue(status)) {
+  switch (rewire::c_api::RawEnumValue(status)) {
     case REWIRE_OK: return "OK";
     case REWIRE_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
     case REWIRE_NOT_FOUND: return "NOT_FOUND";
@@ -166,6 +301,7 @@ const char* rewire_status_name(rewire_status status) {
     case REWIRE_PERMISSION_DENIED: return "PERMISSION_DENIED";
     case REWIRE_INTERNAL: return "INTERNAL";
     case REWIRE_UNKNOWN: return "UNKNOWN";
+    case REWIRE_IO_ERROR: return "IO_ERROR";
   }
   return "NOT_A_STATUS";
 }
@@ -306,6 +442,7 @@ void rewire_run_options_init(rewire_run_options* options) {
   options->max_total_bytes = defaults.max_total_bytes;
   options->max_tensor_bytes = defaults.max_tensor_bytes;
   options->max_node_work = defaults.max_node_work;
+  options->offset = defaults.offset;
 }
 
 rewire_status rewire_module_run(rewire_module* module,
@@ -323,111 +460,23 @@ rewire_status rewire_module_run_ex(rewire_module* module,
                                    const rewire_run_options* run_options,
                                    rewire_outputs** out) {
   return Guard([&]() -> absl::Status {
-    if (out == nullptr) return Null("out");
-    *out = nullptr;
-    if (module == nullptr) return Null("module");
-    rewire_run_options given;
-    rewire_run_options_init(&given);
-    if (run_options != nullptr) {
-      // The fields the caller's version of the struct has; the rest keep
-      // their defaults.
-      const size_t size = run_options->struct_size;
-      if (size < offsetof(rewire_run_options, max_node_work) + sizeof(int64_t) ||
-          size > sizeof(rewire_run_options)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "rewire_run_options.struct_size is ", size, ", expected ",
-            sizeof(rewire_run_options), " (call rewire_run_options_init)"));
-      }
-      std::memcpy(&given, run_options, size);
-    }
-    for (int64_t limit : {given.max_total_bytes, given.max_tensor_bytes, given.max_node_work}) {
-      if (limit <= 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "rewire_run_options: limits must be positive (REWIRE_UNLIMITED for none), got ",
-            limit));
-      }
-    }
     if (inputs == nullptr && num_inputs > 0) return Null("inputs");
-    std::vector<std::pair<std::string, rewire::Tensor>> named;
+    std::vector<rewire_tensor_input> typed(num_inputs);
     for (size_t k = 0; k < num_inputs; ++k) {
-      const rewire_input& in = inputs[k];
-      if (in.name == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat("inputs[", k, "].name is NULL"));
-      }
-      if (in.shape == nullptr && in.ndim > 0) {
-        return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': shape is NULL"));
-      }
-      std::vector<int64_t> shape(in.shape, in.shape + in.ndim);
-      // Read in place: the run copies its inputs (within its limits), so a
-      // second copy here would only double the memory.
-      absl::StatusOr<int64_t> numel = rewire::CheckedNumel(shape);
-      int64_t bytes = 0;
-      if (numel.ok() && __builtin_mul_overflow(*numel, int64_t{sizeof(float)}, &bytes)) {
-        numel = absl::OutOfRangeError("its byte count overflows int64");
-      }
-      if (numel.ok() && *numel > 0 && in.data == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat("input '", in.name, "': data is NULL"));
-      }
-      static const float kNoData = 0;
-      absl::StatusOr<rewire::Tensor> t =
-          numel.ok() ? rewire::Tensor::Borrow(*numel > 0 ? in.data : &kNoData, bytes,
-                                              rewire::ScalarType::kFloat32, shape)
-                     : absl::StatusOr<rewire::Tensor>(numel.status());
-      if (!t.ok()) {
-        return absl::Status(t.status().code(), absl::StrCat("input '", in.name,
-                                                            "': ", t.status().message()));
-      }
-      named.emplace_back(in.name, std::move(*t));
+      typed[k] = {inputs[k].name, REWIRE_FLOAT32, inputs[k].data, inputs[k].shape,
+                  inputs[k].ndim};
     }
-    rewire::ExecuteOptions options;
-    options.seed = given.seed;
-    options.max_total_bytes = given.max_total_bytes;
-    options.max_tensor_bytes = given.max_tensor_bytes;
-    options.max_node_work = given.max_node_work;
-    options.device = rewire::Device::Cpu();
-    // The float32 conversions of the outputs count with the run's tensors.
-    rewire::ScopedTensorLimits limits(options.max_tensor_bytes, options.max_tensor_elements,
-                                      options.max_total_bytes);
-    absl::StatusOr<rewire::ExecutionResult> r =
-        rewire::Execute(module->module, named, options);
-    if (!r.ok()) return r.status();
-    auto result = std::make_unique<rewire_outputs>();
-    for (rewire::NamedTensor& nt : r->outputs) {
-      rewire_outputs::Entry e;
-      e.name = nt.name;
-      if (nt.tensor.defined()) {
-        const rewire::Tensor& t = nt.tensor;
-        e.shape = t.shape();
-        if (t.dtype() == rewire::ScalarType::kFloat32) {
-          e.data = t;  // outputs are contiguous tensors of their own
-          result->entries.push_back(std::move(e));
-          continue;
-        }
-        absl::StatusOr<rewire::Tensor> f =
-            rewire::Tensor::Empty(rewire::ScalarType::kFloat32, t.shape());
-        if (!f.ok()) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              "output '", nt.name, "' as float32: ", f.status().message()));
-        }
-        e.data = *std::move(f);
-        float* dst = e.data.data<float>();
-        for (int64_t i = 0; i < t.numel(); ++i) {
-          switch (t.dtype()) {
-            case rewire::ScalarType::kFloat64: dst[i] = static_cast<float>(t.data<double>()[i]); break;
-            case rewire::ScalarType::kInt64: dst[i] = static_cast<float>(t.data<int64_t>()[i]); break;
-            case rewire::ScalarType::kBool: dst[i] = t.data<bool>()[i] ? 1.0f : 0.0f; break;
-            default:
-              return absl::UnimplementedError(absl::StrCat(
-                  "output '", nt.name, "' has dtype ",
-                  rewire::ScalarTypeName(t.dtype()),
-                  ", which the C API cannot convert to float32"));
-          }
-        }
-      }
-      result->entries.push_back(std::move(e));
-    }
-    *out = result.release();
-    return absl::OkStatus();
+    return RunTensors(module, typed.data(), num_inputs, run_options, true, out);
+  });
+}
+
+rewire_status rewire_module_run_tensors(rewire_module* module,
+                                        const rewire_tensor_input* inputs,
+                                        size_t num_inputs,
+                                        const rewire_run_options* run_options,
+                                        rewire_outputs** out) {
+  return Guard([&]() -> absl::Status {
+    return RunTensors(module, inputs, num_inputs, run_options, false, out);
   });
 }
 
@@ -452,8 +501,42 @@ int64_t rewire_outputs_numel(const rewire_outputs* outputs, size_t i) {
 }
 const float* rewire_outputs_data(const rewire_outputs* outputs, size_t i) {
   const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr || !e->data.defined() || e->data.numel() == 0 ||
+                 e->data.dtype() != rewire::ScalarType::kFloat32
+             ? nullptr
+             : e->data.data<float>();
+}
+rewire_dtype rewire_outputs_dtype(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr || !e->data.defined() ? REWIRE_FLOAT32
+                                            : static_cast<rewire_dtype>(e->data.dtype());
+}
+const void* rewire_outputs_bytes(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
   return e == nullptr || !e->data.defined() || e->data.numel() == 0 ? nullptr
-                                                                    : e->data.data<float>();
+                                                                    : e->data.raw_data();
+}
+size_t rewire_outputs_nbytes(const rewire_outputs* outputs, size_t i) {
+  const rewire_outputs::Entry* e = EntryAt(outputs, i);
+  return e == nullptr || !e->data.defined()
+             ? 0
+             : static_cast<size_t>(e->data.nbytes());
+}
+uint64_t rewire_outputs_final_offset(const rewire_outputs* outputs) {
+  return outputs == nullptr ? 0 : outputs->final_offset;
+}
+
+const char* rewire_dtype_name(rewire_dtype dtype) {
+  const int value = rewire::c_api::RawEnumValue(dtype);
+  if (value < 0 || value >= rewire::kNumScalarTypes) return nullptr;
+  // "torch.float32" without its "torch." prefix; names are static strings.
+  return rewire::ScalarTypeName(static_cast<rewire::ScalarType>(value)).data() + 6;
+}
+
+size_t rewire_dtype_size(rewire_dtype dtype) {
+  const int value = rewire::c_api::RawEnumValue(dtype);
+  if (value < 0 || value >= rewire::kNumScalarTypes) return 0;
+  return static_cast<size_t>(rewire::ScalarTypeSize(static_cast<rewire::ScalarType>(value)));
 }
 void rewire_outputs_free(rewire_outputs* outputs) { delete outputs; }
 

@@ -15,7 +15,9 @@
  * same time; one module must not be used concurrently (run updates its
  * buffers, switching rewrites its graph).
  *
- * Link with //tools:rewire_c (Bazel) or librewire_c.so. */
+ * Installed (tools/install.sh): #include <rewire/rewire.h>, link -lrewire
+ * (pkg-config rewire, or CMake's find_package(rewire) and rewire::rewire);
+ * in Bazel: //tools:rewire_c. */
 #ifndef REWIRE_TOOLS_REWIRE_C_H_
 #define REWIRE_TOOLS_REWIRE_C_H_
 
@@ -25,6 +27,13 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The one definition of rewire's version: the program's `rewire --version`,
+ * rewire_version(), and the install tree's pkg-config and CMake files read
+ * it. REWIRE_ABI_VERSION is the N of the SONAME librewire.so.N; it changes
+ * only when a function or struct changes incompatibly (adding is not). */
+#define REWIRE_VERSION "0.1.0"
+#define REWIRE_ABI_VERSION 1
 
 typedef enum rewire_status {
   REWIRE_OK = 0,
@@ -36,7 +45,10 @@ typedef enum rewire_status {
   REWIRE_UNAVAILABLE = 6,        /* e.g. CUDA requested without a CUDA build */
   REWIRE_PERMISSION_DENIED = 7,
   REWIRE_INTERNAL = 8,           /* a bug in rewire */
-  REWIRE_UNKNOWN = 9
+  REWIRE_UNKNOWN = 9,
+  /* Reading or writing a file failed for a reason other than a missing file
+   * or a permission (disk full, I/O error, a directory in the way). */
+  REWIRE_IO_ERROR = 10
 } rewire_status;
 
 typedef enum rewire_format {
@@ -63,6 +75,9 @@ typedef struct rewire_input {
 const char* rewire_last_error(void);
 /* "OK", "INVALID_ARGUMENT", ...; "NOT_A_STATUS" for any other value. */
 const char* rewire_status_name(rewire_status status);
+/* REWIRE_VERSION of the library loaded at run time (which may be newer than
+ * the header a program was compiled with). */
+const char* rewire_version(void);
 
 /* Loading verifies the whole model (ir/serialization.h); *out is set only on
  * success. The file's format comes from its extension: .pb, .pbtxt, or
@@ -140,6 +155,10 @@ typedef struct rewire_run_options {
    * before it runs (FLOPs for convolution, matmul, attention, einsum and
    * pooling; element visits for the rest). Default 2^40. */
   int64_t max_node_work;
+  /* Added in 0.1.0, after the fields above. Philox offset the run's dropout
+   * and bernoulli streams start at (default 0); a training loop passes the
+   * previous run's rewire_outputs_final_offset to draw fresh masks. */
+  uint64_t offset;
 } rewire_run_options;
 
 /* Sets struct_size and every field to its default. */
@@ -164,6 +183,100 @@ const int64_t* rewire_outputs_shape(const rewire_outputs* outputs, size_t i);
 int64_t rewire_outputs_numel(const rewire_outputs* outputs, size_t i);
 const float* rewire_outputs_data(const rewire_outputs* outputs, size_t i);
 void rewire_outputs_free(rewire_outputs* outputs); /* NULL is fine */
+
+/* Element types of rewire_module_run_tensors; the values are stable. */
+typedef enum rewire_dtype {
+  REWIRE_FLOAT32 = 0,
+  REWIRE_FLOAT64 = 1,
+  REWIRE_FLOAT16 = 2,  /* IEEE half, as uint16_t bits */
+  REWIRE_BFLOAT16 = 3, /* as uint16_t bits */
+  REWIRE_INT64 = 4,
+  REWIRE_INT32 = 5,
+  REWIRE_INT16 = 6,
+  REWIRE_INT8 = 7,
+  REWIRE_UINT8 = 8,
+  REWIRE_BOOL = 9,       /* one byte, 0 or 1 */
+  REWIRE_COMPLEX64 = 10, /* float real, float imaginary */
+  REWIRE_COMPLEX128 = 11
+} rewire_dtype;
+
+/* "float32", "int64", ...; NULL for a value outside the enum. */
+const char* rewire_dtype_name(rewire_dtype dtype);
+/* Bytes per element; 0 for a value outside the enum. */
+size_t rewire_dtype_size(rewire_dtype dtype);
+
+/* One named input of any dtype: C-order data of `ndim` dims `shape`,
+ * numel * rewire_dtype_size(dtype) bytes, read during the run only. */
+typedef struct rewire_tensor_input {
+  const char* name;
+  rewire_dtype dtype;
+  const void* data;
+  const int64_t* shape;
+  size_t ndim;
+} rewire_tensor_input;
+
+/* As rewire_module_run_ex, with inputs of any dtype; the outputs keep the
+ * dtype the graph computed (read them with rewire_outputs_dtype and
+ * rewire_outputs_bytes; rewire_outputs_data is NULL for non-float32 ones). */
+rewire_status rewire_module_run_tensors(rewire_module* module,
+                                        const rewire_tensor_input* inputs,
+                                        size_t num_inputs,
+                                        const rewire_run_options* options,
+                                        rewire_outputs** out);
+/* The dtype of output i (REWIRE_FLOAT32 for every output of
+ * rewire_module_run and rewire_module_run_ex, which convert). */
+rewire_dtype rewire_outputs_dtype(const rewire_outputs* outputs, size_t i);
+/* Output i's C-order elements (NULL when it has none), and their bytes. */
+const void* rewire_outputs_bytes(const rewire_outputs* outputs, size_t i);
+size_t rewire_outputs_nbytes(const rewire_outputs* outputs, size_t i);
+/* The Philox offset after the run (the next step's options.offset). */
+uint64_t rewire_outputs_final_offset(const rewire_outputs* outputs);
+
+/* What a train/eval switch did, for programs (the text form is
+ * rewire_report_text). Every string stays valid until rewire_report_free. */
+typedef struct rewire_report rewire_report;
+
+typedef enum rewire_mode { REWIRE_MODE_TRAIN = 0, REWIRE_MODE_EVAL = 1 } rewire_mode;
+
+/* Options of rewire_module_switch; initialize with
+ * rewire_switch_options_init (struct_size as in rewire_run_options). */
+typedef struct rewire_switch_options {
+  size_t struct_size; /* sizeof(rewire_switch_options) */
+  rewire_mode to;     /* default REWIRE_MODE_EVAL */
+  int strict;         /* as rewire_module_move_to_eval_ex (default 0) */
+} rewire_switch_options;
+
+void rewire_switch_options_init(rewire_switch_options* options);
+
+/* Switches the module as rewire_module_move_to_eval_ex / _train do; when
+ * `report` is not NULL it receives the structured report (release with
+ * rewire_report_free), also on a no-op. */
+rewire_status rewire_module_switch(rewire_module* module,
+                                   const rewire_switch_options* options,
+                                   rewire_report** report);
+
+const char* rewire_report_text(const rewire_report* report);
+rewire_mode rewire_report_from(const rewire_report* report);
+rewire_mode rewire_report_to(const rewire_report* report);
+/* 1 when the module already was in the requested mode (nothing done). */
+int rewire_report_already_in_mode(const rewire_report* report);
+int64_t rewire_report_dead_nodes_removed(const rewire_report* report);
+int64_t rewire_report_total_rewritten(const rewire_report* report);
+/* Rewritten sites per (pattern, dialect): "dropout", "batch_norm", ...;
+ * "training_ir", "core_aten", ... */
+size_t rewire_report_num_sites(const rewire_report* report);
+const char* rewire_report_site_pattern(const rewire_report* report, size_t i);
+const char* rewire_report_site_dialect(const rewire_report* report, size_t i);
+int64_t rewire_report_site_count(const rewire_report* report, size_t i);
+/* Dropout and batch norm nodes the switch left alone, and why; prevents_eval
+ * is 1 when the node keeps the eval graph from computing what eager
+ * model.eval() computes. */
+size_t rewire_report_num_left_alone(const rewire_report* report);
+const char* rewire_report_left_alone_node(const rewire_report* report, size_t i);
+const char* rewire_report_left_alone_target(const rewire_report* report, size_t i);
+const char* rewire_report_left_alone_reason(const rewire_report* report, size_t i);
+int rewire_report_left_alone_prevents_eval(const rewire_report* report, size_t i);
+void rewire_report_free(rewire_report* report); /* NULL is fine */
 
 /* Releases strings and buffers this API allocated (NULL is fine). */
 void rewire_free(void* p);
