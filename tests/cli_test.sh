@@ -203,6 +203,12 @@ run_cmd 0 run "$TMP/eval.pb" --input x="$TMP/out1/dropout_1.npy" --seed 1 -o "$T
 run_cmd 0 run "$TMP/eval.pb" --input "x=$TMP/out1/dropout_1.npy" --seed 2 -o "$TMP/out3"
 check "eval outputs identical" cmp -s "$TMP/out2/dropout_1.npy" "$TMP/out3/dropout_1.npy"
 run_cmd 0 run "$TMP/eval.pb" && expect_out "output dropout_1"
+# --save-inputs keeps the drawn inputs; passing them back reproduces the run.
+run_cmd 0 run "$DATA/cli_small.pb" --seed 5 --save-inputs "$TMP/in5" -o "$TMP/out5" && expect_out "saved input x as $TMP/in5/x.npy"
+run_cmd 0 run "$DATA/cli_small.pb" --seed 5 --input x="$TMP/in5/x.npy" -o "$TMP/out5b"
+check "saved inputs reproduce the run" cmp -s "$TMP/out5/dropout_1.npy" "$TMP/out5b/dropout_1.npy"
+run_cmd 2 run "$DATA/cli_small.pb" --save-inputs "$TMP/same" -o "$TMP/same" && expect_err "same directory"
+check "no directory for a refused --save-inputs" test ! -e "$TMP/same"
 run_cmd 1 run "$DATA/cli_small.pb" --input y="$TMP/out1/dropout_1.npy" && expect_err "no input placeholder named 'y'"
 run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/none.npy" && expect_err "none.npy"
 run_cmd 1 run "$DATA/cli_small.pb" --input x="$DATA/cli_corrupt.pb" && expect_err "cli_corrupt.pb"

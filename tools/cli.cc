@@ -71,7 +71,7 @@ commands:
   train FILE -o OUT          switch an exported model back to train
   print FILE                 the graph in rewire's readable text form
   dot FILE [-o OUT] [--svg|--png]   Graphviz picture of the graph
-  run FILE [--input NAME=X.npy ...] [--seed N] [--device cpu|cuda] [-o OUTDIR]
+  run FILE [--input NAME=X.npy ...] [--seed N] [--device cpu|cuda] [-o OUTDIR] [--save-inputs DIR]
                              execute with native kernels, outputs as .npy
   validate FILE              run and check dropout/batch norm semantics node by node
   gen --blocks N -o OUT      write a synthetic conv/batch_norm/relu/dropout model
@@ -141,7 +141,7 @@ TRAIN tag (eval form: green border), edges labelled with shapes.
 )";
 
 constexpr char kRunUsage[] = R"(usage: rewire run FILE [--input NAME=X.npy ...] [--seed N] [--device cpu|cuda] [-o OUTDIR]
-                 [--max-memory N] [--max-node-work N]
+                 [--save-inputs DIR] [--max-memory N] [--max-node-work N]
 
 Executes the model with native kernels. Inputs not given are drawn at random
 (normal floats, small ints, random bools) from their placeholders' "val"
@@ -156,6 +156,9 @@ reported, not saved).
   --device cpu|cuda[:N]   where to run (default: the model's device); CUDA
                           needs a --config=cuda build
   -o OUTDIR               directory for the .npy files (created if missing)
+  --save-inputs DIR       also write the inputs the run used, drawn or given,
+                          as DIR/<placeholder>.npy (written like -o), so a
+                          later run can pass them back with --input
 )";
 
 // The limit flags of every command that executes (ParseLimitFlags).
@@ -909,6 +912,29 @@ int CmdRun(Cli& cli, const ParsedArgs& a) {
     if (!opened.ok()) return cli.Fail(absl::StrCat("-o ", *out_dir), opened.status());
     writer.emplace(*std::move(opened));
   }
+  const std::string* inputs_dir = a.Get("--save-inputs");
+  if (inputs_dir != nullptr) {
+    if (out_dir != nullptr && *out_dir == *inputs_dir) {
+      return cli.Usage("run", "-o and --save-inputs name the same directory");
+    }
+    absl::StatusOr<FileSetWriter> opened = FileSetWriter::Open(*inputs_dir);
+    if (!opened.ok()) {
+      return cli.Fail(absl::StrCat("--save-inputs ", *inputs_dir), opened.status());
+    }
+    // Written before the run, which may change nothing they hold but could
+    // fail: the inputs that made a run fail are the ones worth keeping.
+    std::vector<NamedTensor> named;
+    named.reserve(inputs->size());
+    for (const auto& [name, t] : *inputs) named.push_back({name, t});
+    absl::StatusOr<std::vector<std::string>> paths = tools::WriteOutputs(*opened, named);
+    if (!paths.ok()) {
+      return cli.Fail(absl::StrCat("--save-inputs ", *inputs_dir), paths.status());
+    }
+    for (size_t i = 0; i < paths->size(); ++i) {
+      cli.out() << "saved input " << Printable(named[i].name) << " as "
+                << (*paths)[i] << "\n";
+    }
+  }
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<ExecutionResult> r = Execute(*m, *inputs, options);
   const double ms = std::chrono::duration<double, std::milli>(
@@ -1300,7 +1326,7 @@ const std::vector<Command>& Commands() {
       {"dot", kDotUsage, {{"-o", true}, {"--svg", false}, {"--png", false}}, CmdDot},
       {"run", kRunUsage,
        {{"--input", true}, {"--seed", true}, {"--device", true}, {"-o", true},
-        {"--max-memory", true}, {"--max-node-work", true}},
+        {"--save-inputs", true}, {"--max-memory", true}, {"--max-node-work", true}},
        CmdRun},
       {"validate", kValidateUsage,
        {{"--input", true}, {"--seed", true}, {"--max-memory", true}, {"--max-node-work", true}},

@@ -10,7 +10,8 @@ if [[ $# -ne 1 ]]; then
 fi
 prefix=$1
 cd "$(dirname "$0")/.."
-bazel build //tools:install_tree
+# Optimized: this is the library users ship.
+bazel build -c opt //tools:install_tree
 mkdir -p "$prefix"
 tar -C "$prefix" --no-same-owner -xf bazel-bin/tools/rewire_install.tar
 echo "installed rewire $("$prefix/bin/rewire" --version | cut -d' ' -f2) under $prefix"

@@ -90,6 +90,23 @@ rewire_status Guard(F&& body) {
   }
 }
 
+// For the entry points that return a value rather than a status: an
+// exception (only std::bad_alloc can arise in them) returns `fallback` and
+// sets the last error; success leaves the last error as it was.
+template <typename T, typename F>
+T GuardValue(T fallback, F&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    g_last_error = "out of memory";
+  } catch (const std::exception& e) {
+    g_last_error = absl::StrCat("internal error: ", e.what());
+  } catch (...) {
+    g_last_error = "internal error: unknown C++ exception";
+  }
+  return fallback;
+}
+
 absl::Status Null(const char* what) {
   return absl::InvalidArgumentError(absl::StrCat(what, " is NULL"));
 }
@@ -369,7 +386,9 @@ rewire_status rewire_module_serialize(const rewire_module* module,
 void rewire_module_free(rewire_module* module) { delete module; }
 
 int rewire_module_is_exported(const rewire_module* module) {
-  return module != nullptr && rewire::ModelIsExported(module->module) ? 1 : 0;
+  return GuardValue(0, [&] {
+    return module != nullptr && rewire::ModelIsExported(module->module) ? 1 : 0;
+  });
 }
 
 int rewire_module_is_training(const rewire_module* module) {
@@ -393,14 +412,17 @@ rewire_status rewire_module_move_to_train(rewire_module* module,
 }
 
 size_t rewire_module_num_inputs(const rewire_module* module) {
-  if (module == nullptr) return 0;
-  return module->module.InputPlaceholders().size();
+  return GuardValue(size_t{0}, [&] {
+    return module == nullptr ? 0 : module->module.InputPlaceholders().size();
+  });
 }
 
 const char* rewire_module_input_name(const rewire_module* module, size_t i) {
-  if (module == nullptr) return nullptr;
-  std::vector<rewire::Node*> phs = module->module.InputPlaceholders();
-  return i < phs.size() ? phs[i]->name().c_str() : nullptr;
+  return GuardValue(static_cast<const char*>(nullptr), [&]() -> const char* {
+    if (module == nullptr) return nullptr;
+    std::vector<rewire::Node*> phs = module->module.InputPlaceholders();
+    return i < phs.size() ? phs[i]->name().c_str() : nullptr;
+  });
 }
 
 rewire_status rewire_module_input_shape(const rewire_module* module, size_t i,

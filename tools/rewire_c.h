@@ -7,7 +7,10 @@
  * (naming the file, node or tensor) is kept per thread and read with
  * rewire_last_error() until the next call on that thread. Enum arguments
  * are range-checked: a value that is no enumerator of its type is
- * REWIRE_INVALID_ARGUMENT naming the argument. Nothing returned
+ * REWIRE_INVALID_ARGUMENT naming the argument. No C++ exception leaves the
+ * library: the few functions that return a value instead of a status
+ * (rewire_module_num_inputs, rewire_module_input_name, ...) return 0 or
+ * NULL if memory runs out and set rewire_last_error(). Nothing returned
  * needs C++ to free: handles have their own free functions, strings and byte
  * buffers the API allocates are released with rewire_free().
  *
