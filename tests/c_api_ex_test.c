@@ -1,7 +1,8 @@
 /* The C API's later additions, compiled as C: rewire_version, inputs and
  * outputs of other dtypes (rewire_module_run_tensors), the Philox offset of
- * rewire_run_options, the structured report of rewire_module_switch, and
- * REWIRE_IO_ERROR for a failed write. */
+ * rewire_run_options, the structured report of rewire_module_switch,
+ * REWIRE_IO_ERROR for a failed write, and .pt2 archives (by name, by
+ * content, and as bytes). */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,88 @@ static void test_io_error(rewire_module* m) {
   CHECK(rewire_module_save_file(m, "/nonexistent_dir/x.pb") == REWIRE_NOT_FOUND);
 }
 
+/* Reads a whole file into malloc'ed memory; NULL on failure. */
+static char* read_file(const char* path, size_t* size) {
+  FILE* f = fopen(path, "rb");
+  char* data;
+  long n;
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  data = malloc(n > 0 ? (size_t)n : 1);
+  if (data != NULL && fread(data, 1, (size_t)n, f) != (size_t)n) {
+    free(data);
+    data = NULL;
+  }
+  fclose(f);
+  *size = (size_t)n;
+  return data;
+}
+
+static void write_file(const char* path, const void* data, size_t size) {
+  FILE* f = fopen(path, "wb");
+  if (f == NULL) return;
+  fwrite(data, 1, size, f);
+  fclose(f);
+}
+
+/* torch.export.save's archive: loaded by name and by content, switched,
+ * saved as .pt2 and serialized to .pt2 bytes that load back in eval mode. */
+static void test_pt2(void) {
+  const char* archive = "tests/testdata/pt2/conv_bn_dropout.train.pt2";
+  const char* tmpdir = getenv("TEST_TMPDIR");
+  char renamed[4096], saved[4096];
+  rewire_module* m = NULL;
+  rewire_module* back = NULL;
+  void* bytes = NULL;
+  size_t size = 0;
+  char* data;
+  CHECK_OK(rewire_module_load_file(archive, &m));
+  if (m == NULL) return;
+  CHECK(rewire_module_is_training(m) == 1);
+  CHECK(rewire_module_num_inputs(m) == 1);
+  CHECK_OK(rewire_module_move_to_eval(m, NULL));
+  snprintf(saved, sizeof(saved), "%s/eval.pt2", tmpdir ? tmpdir : "/tmp");
+  CHECK_OK(rewire_module_save_file(m, saved));
+  CHECK_OK(rewire_module_load_file(saved, &back));
+  CHECK(back != NULL && rewire_module_is_training(back) == 0);
+  rewire_module_free(back);
+  back = NULL;
+
+  CHECK_OK(rewire_module_serialize(m, REWIRE_FORMAT_PT2, &bytes, &size));
+  CHECK(size > 4 && memcmp(bytes, "PK\x03\x04", 4) == 0);
+  CHECK_OK(rewire_module_load_bytes(bytes, size, REWIRE_FORMAT_PT2, &back));
+  CHECK(back != NULL && rewire_module_is_training(back) == 0);
+  rewire_module_free(back);
+  back = NULL;
+  /* The same bytes read as a protobuf are an error, not a guess. */
+  CHECK(rewire_module_load_bytes(bytes, size, REWIRE_FORMAT_BINARY_PROTO, &back) != REWIRE_OK);
+  CHECK(back == NULL);
+  rewire_free(bytes);
+
+  /* By content: the archive under a name with no model extension. */
+  data = read_file(archive, &size);
+  CHECK(data != NULL);
+  if (data != NULL) {
+    snprintf(renamed, sizeof(renamed), "%s/model.bin", tmpdir ? tmpdir : "/tmp");
+    write_file(renamed, data, size);
+    CHECK_OK(rewire_module_load_file(renamed, &back));
+    CHECK(back != NULL && rewire_module_is_training(back) == 1);
+    rewire_module_free(back);
+    back = NULL;
+    /* Not an archive and no known extension: named in the error. */
+    write_file(renamed, "hello", 5);
+    CHECK(rewire_module_load_file(renamed, &back) == REWIRE_INVALID_ARGUMENT);
+    CHECK(strstr(rewire_last_error(), "model.bin") != NULL);
+    CHECK(strstr(rewire_last_error(), "not a .pt2 archive") != NULL);
+    free(data);
+  }
+  CHECK(rewire_module_load_bytes("x", 1, (rewire_format)3, &back) == REWIRE_INVALID_ARGUMENT);
+  CHECK(strstr(rewire_last_error(), "format is 3") != NULL);
+  rewire_module_free(m);
+}
+
 int main(void) {
   rewire_module* m = NULL;
   test_version();
@@ -245,6 +328,7 @@ int main(void) {
   test_report(m);
   test_io_error(m);
   rewire_module_free(m);
+  test_pt2();
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;

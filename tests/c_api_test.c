@@ -198,9 +198,9 @@ int main(void) {
   CHECK(rewire_module_serialize(m, (rewire_format)-1, &bytes, &size) ==
         REWIRE_INVALID_ARGUMENT);
   CHECK(strstr(rewire_last_error(), "format is -1") != NULL);
-  CHECK(rewire_module_load_bytes("", 0, (rewire_format)2, &other) ==
+  CHECK(rewire_module_load_bytes("", 0, (rewire_format)3, &other) ==
         REWIRE_INVALID_ARGUMENT);
-  CHECK(strstr(rewire_last_error(), "format is 2") != NULL);
+  CHECK(strstr(rewire_last_error(), "format is 3") != NULL);
   CHECK(other == NULL);
   CHECK(strcmp(rewire_status_name((rewire_status)42), "NOT_A_STATUS") == 0);
   CHECK(strcmp(rewire_status_name((rewire_status)-3), "NOT_A_STATUS") == 0);

@@ -106,7 +106,7 @@ run_cmd 1 info "$TMP/missing.pb" && expect_err "missing.pb"
 run_cmd 1 info "$DATA/cli_corrupt.pb" && expect_err "cli_corrupt.pb"
 run_cmd 2 info
 run_cmd 2 info "$DATA/cli_small.pb" "$DATA/cli_small.pb"
-run_cmd 2 info model.onnx && expect_err "model.onnx"
+run_cmd 1 info model.onnx && expect_err "model.onnx"
 run_cmd 2 info --bogus "$DATA/cli_small.pb" && expect_err "unknown flag '--bogus'"
 
 # --- print, and the text form as input -------------------------------------
@@ -190,6 +190,25 @@ else
   run_cmd 1 dot "$DATA/cli_small.pb" --svg -o "$TMP/g.svg" && expect_err "Graphviz"
   check "no svg without graphviz" test ! -e "$TMP/g.svg"
 fi
+
+# --- .pt2 archives ---------------------------------------------------------------
+PT2="$DATA/pt2/conv_bn_dropout.train.pt2"
+run_cmd 0 info "$PT2" && expect_out "mode:      train"
+run_cmd 0 eval "$PT2" -o "$TMP/e.pt2" && expect_out "wrote $TMP/e.pt2"
+run_cmd 0 info "$TMP/e.pt2" && expect_out "mode:      eval"
+run_cmd 0 run "$TMP/e.pt2" --input x="$DATA/pt2/conv_bn_dropout.x.npy" -o "$TMP/pt2out"
+run_cmd 0 train "$TMP/e.pt2" -o "$TMP/t.pb" && expect_out "wrote $TMP/t.pb"
+# Recognized by content whatever the name; anything else of an unknown kind
+# is named.
+cp "$PT2" "$TMP/archive.bin"
+run_cmd 0 info "$TMP/archive.bin" && expect_out "mode:      train"
+cp "$PT2" "$TMP/archive_named.pb"
+run_cmd 0 eval "$TMP/archive_named.pb" -o "$TMP/e2.pt2"
+echo "hello" >"$TMP/hello.bin"
+run_cmd 1 info "$TMP/hello.bin" && expect_err "not a .pt2 archive"
+# A hostile archive is an error and writes nothing.
+run_cmd 1 eval "$DATA/pt2/bomb.zip" -o "$TMP/bomb_out.pt2" && expect_err "bomb"
+check "no output from a refused archive" test ! -e "$TMP/bomb_out.pt2"
 
 # --- run ----------------------------------------------------------------------
 run_cmd 0 run "$DATA/cli_small.pb" -o "$TMP/out1" && {

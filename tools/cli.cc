@@ -40,14 +40,13 @@
 #include "ir/status_macros.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"
-#include "pt2/pt2_reader.h"
-#include "pt2/pt2_writer.h"
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
 #include "kernels/validate.h"
 #include "tools/demo_model.h"
 #include "tools/dot.h"
 #include "tools/mode_switch.h"
+#include "tools/model_files.h"
 #include "tools/npy.h"
 #include "tools/rewire_c.h"
 #include "tools/run_outputs.h"
@@ -349,60 +348,11 @@ int ParseLimitFlags(Cli& cli, const char* cmd, const ParsedArgs& a, ExecuteOptio
 // ---------------------------------------------------------------------------
 // Model files.
 
-enum class FileKind { kProto, kText, kPt2, kUnknown };
-
-// The final path component's extension including the dot (".pb"), or "".
-std::string Extension(absl::string_view path) {
-  size_t slash = path.rfind('/');
-  absl::string_view base =
-      slash == absl::string_view::npos ? path : path.substr(slash + 1);
-  size_t dot = base.rfind('.');
-  if (dot == absl::string_view::npos || dot == 0) return "";
-  return std::string(base.substr(dot));
-}
-
-FileKind KindOfPath(absl::string_view path) {
-  const std::string ext = Extension(path);
-  if (ext == ".pb" || ext == ".pbtxt") return FileKind::kProto;
-  if (ext == ".txt" || ext == ".rwir") return FileKind::kText;
-  if (ext == ".pt2") return FileKind::kPt2;
-  return FileKind::kUnknown;
-}
-
-constexpr char kFormats[] = ".pb, .pbtxt, .pt2, .txt or .rwir";
-
-// Loads or saves any model file; every format goes through the same loader
-// checks (ir/load_checks.h). The text form carries no state and no mode: a
-// loaded module has no tensors and is in training mode.
-absl::StatusOr<ExportedModule> LoadModel(const std::string& path) {
-  switch (KindOfPath(path)) {
-    case FileKind::kUnknown:
-      return absl::InvalidArgumentError(absl::StrCat(
-          Printable(path), ": unknown model file extension (expected ",
-          kFormats, ")"));
-    case FileKind::kPt2:
-      return pt2::LoadPt2File(path);
-    case FileKind::kProto:
-    case FileKind::kText:
-      break;
-  }
-  return LoadModuleFromFile(path);
-}
-
-absl::Status SaveModel(const ExportedModule& module, const std::string& path) {
-  switch (KindOfPath(path)) {
-    case FileKind::kUnknown:
-      return absl::InvalidArgumentError(absl::StrCat(
-          Printable(path), ": unknown output extension (expected ", kFormats,
-          ")"));
-    case FileKind::kPt2:
-      return pt2::SavePt2File(module, path);
-    case FileKind::kProto:
-    case FileKind::kText:
-      break;
-  }
-  return SaveModuleToFile(module, path);
-}
+using tools::LoadModelFile;
+using tools::ModelFileKind;
+using tools::ModelKindOfPath;
+using tools::SaveModelFile;
+using tools::kModelFormats;
 
 constexpr char kGraphOnlyNote[] =
     "note: %s holds the graph only (readable text form): weights, buffers "
@@ -638,14 +588,11 @@ int CmdInfo(Cli& cli, const ParsedArgs& a) {
     return cli.Usage("info", "rewire info takes exactly one FILE");
   }
   const std::string& path = a.positional[0];
-  if (KindOfPath(path) == FileKind::kUnknown) {
-    return cli.Usage("info", absl::StrCat(path, ": unknown model file extension (expected ", kFormats, ")"));
-  }
-  absl::StatusOr<ExportedModule> m = LoadModel(path);
+  absl::StatusOr<ExportedModule> m = LoadModelFile(path);
   if (!m.ok()) return cli.Fail(path, m.status());
   std::ostream& out = cli.out();
   const Graph& g = m->graph();
-  const bool text = KindOfPath(path) == FileKind::kText;
+  const bool text = ModelKindOfPath(path) == ModelFileKind::kText;
   size_t with_val = 0;
   std::map<OpKind, size_t> kinds;
   std::map<std::string, size_t> ops;
@@ -761,15 +708,12 @@ int CmdSwitch(Cli& cli, const ParsedArgs& a, bool to_eval) {
     return cli.Usage(cmd, absl::StrCat("rewire ", cmd, " needs -o OUT"));
   }
   const std::string& path = a.positional[0];
-  if (KindOfPath(path) == FileKind::kUnknown) {
-    return cli.Usage(cmd, absl::StrCat(path, ": unknown model file extension (expected ", kFormats, ")"));
-  }
-  if (KindOfPath(*out_path) == FileKind::kUnknown) {
+  if (ModelKindOfPath(*out_path) == ModelFileKind::kUnknown) {
     return cli.Usage(cmd, absl::StrCat("-o ", *out_path,
                                        ": unknown output extension (expected ",
-                                       kFormats, ")"));
+                                       kModelFormats, ")"));
   }
-  absl::StatusOr<ExportedModule> m = LoadModel(path);
+  absl::StatusOr<ExportedModule> m = LoadModelFile(path);
   if (!m.ok()) return cli.Fail(path, m.status());
   if (!ModelIsExported(*m)) {
     cli.err() << "warning: " << path
@@ -789,9 +733,9 @@ int CmdSwitch(Cli& cli, const ParsedArgs& a, bool to_eval) {
               << " node(s) keep the eval graph from computing what eager "
                  "eval computes (see the report; --strict refuses them)\n";
   }
-  absl::Status saved = SaveModel(*m, *out_path);
+  absl::Status saved = SaveModelFile(*m, *out_path);
   if (!saved.ok()) return cli.Fail(*out_path, saved);
-  if (KindOfPath(*out_path) == FileKind::kText) {
+  if (ModelKindOfPath(*out_path) == ModelFileKind::kText) {
     cli.err() << absl::StrFormat(kGraphOnlyNote, *out_path);
   }
   cli.out() << "wrote " << *out_path << "\n";
@@ -803,10 +747,7 @@ int CmdPrint(Cli& cli, const ParsedArgs& a) {
     return cli.Usage("print", "rewire print takes exactly one FILE");
   }
   const std::string& path = a.positional[0];
-  if (KindOfPath(path) == FileKind::kUnknown) {
-    return cli.Usage("print", absl::StrCat(path, ": unknown model file extension (expected ", kFormats, ")"));
-  }
-  absl::StatusOr<ExportedModule> m = LoadModel(path);
+  absl::StatusOr<ExportedModule> m = LoadModelFile(path);
   if (!m.ok()) return cli.Fail(path, m.status());
   cli.out() << PrintGraph(m->graph());
   return kExitOk;
@@ -820,10 +761,7 @@ int CmdDot(Cli& cli, const ParsedArgs& a) {
   const bool png = a.present.count("--png") > 0;
   if (svg && png) return cli.Usage("dot", "--svg and --png exclude each other");
   const std::string& path = a.positional[0];
-  if (KindOfPath(path) == FileKind::kUnknown) {
-    return cli.Usage("dot", absl::StrCat(path, ": unknown model file extension (expected ", kFormats, ")"));
-  }
-  absl::StatusOr<ExportedModule> m = LoadModel(path);
+  absl::StatusOr<ExportedModule> m = LoadModelFile(path);
   if (!m.ok()) return cli.Fail(path, m.status());
   const ExportedModule& module = *m;
   std::string dot = GraphToDot(module.graph(), [&](absl::string_view ph) {
@@ -846,7 +784,7 @@ int CmdDot(Cli& cli, const ParsedArgs& a) {
     target = *out_path;
   } else {
     std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-    base = base.substr(0, base.size() - Extension(base).size());
+    base = base.substr(0, base.size() - tools::PathExtension(base).size());
     target = absl::StrCat(base, ".", format);
   }
   const std::string dot_bin = FindGraphvizDot();
@@ -877,9 +815,6 @@ int CmdRun(Cli& cli, const ParsedArgs& a) {
     device = *parsed;
   }
   const std::string& path = a.positional[0];
-  if (KindOfPath(path) == FileKind::kUnknown) {
-    return cli.Usage("run", absl::StrCat(path, ": unknown model file extension (expected ", kFormats, ")"));
-  }
   for (const std::string& f : a.values.count("--input") ? a.values.at("--input") : std::vector<std::string>{}) {
     size_t eq = f.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == f.size()) {
@@ -890,7 +825,7 @@ int CmdRun(Cli& cli, const ParsedArgs& a) {
   options.seed = seed;
   options.device = device;
   if (int rc = ParseLimitFlags(cli, "run", a, &options); rc != kExitOk) return rc;
-  absl::StatusOr<ExportedModule> m = LoadModel(path);
+  absl::StatusOr<ExportedModule> m = LoadModelFile(path);
   if (!m.ok()) return cli.Fail(path, m.status());
   // The inputs are the run's memory too: drawn or read within its limits,
   // and counted with the run's own tensors.
@@ -984,13 +919,10 @@ int CmdValidate(Cli& cli, const ParsedArgs& a) {
     return cli.Usage("validate", absl::StrCat("--seed '", *s, "': expected a non-negative integer"));
   }
   const std::string& path = a.positional[0];
-  if (KindOfPath(path) == FileKind::kUnknown) {
-    return cli.Usage("validate", absl::StrCat(path, ": unknown model file extension (expected ", kFormats, ")"));
-  }
   ValidateOptions options;
   options.execute.seed = seed;
   if (int rc = ParseLimitFlags(cli, "validate", a, &options.execute); rc != kExitOk) return rc;
-  absl::StatusOr<ExportedModule> m = LoadModel(path);
+  absl::StatusOr<ExportedModule> m = LoadModelFile(path);
   if (!m.ok()) return cli.Fail(path, m.status());
   ScopedTensorLimits limits(options.execute.max_tensor_bytes, options.execute.max_tensor_elements,
                             options.execute.max_total_bytes);
@@ -1022,8 +954,8 @@ int CmdGen(Cli& cli, const ParsedArgs& a) {
   const std::string* out_path = a.Get("-o");
   if (out_path == nullptr) return cli.Usage("gen", "rewire gen needs -o OUT");
   if (a.Get("--blocks") == nullptr) return cli.Usage("gen", "rewire gen needs --blocks N");
-  if (KindOfPath(*out_path) == FileKind::kUnknown) {
-    return cli.Usage("gen", absl::StrCat("-o ", *out_path, ": unknown output extension (expected ", kFormats, ")"));
+  if (ModelKindOfPath(*out_path) == ModelFileKind::kUnknown) {
+    return cli.Usage("gen", absl::StrCat("-o ", *out_path, ": unknown output extension (expected ", kModelFormats, ")"));
   }
   SyntheticModelOptions o;
   struct IntFlag { const char* name; int64_t* field; };
@@ -1053,9 +985,9 @@ int CmdGen(Cli& cli, const ParsedArgs& a) {
   }
   absl::StatusOr<ExportedModule> m = BuildSyntheticModel(o);
   if (!m.ok()) return cli.Fail(m.status().message());
-  absl::Status s = SaveModel(*m, *out_path);
+  absl::Status s = SaveModelFile(*m, *out_path);
   if (!s.ok()) return cli.Fail(*out_path, s);
-  if (KindOfPath(*out_path) == FileKind::kText) {
+  if (ModelKindOfPath(*out_path) == ModelFileKind::kText) {
     cli.err() << absl::StrFormat(kGraphOnlyNote, *out_path);
   }
   cli.out() << "wrote " << *out_path << ": " << o.blocks << " block(s), "

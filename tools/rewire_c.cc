@@ -25,7 +25,10 @@
 #include "ir/serialization.h"
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
+#include "pt2/pt2_reader.h"
+#include "pt2/pt2_writer.h"
 #include "tools/mode_switch.h"
+#include "tools/model_files.h"
 #include "tools/rewire_c_internal.h"
 
 namespace {
@@ -113,17 +116,25 @@ absl::Status Null(const char* what) {
 
 // Every enum argument goes through one of these: an out-of-range value is an
 // error naming the argument, never a silent default.
-absl::StatusOr<rewire::Format> FormatArg(const rewire_format& format) {
+// The serialized forms rewire_format names: a protobuf Format, or a .pt2.
+struct FormatChoice {
+  bool pt2 = false;
+  rewire::Format proto = rewire::Format::kBinaryProto;
+};
+
+absl::StatusOr<FormatChoice> FormatArg(const rewire_format& format) {
   const int value = rewire::c_api::RawEnumValue(format);
   switch (value) {
     case REWIRE_FORMAT_BINARY_PROTO:
-      return rewire::Format::kBinaryProto;
+      return FormatChoice{false, rewire::Format::kBinaryProto};
     case REWIRE_FORMAT_TEXT_PROTO:
-      return rewire::Format::kTextProto;
+      return FormatChoice{false, rewire::Format::kTextProto};
+    case REWIRE_FORMAT_PT2:
+      return FormatChoice{true};
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "format is ", value, ", not a rewire_format (REWIRE_FORMAT_BINARY_PROTO ",
-      "= 0 or REWIRE_FORMAT_TEXT_PROTO = 1)"));
+      "= 0, REWIRE_FORMAT_TEXT_PROTO = 1 or REWIRE_FORMAT_PT2 = 2)"));
 }
 
 // malloc'ed copy, so C callers free it with rewire_free (= free).
@@ -217,8 +228,13 @@ absl::Status RunTensors(rewire_module* module, const rewire_tensor_input* inputs
       std::vector<int64_t> shape(in.shape, in.shape + in.ndim);
       // Read in place: the run copies its inputs (within its limits), so a
       // second copy here would only double the memory.
+      // Not rewire_dtype_size(in.dtype): passing the enum by value loads it.
       const int dtype = rewire::c_api::RawEnumValue(in.dtype);
-      const size_t element_size = rewire_dtype_size(in.dtype);
+      const size_t element_size =
+          dtype >= 0 && dtype < rewire::kNumScalarTypes
+              ? static_cast<size_t>(
+                    rewire::ScalarTypeSize(static_cast<rewire::ScalarType>(dtype)))
+              : 0;
       if (element_size == 0) {
         return absl::InvalidArgumentError(absl::StrCat(
             "input '", rewire::Printable(in.name), "': dtype is ", dtype,
@@ -328,7 +344,7 @@ rewire_status rewire_module_load_file(const char* path, rewire_module** out) {
     if (out == nullptr) return Null("out");
     *out = nullptr;
     if (path == nullptr) return Null("path");
-    absl::StatusOr<rewire::ExportedModule> m = rewire::LoadModuleFromFile(path);
+    absl::StatusOr<rewire::ExportedModule> m = rewire::tools::LoadModelFile(path);
     if (!m.ok()) return m.status();
     *out = new rewire_module{std::move(*m)};
     return absl::OkStatus();
@@ -342,10 +358,12 @@ rewire_status rewire_module_load_bytes(const void* data, size_t size,
     if (out == nullptr) return Null("out");
     *out = nullptr;
     if (data == nullptr && size > 0) return Null("data");
-    absl::StatusOr<rewire::Format> f = FormatArg(format);
+    absl::StatusOr<FormatChoice> f = FormatArg(format);
     if (!f.ok()) return f.status();
-    absl::StatusOr<rewire::ExportedModule> m = rewire::LoadModuleFromBytes(
-        absl::string_view(static_cast<const char*>(data), size), *f);
+    const absl::string_view bytes(static_cast<const char*>(data), size);
+    absl::StatusOr<rewire::ExportedModule> m =
+        f->pt2 ? rewire::pt2::LoadPt2FromBytes(bytes, "the bytes")
+               : rewire::LoadModuleFromBytes(bytes, f->proto);
     if (!m.ok()) return m.status();
     *out = new rewire_module{std::move(*m)};
     return absl::OkStatus();
@@ -357,7 +375,7 @@ rewire_status rewire_module_save_file(const rewire_module* module,
   return Guard([&]() -> absl::Status {
     if (module == nullptr) return Null("module");
     if (path == nullptr) return Null("path");
-    return rewire::SaveModuleToFile(module->module, path);
+    return rewire::tools::SaveModelFile(module->module, path);
   });
 }
 
@@ -369,10 +387,11 @@ rewire_status rewire_module_serialize(const rewire_module* module,
     *data = nullptr;
     *size = 0;
     if (module == nullptr) return Null("module");
-    absl::StatusOr<rewire::Format> f = FormatArg(format);
+    absl::StatusOr<FormatChoice> f = FormatArg(format);
     if (!f.ok()) return f.status();
     absl::StatusOr<std::string> bytes =
-        rewire::SerializeModule(module->module, *f);
+        f->pt2 ? rewire::pt2::SerializePt2(module->module)
+               : rewire::SerializeModule(module->module, f->proto);
     if (!bytes.ok()) return bytes.status();
     void* p = std::malloc(bytes->empty() ? 1 : bytes->size());
     if (p == nullptr) throw std::bad_alloc();

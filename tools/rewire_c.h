@@ -56,7 +56,8 @@ typedef enum rewire_status {
 
 typedef enum rewire_format {
   REWIRE_FORMAT_BINARY_PROTO = 0, /* ".pb" */
-  REWIRE_FORMAT_TEXT_PROTO = 1    /* ".pbtxt" */
+  REWIRE_FORMAT_TEXT_PROTO = 1,   /* ".pbtxt" */
+  REWIRE_FORMAT_PT2 = 2           /* ".pt2": torch.export.save's archive */
 } rewire_format;
 
 /* An ExportedModule: graph, parameters, buffers and mode. */
@@ -83,9 +84,11 @@ const char* rewire_status_name(rewire_status status);
 const char* rewire_version(void);
 
 /* Loading verifies the whole model (ir/serialization.h); *out is set only on
- * success. The file's format comes from its extension: .pb, .pbtxt, or
- * .txt / .rwir for the readable text form (graph only: no weights, buffers
- * or mode), the same for saving. */
+ * success. A zip archive is read as torch.export's .pt2 whatever its name;
+ * other files by extension: .pb, .pbtxt, .pt2, or .txt / .rwir for the
+ * readable text form (graph only: no weights, buffers or mode). Saving goes
+ * by the extension; a .pt2 loaded and saved keeps every archive entry rewire
+ * does not interpret. */
 rewire_status rewire_module_load_file(const char* path, rewire_module** out);
 rewire_status rewire_module_load_bytes(const void* data, size_t size,
                                        rewire_format format,
