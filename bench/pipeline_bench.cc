@@ -2,8 +2,9 @@
 // the synthetic conv/batch-norm/relu/dropout model (tools/synthetic_model.h)
 // at 1e4, 1e5 and 1e6 nodes: a bare protobuf parse of the file's bytes (the
 // baseline the loader is compared with, on the heap and in an arena), load
-// (parse, build the IR, verify), verify alone, the switch to eval, a run of
-// the eval model, and serialization. Tensors are small (2 channels, 8x8) so
+// (parse, build the IR, verify), the same from a .pt2 archive, verify
+// alone, the switch to eval, a run of the eval model, and serialization to
+// .pb and to .pt2. Tensors are small (2 channels, 8x8) so
 // that the graph, not the arithmetic, is measured. The counter
 // nodes_per_second is graph nodes / stage time; linear scaling shows as a
 // flat nodes_per_second across sizes, and load's ratio to ProtoParse is the
@@ -23,6 +24,8 @@
 #include "kernels/executor.h"
 #include "kernels/tensor.h"
 #include "proto/graph.pb.h"
+#include "pt2/pt2_reader.h"
+#include "pt2/pt2_writer.h"
 #include "rewrite/train_eval.h"
 #include "tools/synthetic_model.h"
 
@@ -32,6 +35,7 @@ namespace {
 struct Model {
   std::string train_bytes;  // binary .pb of the train-mode export
   std::string eval_bytes;   // the same after MoveExportedModelToEval
+  std::string train_pt2;    // the train-mode export as a .pt2 archive
   int64_t nodes = 0;
 };
 
@@ -48,6 +52,9 @@ const Model& ModelWithNodes(int64_t nodes) {
   Model model;
   model.nodes = static_cast<int64_t>(m->graph().size());
   model.train_bytes = *SerializeModule(*m, Format::kBinaryProto);
+  absl::StatusOr<std::string> pt2 = pt2::SerializePt2(*m);
+  if (!pt2.ok()) std::abort();
+  model.train_pt2 = *std::move(pt2);
   if (!MoveExportedModelToEval(*m).ok()) std::abort();
   model.eval_bytes = *SerializeModule(*m, Format::kBinaryProto);
   return cache->emplace(nodes, std::move(model)).first->second;
@@ -112,6 +119,23 @@ void BM_Load(benchmark::State& state) {
     state.ResumeTiming();
   }
   SetCounters(state, model, static_cast<int64_t>(model.train_bytes.size()));
+}
+
+// The same model from a .pt2 archive: unzip, JSON parse, conversion to the
+// IR, the loader checks and verification (pt2::LoadPt2FromBytes).
+void BM_LoadPt2(benchmark::State& state) {
+  const Model& model = ModelWithNodes(state.range(0));
+  for (auto _ : state) {
+    absl::StatusOr<ExportedModule> m = pt2::LoadPt2FromBytes(model.train_pt2, "bench");
+    if (!m.ok()) {
+      state.SkipWithError(std::string(m.status().message()).c_str());
+      return;
+    }
+    state.PauseTiming();
+    { ExportedModule drop = *std::move(m); }
+    state.ResumeTiming();
+  }
+  SetCounters(state, model, static_cast<int64_t>(model.train_pt2.size()));
 }
 
 void BM_Verify(benchmark::State& state) {
@@ -179,6 +203,22 @@ void BM_Save(benchmark::State& state) {
   SetCounters(state, model, size);
 }
 
+void BM_SavePt2(benchmark::State& state) {
+  const Model& model = ModelWithNodes(state.range(0));
+  ExportedModule m = LoadOrDie(model.eval_bytes);
+  int64_t size = 0;
+  for (auto _ : state) {
+    absl::StatusOr<std::string> bytes = pt2::SerializePt2(m);
+    if (!bytes.ok()) {
+      state.SkipWithError(std::string(bytes.status().message()).c_str());
+      return;
+    }
+    size = static_cast<int64_t>(bytes->size());
+    benchmark::DoNotOptimize(bytes);
+  }
+  SetCounters(state, model, size);
+}
+
 #define PIPELINE_STAGE(fn)                                         \
   BENCHMARK(fn)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(      \
       benchmark::kMillisecond)
@@ -186,10 +226,12 @@ void BM_Save(benchmark::State& state) {
 PIPELINE_STAGE(BM_ProtoParse);
 PIPELINE_STAGE(BM_ProtoParseArena);
 PIPELINE_STAGE(BM_Load);
+PIPELINE_STAGE(BM_LoadPt2);
 PIPELINE_STAGE(BM_Verify);
 PIPELINE_STAGE(BM_SwitchToEval);
 PIPELINE_STAGE(BM_RunEval);
 PIPELINE_STAGE(BM_Save);
+PIPELINE_STAGE(BM_SavePt2);
 
 }  // namespace
 }  // namespace rewire

@@ -108,6 +108,23 @@ const proto::MetaValue* Val(const proto::Node& n) {
   return nullptr;
 }
 
+// "aten.add.Tensor" for an in-place "aten.add_.Tensor" (other than copy_,
+// which the mutation outputs cover); "" for any other node.
+std::string FunctionalTarget(const proto::Node& n) {
+  if (n.op() != proto::OP_KIND_CALL_FUNCTION) return "";
+  const std::string& t = n.target();
+  const size_t first = t.find('.');
+  const size_t second = first == std::string::npos ? std::string::npos
+                                                    : t.find('.', first + 1);
+  if (second == std::string::npos || second < first + 3 || t[second - 1] != '_' ||
+      t[second - 2] == '_') {
+    return "";
+  }
+  const std::string op = t.substr(first + 1, second - first - 1);
+  if (op == "copy_") return "";
+  return absl::StrCat(t.substr(0, second - 1), t.substr(second));
+}
+
 bool IsGetitem(const proto::Node& n) {
   return n.op() == proto::OP_KIND_CALL_FUNCTION && n.target() == "getitem";
 }
@@ -130,6 +147,7 @@ class Writer {
                                    absl::string_view where);
   void AddTensorValue(const std::string& name, const proto::TensorMeta& meta);
   absl::Status Signature(json& graph, json& signature);
+  json RootCallGraph() const;
   absl::Status Payloads(ProgramFiles& files);
 
   // The original program's node of this name, or nullptr.
@@ -150,6 +168,14 @@ class Writer {
   absl::flat_hash_map<std::string, const json*> original_nodes_;
   // Trailing copy_ nodes into state or inputs: mutation outputs.
   absl::flat_hash_set<std::string> mutations_;
+  // For a functional verifier: in-place ops on a placeholder nothing reads
+  // afterwards (a counter update `add_(num_batches_tracked, 1)` a rewrite
+  // put into a core ATen program), by node name: their functional op,
+  // written with a mutation output, as functional programs spell them.
+  absl::flat_hash_map<std::string, std::string> inplace_;
+  // Whether the program's verifier wants every op functional (not the
+  // training IR's), so in-place ops are rewritten or refused.
+  bool functional_ = true;
   json tensor_values_ = json::object();
 };
 
@@ -216,6 +242,29 @@ void Writer::Index() {
     auto read = last_read.find(n.args(0).node());
     if (read != last_read.end() && read->second > i) continue;
     mutations_.insert(n.name());
+  }
+  if (!functional_) return;
+  absl::flat_hash_set<std::string> mutated;
+  for (const std::string& m : mutations_) mutated.insert(by_name_.at(m)->args(0).node());
+  for (int i = 0; i < nodes.size(); ++i) {
+    const proto::Node& n = nodes[i];
+    const std::string functional = FunctionalTarget(n);
+    if (functional.empty() || n.args_size() == 0 || !n.args(0).has_node() ||
+        SchemaRegistry::Global().Find(functional) == nullptr) {
+      continue;
+    }
+    const std::string& dest = n.args(0).node();
+    auto def = by_name_.find(dest);
+    if (def == by_name_.end() ||
+        def->second->op() != proto::OP_KIND_PLACEHOLDER ||
+        mutated.contains(dest)) {
+      continue;
+    }
+    // The node's own read of its destination is the last one allowed.
+    auto read = last_read.find(dest);
+    if (read != last_read.end() && read->second > i) continue;
+    mutated.insert(dest);
+    inplace_[n.name()] = functional;
   }
 }
 
@@ -377,7 +426,10 @@ absl::StatusOr<json> Writer::OutputsJson(const proto::Node& n,
 
 absl::StatusOr<json> Writer::NodeJson(const proto::Node& n) {
   const std::string where = absl::StrCat(what_, ": node %", n.name());
-  const OpSchema* schema = SchemaRegistry::Global().Find(n.target());
+  auto inplace = inplace_.find(n.name());
+  const std::string& target =
+      inplace == inplace_.end() ? n.target() : inplace->second;
+  const OpSchema* schema = SchemaRegistry::Global().Find(target);
   const json* original = OriginalNode(n.name());
   json inputs = json::array();
   if (schema != nullptr) {
@@ -431,7 +483,7 @@ absl::StatusOr<json> Writer::NodeJson(const proto::Node& n) {
       return Unsupported(where, "arguments beyond the original program's");
     }
   } else {
-    return Unsupported(where, absl::StrCat("no schema for ", n.target(),
+    return Unsupported(where, absl::StrCat("no schema for ", target,
                                            " to name its arguments"));
   }
   ASSIGN_OR_RETURN(json outputs, OutputsJson(n, schema, where));
@@ -453,13 +505,52 @@ absl::StatusOr<json> Writer::NodeJson(const proto::Node& n) {
     if (!per_index.empty()) metadata[kGetitemMetadataKey] = per_index.dump();
   }
   json node = json::object();
-  node["target"] = absl::StrCat("torch.ops.", n.target());
+  node["target"] = absl::StrCat("torch.ops.", target);
   node["inputs"] = std::move(inputs);
   node["outputs"] = std::move(outputs);
   node["metadata"] = std::move(metadata);
   node["is_hop_single_tensor_return"] = nullptr;
   node["name"] = n.name();
   return node;
+}
+
+// For a module that did not come from a .pt2: the root entry torch's
+// ExportedProgram.module() needs to rebuild a callable, with the calling
+// convention of a graph module: forward(*user_inputs) returning the output
+// node's value (a tuple when it returns a list or several values). Tree
+// specs are pytree's JSON, protocol 1.
+json Writer::RootCallGraph() const {
+  const json leaf = json{{"type", nullptr}, {"context", nullptr},
+                         {"children_spec", json::array()}};
+  auto tuple_of = [&](size_t n) {
+    json children = json::array();
+    for (size_t i = 0; i < n; ++i) children.push_back(leaf);
+    return json{{"type", "builtins.tuple"}, {"context", "null"},
+                {"children_spec", std::move(children)}};
+  };
+  json arg_names = json::array();
+  for (const proto::Node& n : module_.graph().nodes()) {
+    if (n.op() == proto::OP_KIND_PLACEHOLDER && !state_of_.contains(n.name())) {
+      arg_names.push_back(n.name());
+    }
+  }
+  const json dict = json{{"type", "builtins.dict"}, {"context", "[]"},
+                         {"children_spec", json::array()}};
+  const json in_spec = json{{"type", "builtins.tuple"}, {"context", "null"},
+                            {"children_spec", json{tuple_of(arg_names.size()), dict}}};
+  const proto::Node& out = module_.graph().nodes(module_.graph().nodes_size() - 1);
+  json out_spec = leaf;
+  if (out.args_size() == 1 && out.args(0).has_list()) {
+    out_spec = tuple_of(static_cast<size_t>(out.args(0).list().items_size()));
+  } else if (out.args_size() != 1) {
+    out_spec = tuple_of(static_cast<size_t>(out.args_size()));
+  }
+  json signature = json{{"inputs", json::array()},
+                        {"outputs", json::array()},
+                        {"in_spec", json::array({1, in_spec}).dump()},
+                        {"out_spec", json::array({1, out_spec}).dump()},
+                        {"forward_arg_names", std::move(arg_names)}};
+  return json::array({json{{"fqn", ""}, {"signature", std::move(signature)}}});
 }
 
 absl::Status Writer::Signature(json& graph, json& signature) {
@@ -512,9 +603,11 @@ absl::Status Writer::Signature(json& graph, json& signature) {
   // Mutations first, in graph order, then the user outputs, as torch.export
   // orders them.
   for (const proto::Node& n : module_.graph().nodes()) {
-    if (!mutations_.contains(n.name())) continue;
+    const bool copy = mutations_.contains(n.name());
+    if (!copy && !inplace_.contains(n.name())) continue;
     const std::string& dest = n.args(0).node();
-    const json value = json{{"name", n.args(1).node()}};
+    // copy_(dest, v) writes v; add_(dest, ...) writes its own result.
+    const json value = json{{"name", copy ? n.args(1).node() : n.name()}};
     outputs.push_back(json{{"as_tensor", value}});
     auto state = state_of_.find(dest);
     if (state == state_of_.end()) {
@@ -534,7 +627,13 @@ absl::Status Writer::Signature(json& graph, json& signature) {
   if (out.op() != proto::OP_KIND_OUTPUT) {
     return absl::InvalidArgumentError(absl::StrCat(what_, ": no output node"));
   }
-  for (const proto::Argument& a : out.args()) {
+  // torch's graph outputs are one Argument per returned value. An FX-style
+  // output node returns them as one list (`return (a, b)`); programs read
+  // from a .pt2 have one argument per output already.
+  const auto& returned = out.args_size() == 1 && out.args(0).has_list()
+                             ? out.args(0).list().items()
+                             : out.args();
+  for (const proto::Argument& a : returned) {
     ASSIGN_OR_RETURN(json arg, ArgumentJson(a, nullptr,
                                             absl::StrCat(what_, ": an output")));
     outputs.push_back(arg);
@@ -590,8 +689,21 @@ absl::Status Writer::Payloads(ProgramFiles& files) {
 }
 
 absl::StatusOr<ProgramFiles> Writer::Run() {
-  Index();
   json program = original_.program != nullptr ? *original_.program : json::object();
+  // torch checks a program with the verifiers it names. The training IR's
+  // ("TRAINING") accepts in-place ops such as batch norm's counter update;
+  // the others ("ATEN", or none named) want every op functional. A module
+  // from elsewhere (a make_fx or training-IR graph) is written for the
+  // training verifier.
+  if (!program.contains("verifiers") || !program["verifiers"].is_array() ||
+      program["verifiers"].empty()) {
+    program["verifiers"] = json::array({"TRAINING"});
+  }
+  functional_ = true;
+  for (const json& v : program["verifiers"]) {
+    if (v.is_string() && v.get<std::string>() == "TRAINING") functional_ = false;
+  }
+  Index();
   if (!program.contains("schema_version")) {
     program["schema_version"] = json{{"major", kSchemaMajor},
                                      {"minor", kSchemaMinorKnown}};
@@ -599,7 +711,6 @@ absl::StatusOr<ProgramFiles> Writer::Run() {
   for (const char* key : {"range_constraints", "opset_version"}) {
     if (!program.contains(key)) program[key] = json::object();
   }
-  if (!program.contains("verifiers")) program["verifiers"] = json::array();
   if (!program.contains("torch_version")) program["torch_version"] = "";
   if (!program.contains("guards_code")) program["guards_code"] = nullptr;
   json& gm = program["graph_module"];
@@ -615,6 +726,16 @@ absl::StatusOr<ProgramFiles> Writer::Run() {
     if (n.op() != proto::OP_KIND_CALL_FUNCTION || IsGetitem(n) ||
         mutations_.contains(n.name())) {
       continue;
+    }
+    if (functional_ && !inplace_.contains(n.name()) &&
+        (!FunctionalTarget(n).empty() || n.target() == "aten.copy_.default")) {
+      // torch.export.load's verifier refuses any op that is not functional.
+      return Unsupported(
+          absl::StrCat(what_, ": node %", n.name()),
+          absl::StrCat("in-place ", n.target(),
+                       " that is not a final update of a placeholder (later "
+                       "nodes read its destination, or it writes a non-"
+                       "placeholder); a .pt2 program must be functional"));
     }
     ASSIGN_OR_RETURN(json node, NodeJson(n));
     nodes.push_back(std::move(node));
@@ -633,8 +754,9 @@ absl::StatusOr<ProgramFiles> Writer::Run() {
   if (!graph.contains("is_single_tensor_return")) {
     graph["is_single_tensor_return"] = false;
   }
-  if (!gm.contains("module_call_graph")) {
-    gm["module_call_graph"] = json::array();
+  if (!gm.contains("module_call_graph") || !gm["module_call_graph"].is_array() ||
+      gm["module_call_graph"].empty()) {
+    gm["module_call_graph"] = RootCallGraph();
   }
   if (!gm.contains("metadata")) gm["metadata"] = json::object();
   if (!gm.contains("treespec_namedtuple_fields")) {
