@@ -718,23 +718,54 @@ absl::StatusOr<proto::GraphModule> Translator::Run() {
   return std::move(out_);
 }
 
-// Thrown by the parse callback; caught in ParseJson only.
-struct TooDeep {};
+// The deepest nesting of arrays and objects in `text`, stopping as soon as
+// it passes `limit`. A linear scan that only tracks strings (where brackets
+// are text) and their escapes; the parser proper judges everything else.
+// Checked before parsing rather than in a parse callback: nlohmann's
+// callback parser walks the parent object at every closing brace, which
+// made a program's 10^5-entry tensor_values quadratic.
+int JsonDepth(absl::string_view text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > deepest && (deepest = depth) > limit) return deepest;
+        break;
+      case ']':
+      case '}':
+        --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return deepest;
+}
 
 }  // namespace
 
 absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text,
                                          absl::string_view what) {
-  try {
-    return json::parse(
-        text.begin(), text.end(),
-        [](int depth, json::parse_event_t, json&) {
-          if (depth > kMaxJsonDepth) throw TooDeep();
-          return true;
-        });
-  } catch (const TooDeep&) {
+  if (JsonDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, ": JSON nested deeper than ", kMaxJsonDepth, " levels"));
+  }
+  try {
+    return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": not valid JSON (", e.what(), ")"));

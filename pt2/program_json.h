@@ -43,8 +43,8 @@ inline constexpr int kSchemaMinorKnown = 20;
 // index to that getitem's entries; torch ignores the key.
 inline constexpr char kGetitemMetadataKey[] = "rewire_getitem_metadata";
 
-// JSON nesting deeper than this is refused while parsing (real programs stay
-// below 20).
+// JSON nesting deeper than this is refused before parsing (real programs
+// stay below 20).
 inline constexpr int kMaxJsonDepth = 256;
 
 // Parses JSON text; errors name `what` and the byte offset.
