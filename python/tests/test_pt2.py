@@ -166,3 +166,24 @@ def test_a_model_from_elsewhere_saves_as_a_pt2_torch_runs(tmp_path, mode):
         np.testing.assert_allclose(got[0].numpy(), expected, rtol=1e-4, atol=ATOL)
     # And torch's own decomposition to core ATen accepts it.
     ep.run_decompositions()
+
+
+def test_a_dynamic_batch_survives_the_round_trip(tmp_path):
+    """Symbolic sizes and their range constraints: an export with a dynamic
+    batch dim, switched to eval by rewire, still takes any batch in range
+    and computes eager eval."""
+    torch.manual_seed(0)
+    model = ConvBnDrop()
+    randomize_stats(model)
+    batch = torch.export.Dim("batch", min=2, max=64)
+    ep = torch.export.export(model.train(), (torch.randn(4, 3, 8, 8),),
+                             dynamic_shapes={"x": {0: batch}})
+    torch.export.save(ep, str(tmp_path / "m.pt2"))
+    rewire("eval", str(tmp_path / "m.pt2"), "-o", str(tmp_path / "e.pt2"))
+    loaded = torch.export.load(str(tmp_path / "e.pt2"))
+    assert [str(r) for r in loaded.range_constraints.values()] == ["VR[2, 64]"]
+    model.eval()
+    for n in (2, 7, 64):
+        x = torch.randn(n, 3, 8, 8)
+        with torch.no_grad():
+            torch.testing.assert_close(loaded.module()(x), model(x), rtol=1e-4, atol=ATOL)
