@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+import timm
 import torchvision
 
 TORCH2 = int(torch.__version__.split(".")[0]) >= 2
@@ -43,6 +44,12 @@ MODELS = {
     "conv_bn_dropout": ConvBnDrop,
     "resnet18": lambda: torchvision.models.resnet18(num_classes=10),
     "mobilenet_v3_small": lambda: torchvision.models.mobilenet_v3_small(num_classes=10),
+    # Attention with dropout and layer norm; small images keep the run short.
+    "vit_b_32": lambda: torchvision.models.vit_b_32(image_size=32, num_classes=10,
+                                                    dropout=0.1, attention_dropout=0.1),
+    "deit_tiny": lambda: timm.create_model("deit_tiny_patch16_224", img_size=32,
+                                           num_classes=10, drop_rate=0.1,
+                                           attn_drop_rate=0.1, drop_path_rate=0.1),
 }
 
 
