@@ -116,6 +116,13 @@ absl::Status Null(const char* what) {
 
 // Every enum argument goes through one of these: an out-of-range value is an
 // error naming the argument, never a silent default.
+// Bytes per element of the rewire_dtype with this value; 0 for none.
+size_t DtypeSize(int value) {
+  if (value < 0 || value >= rewire::kNumScalarTypes) return 0;
+  return static_cast<size_t>(
+      rewire::ScalarTypeSize(static_cast<rewire::ScalarType>(value)));
+}
+
 // The serialized forms rewire_format names: a protobuf Format, or a .pt2.
 struct FormatChoice {
   bool pt2 = false;
@@ -230,11 +237,7 @@ absl::Status RunTensors(rewire_module* module, const rewire_tensor_input* inputs
       // second copy here would only double the memory.
       // Not rewire_dtype_size(in.dtype): passing the enum by value loads it.
       const int dtype = rewire::c_api::RawEnumValue(in.dtype);
-      const size_t element_size =
-          dtype >= 0 && dtype < rewire::kNumScalarTypes
-              ? static_cast<size_t>(
-                    rewire::ScalarTypeSize(static_cast<rewire::ScalarType>(dtype)))
-              : 0;
+      const size_t element_size = DtypeSize(dtype);
       if (element_size == 0) {
         return absl::InvalidArgumentError(absl::StrCat(
             "input '", rewire::Printable(in.name), "': dtype is ", dtype,
@@ -575,9 +578,7 @@ const char* rewire_dtype_name(rewire_dtype dtype) {
 }
 
 size_t rewire_dtype_size(rewire_dtype dtype) {
-  const int value = rewire::c_api::RawEnumValue(dtype);
-  if (value < 0 || value >= rewire::kNumScalarTypes) return 0;
-  return static_cast<size_t>(rewire::ScalarTypeSize(static_cast<rewire::ScalarType>(value)));
+  return DtypeSize(rewire::c_api::RawEnumValue(dtype));
 }
 void rewire_outputs_free(rewire_outputs* outputs) { delete outputs; }
 
