@@ -111,6 +111,9 @@ struct TextParseOptions {
   // When false, a text without an output line parses into a graph without an
   // output node (useful for fragments); the default requires one.
   bool require_output = true;
+  // The line number of the text's first line in errors, for texts cut from
+  // a larger file (a rules file's pattern).
+  int first_line = 1;
 };
 
 // The whole graph, header line first, one node per line, '\n'-terminated.

@@ -34,7 +34,7 @@ using text_format_internal::DefaultStrides;
 class Parser {
  public:
   Parser(absl::string_view text, const TextParseOptions& options)
-      : text_(text), options_(options) {}
+      : text_(text), options_(options), line_(options.first_line) {}
 
   absl::StatusOr<std::unique_ptr<Graph>> ParseGraphText();
   absl::StatusOr<MetaValue> ParseSingleMetaValue();
@@ -182,7 +182,7 @@ class Parser {
   absl::string_view text_;
   const TextParseOptions& options_;
   size_t pos_ = 0;
-  int line_ = 1;
+  int line_;
   size_t line_start_ = 0;
   int depth_ = 0;
   // Name of the node being defined, to tell self-reference apart.

@@ -332,6 +332,34 @@ std::optional<Mask> MatchMask(Node* r, std::string* why) {
   return m;
 }
 
+// Whether `target` names an aten op that draws random numbers whatever its
+// arguments.
+bool IsRandomTarget(absl::string_view target) {
+  std::vector<absl::string_view> parts = absl::StrSplit(target, '.');
+  return parts.size() >= 2 && parts[0] == "aten" && RandomOps().contains(parts[1]);
+}
+
+// Why flag op `n` is in training form, or nullopt.
+std::optional<std::string> FlagOpReason(const FlagOp& op, const Node& n) {
+  std::optional<FlagRef> f = FindFlag(n, op.index, op.name);
+  if (!f.has_value()) return std::nullopt;  // schema default: eval
+  const bool on = f->value->kind() != Argument::Kind::kBool || f->value->as_bool();
+  if (!on || (op.needs_stats && !HasStats(n))) return std::nullopt;
+  return f->value->kind() == Argument::Kind::kBool
+             ? absl::StrCat("'", op.name, "' is still True")
+             : absl::StrCat("'", op.name, "' is not a bool literal");
+}
+
+// Why attention node `n` still drops, or nullopt.
+std::optional<std::string> AttentionReason(const ProbOp& op, const Node& n) {
+  std::optional<FlagRef> f = FindFlag(n, op.index, "dropout_p");
+  if (!f.has_value()) return std::nullopt;
+  std::optional<double> p = Number(f->value);
+  if (p.has_value() && *p == 0) return std::nullopt;
+  return p.has_value() ? absl::StrCat("attention 'dropout_p' is still ", *p)
+                       : std::string("attention 'dropout_p' is not a number literal");
+}
+
 }  // namespace
 
 absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
@@ -485,6 +513,19 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
   return absl::OkStatus();
 }
 
+std::optional<std::string> ModeDependentReason(const Node& n) {
+  if (!n.is_call()) return std::nullopt;
+  const std::string& target = n.target().qualified;
+  if (IsRandomTarget(target)) return std::string("draws random numbers in eval");
+  for (const FlagOp& op : kFlagOps) {
+    if (target == op.target) return FlagOpReason(op, n);
+  }
+  for (const ProbOp& op : kAttentionOps) {
+    if (target == op.target) return AttentionReason(op, n);
+  }
+  return std::nullopt;
+}
+
 void ReportModeDependentLeft(ExportedModule& module,
                              const absl::flat_hash_set<std::string>& verified,
                              TrainEvalReport& report) {
@@ -502,12 +543,8 @@ void ReportModeDependentLeft(ExportedModule& module,
     listed.emplace(n->name(), report.left_alone.size());
     AddLeftAlone(report, n, std::move(reason), true);
   };
-  const absl::flat_hash_set<absl::string_view>& random = RandomOps();
   for (const std::string& target : g.CallTargets()) {
-    std::vector<absl::string_view> parts = absl::StrSplit(target, '.');
-    if (parts.size() < 2 || parts[0] != "aten" || !random.contains(parts[1])) {
-      continue;
-    }
+    if (!IsRandomTarget(target)) continue;
     for (const Node* n : g.NodesWithTarget(target)) {
       flag(n, "draws random numbers in eval");
     }
@@ -515,24 +552,13 @@ void ReportModeDependentLeft(ExportedModule& module,
   for (const FlagOp& op : kFlagOps) {
     if (verified.contains(op.target) || g.CountTarget(op.target) == 0) continue;
     for (const Node* n : g.NodesWithTarget(op.target)) {
-      std::optional<FlagRef> f = FindFlag(*n, op.index, op.name);
-      if (!f.has_value()) continue;  // schema default: eval
-      const bool on = f->value->kind() != Argument::Kind::kBool || f->value->as_bool();
-      if (!on || (op.needs_stats && !HasStats(*n))) continue;
-      flag(n, f->value->kind() == Argument::Kind::kBool
-                  ? absl::StrCat("'", op.name, "' is still True")
-                  : absl::StrCat("'", op.name, "' is not a bool literal"));
+      if (auto why = FlagOpReason(op, *n)) flag(n, *std::move(why));
     }
   }
   for (const ProbOp& op : kAttentionOps) {
     if (g.CountTarget(op.target) == 0) continue;
     for (const Node* n : g.NodesWithTarget(op.target)) {
-      std::optional<FlagRef> f = FindFlag(*n, op.index, "dropout_p");
-      if (!f.has_value()) continue;
-      std::optional<double> p = Number(f->value);
-      if (p.has_value() && *p == 0) continue;
-      flag(n, p.has_value() ? absl::StrCat("attention 'dropout_p' is still ", *p)
-                            : "attention 'dropout_p' is not a number literal");
+      if (auto why = AttentionReason(op, *n)) flag(n, *std::move(why));
     }
   }
   bool counters_verified = true;

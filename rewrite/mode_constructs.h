@@ -19,6 +19,7 @@
 #define REWIRE_REWRITE_MODE_CONSTRUCTS_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "ir/exported_module.h"
+#include "ir/graph.h"
 #include "rewrite/dialect.h"
 #include "rewrite/train_eval_report.h"
 
@@ -52,6 +54,13 @@ absl::Status SwitchModeConstructs(ExportedModule& module, ModuleMode to,
 void ReportModeDependentLeft(ExportedModule& module,
                              const absl::flat_hash_set<std::string>& verified,
                              TrainEvalReport& report);
+
+// Why node `n` computes something eager eval would not: it draws random
+// numbers, carries a training flag that is True (batch and instance norm:
+// with running stats), or an attention dropout_p other than 0; nullopt when
+// it computes the same in both modes as far as the node alone tells (batch
+// counters need the module, see ReportModeDependentLeft).
+std::optional<std::string> ModeDependentReason(const Node& n);
 
 }  // namespace rewire
 

@@ -200,6 +200,7 @@ absl::StatusOr<PreparedRewrite> Prepare(const Graph& pattern,
   prep.pattern = &pattern;
   MatcherOptions mopts;
   mopts.ignore_literals = options.ignore_literals;
+  mopts.match_placeholder = options.match_placeholder;
   mopts.max_steps = options.max_steps;
   ASSIGN_OR_RETURN(prep.matcher, SubgraphMatcher::Create(pattern, mopts));
   for (const Node* n : pattern) {
@@ -264,9 +265,13 @@ void BuildArguments(const Node* r, const Node* p, const InternalMatch& m,
 bool PassesFilters(const ReplaceOptions& options, const InternalMatch& m,
                    const Graph& graph, const Graph& pattern,
                    ReplaceResult* result) {
-  for (const MatchFilter& f : options.filters) {
-    if (!f(m, graph, pattern)) {
+  for (size_t i = 0; i < options.filters.size(); ++i) {
+    if (!options.filters[i](m, graph, pattern)) {
       ++result->rejected_by_filters;
+      if (result->rejected_by_filter.size() < options.filters.size()) {
+        result->rejected_by_filter.resize(options.filters.size());
+      }
+      ++result->rejected_by_filter[i];
       return false;
     }
   }

@@ -1,26 +1,30 @@
 #include "rewrite/replace_pattern.h"
 
+#include <memory>
+#include <utility>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "ir/status_macros.h"
-#include "rewrite/replace_common.h"
-#include "rewrite/replace_general.h"
-#include "rewrite/replace_in_place.h"
+#include "rewrite/pattern_driver.h"
 
 namespace rewire {
 namespace {
 
-// The streamed in-place path when it applies (replace_in_place.h), else the
-// general one (replace_general.h); the two give the same result wherever
-// the first applies.
-absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
-                                  const Graph* fixed, const ReplacementFn* fn,
-                                  const ReplaceOptions& options) {
-  ASSIGN_OR_RETURN(replace_internal::PreparedRewrite prep,
-                   replace_internal::Prepare(pattern, fixed, options));
-  if (replace_internal::StreamEligible(prep)) {
-    return replace_internal::RunInPlaceStream(graph, prep, options);
-  }
-  return replace_internal::RunGeneral(graph, prep, fn, options);
+// One unnamed rule through the driver (rewrite/pattern_driver.h), so that
+// errors read as they always have.
+absl::StatusOr<ReplaceResult> Run(Graph& graph, PatternRule rule) {
+  std::vector<PatternRule> rules;
+  rules.push_back(std::move(rule));
+  ASSIGN_OR_RETURN(DriverResult d, ApplyPatternRules(graph, rules));
+  RuleOutcome& out = d.rules.front();
+  ReplaceResult r;
+  r.replaced = std::move(out.sites);
+  r.skipped = std::move(out.skipped);
+  r.rejected_by_filters = out.rejected_by_filters;
+  r.rejected_by_filter = std::move(out.rejected_by_filter);
+  r.limit_reached = out.limit_reached;
+  return r;
 }
 
 }  // namespace
@@ -28,13 +32,21 @@ absl::StatusOr<ReplaceResult> Run(Graph& graph, const Graph& pattern,
 absl::StatusOr<ReplaceResult> ReplacePatternWithFilters(
     Graph& graph, const Graph& pattern, const Graph& replacement,
     const ReplaceOptions& options) {
-  return Run(graph, pattern, &replacement, nullptr, options);
+  PatternRule rule;
+  rule.pattern = BorrowGraph(pattern);
+  rule.replacement = BorrowGraph(replacement);
+  rule.options = options;
+  return Run(graph, std::move(rule));
 }
 
 absl::StatusOr<ReplaceResult> ReplacePatternWithFilters(
     Graph& graph, const Graph& pattern, const ReplacementFn& replacement,
     const ReplaceOptions& options) {
-  return Run(graph, pattern, nullptr, &replacement, options);
+  PatternRule rule;
+  rule.pattern = BorrowGraph(pattern);
+  rule.fn = replacement;
+  rule.options = options;
+  return Run(graph, std::move(rule));
 }
 
 }  // namespace rewire

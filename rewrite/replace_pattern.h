@@ -66,6 +66,9 @@ struct LiteralBinding {
 
 struct ReplaceOptions {
   bool ignore_literals = false;
+  // Pattern placeholders match only graph placeholders (torch.fx's
+  // match_placeholder): for rewrites of a graph's inputs.
+  bool match_placeholder = false;
   std::vector<MatchFilter> filters;
   bool preserve_literals = false;
   // Argument names never carried over by preserve_literals (e.g. "training").
@@ -97,6 +100,9 @@ struct ReplaceResult {
   std::vector<ReplacedPattern> replaced;
   std::vector<SkippedMatch> skipped;
   int64_t rejected_by_filters = 0;
+  // Rejections by options.filters[i] (the first filter to say no); empty
+  // when none rejected.
+  std::vector<int64_t> rejected_by_filter;
   bool limit_reached = false;  // matcher step bound hit: matches may be missing
 };
 

@@ -20,6 +20,7 @@
 #include "ir/metadata.h"
 #include "ir/status_macros.h"
 #include "rewrite/mode_constructs.h"
+#include "rewrite/pattern_driver.h"
 #include "rewrite/pattern_tracer.h"
 #include "rewrite/replace_pattern.h"
 #include "rewrite/stash.h"
@@ -99,113 +100,112 @@ Node* StashAnchorOf(const std::vector<Node*>& replacements) {
   return nullptr;
 }
 
-// `verified` gets the rule's target when the rule is a one-node flag flip
-// whose filter saw every node of that target: each was then flipped, found
-// in the requested mode, or reported, and the left-over check need not
-// visit them again.
-absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
-                     absl::flat_hash_set<std::string>& reported,
-                     absl::flat_hash_set<std::string>* verified) {
-  const bool to_eval = report.to == ModuleMode::kEval;
-  // `prevents`: the node stays in training form where eval was asked for.
-  auto left_alone = [&](const Node* n, std::string reason, bool prevents) {
-    if (reported.insert(n->name()).second) {
-      report.left_alone.push_back(LeftAlone{n->name(), n->target().qualified,
-                                            std::move(reason),
-                                            prevents && to_eval});
-    }
-  };
-  ReplaceOptions opts;
-  opts.ignore_literals = true;
-  opts.preserve_literals = true;
-  opts.preserve_except = {"training", "train"};
-  opts.record_node_maps = false;
-  const Node* rm_placeholder = rule.pattern->FindNode("running_mean");
-  const Node* rv_placeholder = rule.pattern->FindNode("running_var");
-  int64_t calls = 0;
-  for (const Node* n : *rule.pattern) calls += n->is_call() ? 1 : 0;
+// What one rule's filter and result hook share while the driver runs it.
+struct RuleRun {
+  Rule* rule = nullptr;
   // A one-node flag flip comes back by flipping again. Every other eval form
   // keeps the nodes it replaced in a stash, so that the way back restores
   // them exactly instead of re-tracing the training pattern.
-  const bool flip = rule.from_flag.has_value() && calls == 1 && rule.replacement != nullptr;
+  bool flip = false;
+  const Node* rm_placeholder = nullptr;
+  const Node* rv_placeholder = nullptr;
   absl::flat_hash_map<std::string, std::string> stashes;
   absl::flat_hash_set<std::string> ambiguous;
   int64_t seen = 0;
-  opts.filters.push_back([&](const InternalMatch& m, const Graph&,
-                             const Graph&) {
-    ++seen;
-    // The match's first compute node in graph order (no allocation: this
-    // runs once per site).
-    const Node* op = nullptr;
-    for (const auto& [pn, value] : m.nodes_map) {
-      if (pn->is_placeholder() || pn->is_output() || !value.is_node()) continue;
-      if (op == nullptr || value.node()->IsBefore(op)) op = value.node();
+};
+
+// The state the rules of one switch share.
+struct SwitchState {
+  TrainEvalReport* report = nullptr;
+  absl::flat_hash_set<std::string> reported;
+  // A rule's target when the rule is a one-node flag flip whose filter saw
+  // every node of that target: each was then flipped, found in the requested
+  // mode, or reported, and the left-over check need not visit them again.
+  absl::flat_hash_set<std::string>* verified = nullptr;
+
+  // `prevents`: the node stays in training form where eval was asked for.
+  void LeftAloneNode(const Node* n, std::string reason, bool prevents) {
+    if (reported.insert(n->name()).second) {
+      report->left_alone.push_back(LeftAlone{
+          n->name(), n->target().qualified, std::move(reason),
+          prevents && report->to == ModuleMode::kEval});
     }
-    if (op == nullptr) op = m.GraphAnchor();
-    if (rule.from_flag.has_value()) {
-      const Argument* flag = MatchedLiteralArg(m, "training");
-      if (flag == nullptr) flag = MatchedLiteralArg(m, "train");
-      if (flag == nullptr || flag->kind() != Argument::Kind::kBool) {
-        left_alone(op, "training flag is not a bool literal", true);
-        return false;
-      }
-      // Already in the requested mode: nothing to do, nothing to report.
-      if (flag->as_bool() != *rule.from_flag) return false;
-    }
-    if (rule.needs_stats) {
-      for (const Node* ph : {rm_placeholder, rv_placeholder}) {
-        const Argument* b = ph != nullptr ? m.Binding(ph) : nullptr;
-        if (b != nullptr && !b->is_node()) {
-          left_alone(op, kNoStatsReason, false);
-          return false;
-        }
-      }
-    }
-    if (rule.needs_dropout_marker && !op->meta().Contains(kDropoutMarkerKey)) {
+  }
+};
+
+// The filter of one rule: the training flag in the mode switched from, the
+// stats batch norm needs, the dropout marker; records each site's stash.
+bool KeepMatch(RuleRun& run, SwitchState& state, const InternalMatch& m) {
+  const Rule& rule = *run.rule;
+  ++run.seen;
+  // The match's first compute node in graph order (no allocation: this runs
+  // once per site).
+  const Node* op = nullptr;
+  for (const auto& [pn, value] : m.nodes_map) {
+    if (pn->is_placeholder() || pn->is_output() || !value.is_node()) continue;
+    if (op == nullptr || value.node()->IsBefore(op)) op = value.node();
+  }
+  if (op == nullptr) op = m.GraphAnchor();
+  if (rule.from_flag.has_value()) {
+    const Argument* flag = MatchedLiteralArg(m, "training");
+    if (flag == nullptr) flag = MatchedLiteralArg(m, "train");
+    if (flag == nullptr || flag->kind() != Argument::Kind::kBool) {
+      state.LeftAloneNode(op, "training flag is not a bool literal", true);
       return false;
     }
-    if (to_eval && !flip) {
-      // Keyed by anchor name: two candidate matches at one anchor (one of
-      // which the rewriter will drop as overlapping) get no stash rather
-      // than possibly the other's; that site comes back by re-tracing.
-      const std::string& anchor = m.GraphAnchor()->name();
-      if (!ambiguous.contains(anchor)) {
-        std::string text = StashOfMatch(m);
-        auto [it, fresh] = stashes.try_emplace(anchor, std::move(text));
-        if (!fresh || it->second.empty()) {
-          stashes.erase(it);
-          ambiguous.insert(anchor);
-        }
+    // Already in the requested mode: nothing to do, nothing to report.
+    if (flag->as_bool() != *rule.from_flag) return false;
+  }
+  if (rule.needs_stats) {
+    for (const Node* ph : {run.rm_placeholder, run.rv_placeholder}) {
+      const Argument* b = ph != nullptr ? m.Binding(ph) : nullptr;
+      if (b != nullptr && !b->is_node()) {
+        state.LeftAloneNode(op, kNoStatsReason, false);
+        return false;
       }
     }
-    return true;
-  });
-  absl::StatusOr<ReplaceResult> result =
-      rule.replacement != nullptr
-          ? ReplacePatternWithFilters(graph, *rule.pattern, *rule.replacement, opts)
-          : ReplacePatternWithFilters(graph, *rule.pattern, rule.fn, opts);
-  if (result.ok() && flip && rule.anchors.size() == 1 &&
-      seen == static_cast<int64_t>(graph.CountTarget(rule.anchors[0]))) {
-    verified->insert(rule.anchors[0]);
   }
-  if (!result.ok()) {
-    return absl::Status(result.status().code(),
-                        absl::StrCat(rule.pattern_name, " (",
-                                     DialectName(rule.dialect),
-                                     "): ", result.status().message()));
+  if (rule.needs_dropout_marker && !op->meta().Contains(kDropoutMarkerKey)) {
+    return false;
   }
-  for (const SkippedMatch& s : result->skipped) {
-    Node* n = graph.FindNode(s.anchor);
-    if (reported.insert(s.anchor).second) {
-      report.left_alone.push_back(LeftAlone{
-          s.anchor, n != nullptr ? n->target().qualified : "",
-          absl::StrCat("match skipped by the rewriter: ", s.reason),
-          to_eval});
+  if (state.report->to == ModuleMode::kEval && !run.flip) {
+    // Keyed by anchor name: two candidate matches at one anchor (one of
+    // which the rewriter will drop as overlapping) get no stash rather than
+    // possibly the other's; that site comes back by re-tracing.
+    const std::string& anchor = m.GraphAnchor()->name();
+    if (!run.ambiguous.contains(anchor)) {
+      std::string text = StashOfMatch(m);
+      auto [it, fresh] = run.stashes.try_emplace(anchor, std::move(text));
+      if (!fresh || it->second.empty()) {
+        run.stashes.erase(it);
+        run.ambiguous.insert(anchor);
+      }
     }
   }
-  for (ReplacedPattern& rp : result->replaced) {
+  return true;
+}
+
+// After the rule's replacements: skips reported, provenance, stashes and
+// markers on the new nodes, the sites counted.
+void RecordResult(RuleRun& run, SwitchState& state, Graph& graph,
+                  ReplaceResult& result) {
+  const Rule& rule = *run.rule;
+  if (run.flip && rule.anchors.size() == 1 &&
+      run.seen == static_cast<int64_t>(graph.CountTarget(rule.anchors[0]))) {
+    state.verified->insert(rule.anchors[0]);
+  }
+  for (const SkippedMatch& s : result.skipped) {
+    Node* n = graph.FindNode(s.anchor);
+    if (state.reported.insert(s.anchor).second) {
+      state.report->left_alone.push_back(LeftAlone{
+          s.anchor, n != nullptr ? n->target().qualified : "",
+          absl::StrCat("match skipped by the rewriter: ", s.reason),
+          state.report->to == ModuleMode::kEval});
+    }
+  }
+  for (ReplacedPattern& rp : result.replaced) {
     if (rule.replacement == nullptr) ShareProvenance(rp.replacements);
-    if (auto it = stashes.find(rp.anchor); it != stashes.end()) {
+    if (auto it = run.stashes.find(rp.anchor); it != run.stashes.end()) {
       if (Node* a = StashAnchorOf(rp.replacements)) {
         a->mutable_meta().Set(kStashKey, MetaValue::String(std::move(it->second)));
       }
@@ -225,9 +225,38 @@ absl::Status RunRule(Graph& graph, Rule& rule, TrainEvalReport& report,
       }
     }
   }
-  report.AddSites(rule.pattern_name, rule.dialect,
-                  static_cast<int64_t>(result->replaced.size()));
-  return absl::OkStatus();
+  state.report->AddSites(rule.pattern_name, rule.dialect,
+                         static_cast<int64_t>(result.replaced.size()));
+}
+
+// `rule` as a rule of the pattern driver, sharing `run` and `state`.
+PatternRule ToPatternRule(Rule& rule, RuleRun& run, SwitchState& state) {
+  run.rule = &rule;
+  run.rm_placeholder = rule.pattern->FindNode("running_mean");
+  run.rv_placeholder = rule.pattern->FindNode("running_var");
+  int64_t calls = 0;
+  for (const Node* n : *rule.pattern) calls += n->is_call() ? 1 : 0;
+  run.flip = rule.from_flag.has_value() && calls == 1 && rule.replacement != nullptr;
+  PatternRule p;
+  p.name = absl::StrCat(rule.pattern_name, " (", DialectName(rule.dialect), ")");
+  p.pattern = BorrowGraph(*rule.pattern);
+  if (rule.replacement != nullptr) {
+    p.replacement = BorrowGraph(*rule.replacement);
+  } else {
+    p.fn = rule.fn;
+  }
+  p.options.ignore_literals = true;
+  p.options.preserve_literals = true;
+  p.options.preserve_except = {"training", "train"};
+  p.options.record_node_maps = false;
+  p.options.filters.push_back(
+      [&run, &state](const InternalMatch& m, const Graph&, const Graph&) {
+        return KeepMatch(run, state, m);
+      });
+  p.on_result = [&run, &state](Graph& g, ReplaceResult& r) {
+    RecordResult(run, state, g, r);
+  };
+  return p;
 }
 
 void ReportUnsupported(const Graph& g, bool dropout, ModuleMode to,
@@ -293,20 +322,24 @@ absl::StatusOr<TrainEvalReport> Replace(
   }
   // Self-contained matches (upstream's eliminate_dead_code).
   report.dead_nodes_removed = static_cast<int64_t>(graph.EliminateDeadCode());
-  absl::flat_hash_set<std::string> reported;
+  // Every rule in one application of the driver, in the order built.
+  SwitchState state;
+  state.report = &report;
+  state.verified = verified;
+  std::vector<std::unique_ptr<RuleRun>> runs;
+  std::vector<PatternRule> pattern_rules;
   for (Rule& rule : rules) {
-    bool present = false;
-    for (const char* a : rule.anchors) present = present || graph.CountTarget(a) > 0;
-    if (!present) continue;
-    RETURN_IF_ERROR(RunRule(graph, rule, report, reported, verified));
+    runs.push_back(std::make_unique<RuleRun>());
+    pattern_rules.push_back(ToPatternRule(rule, *runs.back(), state));
   }
+  RETURN_IF_ERROR(ApplyPatternRules(graph, pattern_rules).status());
   // The constructs upstream has no pattern for (rewrite/mode_constructs.h),
   // after the pattern rules so that their sites are settled.
   RETURN_IF_ERROR(SwitchModeConstructs(module, report.to, do_dropout,
                                        do_batch_norm, dialect, report, verified));
-  if (do_dropout) ReportUnsupported(graph, true, to, report, reported);
+  if (do_dropout) ReportUnsupported(graph, true, to, report, state.reported);
   if (do_batch_norm) {
-    ReportUnsupported(graph, false, to, report, reported);
+    ReportUnsupported(graph, false, to, report, state.reported);
   }
   return report;
 }
