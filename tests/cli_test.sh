@@ -74,7 +74,7 @@ check() {  # check DESCRIPTION COMMAND...
 run_cmd 0 --help && expect_out "usage: rewire <command>"
 run_cmd 2
 run_cmd 2 frobnicate && expect_err "unknown command 'frobnicate'"
-for c in demo info eval train print dot run validate gen; do
+for c in demo info eval train rewrite print dot run validate gen; do
   run_cmd 0 "$c" --help && expect_out "usage: rewire"
 done
 run_cmd 0 help run && expect_out "usage: rewire run"
@@ -362,6 +362,58 @@ run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/pipe.npy" &&
   expect_err "$TMP/pipe.npy': a FIFO"
 run_cmd 1 run "$DATA/cli_small.pb" --input x="$TMP/zero.npy" &&
   expect_err "$TMP/zero.npy': a device"
+
+# --- rewrite: the user's own rules ------------------------------------------
+RULES=examples/rules/example.rules
+SMALL="$DATA/rewrite_small.txt"
+run_cmd 0 rewrite "$SMALL" --rules "$RULES" --dry-run &&
+  expect_out "rule double_neg: 1 site(s) would be replaced" &&
+  expect_out "    at %b" &&
+  expect_out "rule hardtanh_to_clamp: 1 site(s) would be replaced" &&
+  expect_out "2 site(s) would be replaced in 1 sweep(s)"
+check "a dry run writes nothing" test ! -e "$TMP/rw.txt"
+run_cmd 0 rewrite "$SMALL" --rules "$RULES" --verify-run -o "$TMP/rw.txt" &&
+  expect_out "verify-run output r: agrees" && expect_out "wrote $TMP/rw.txt"
+check "the rewrite replaced both negs" test "$(grep -c 'aten.neg' "$TMP/rw.txt")" = 0
+check "the model's own bound (3.0) was carried into the clamp" \
+  grep -q "aten.clamp.default(%b_1, 0.0, 3.0)" "$TMP/rw.txt"
+# Nothing left to match: the rules report no sites.
+run_cmd 0 rewrite "$TMP/rw.txt" --rules "$RULES" --dry-run &&
+  expect_out "rule double_neg: no match (an op of its pattern is not in the graph)"
+# One pair from two files.
+printf '%%x = placeholder\n%%r = aten.relu.default(%%x)\nreturn (%%r,)\n' >"$TMP/p.txt"
+printf '%%x = placeholder\n%%r = aten.clamp.default(%%x, 0.0)\nreturn (%%r,)\n' >"$TMP/r.txt"
+run_cmd 0 rewrite "$DATA/cli_small.pb" --pattern "$TMP/p.txt" --replacement "$TMP/r.txt" \
+  --verify-run -o "$TMP/clamped.pb" &&
+  expect_out "rule pattern: 2 site(s) replaced" && expect_out "agrees"
+# A rule that changes what the model computes fails --verify-run and writes nothing.
+printf '%%x = placeholder\n%%r = aten.neg.default(%%x)\nreturn (%%r,)\n' >"$TMP/neg.txt"
+echo precious >"$TMP/keep_rw.pb"
+run_cmd 1 rewrite "$DATA/cli_small.pb" --pattern "$TMP/p.txt" --replacement "$TMP/neg.txt" \
+  --verify-run -o "$TMP/keep_rw.pb" &&
+  expect_out "DIFFERS" && expect_err "output(s) differ after the rewrite"
+check "a failed --verify-run left the old file" grep -qx precious "$TMP/keep_rw.pb"
+# Filters: a neg pair whose result is read twice is not single-use.
+printf '%%x : f32[2] = placeholder\n%%a : f32[2] = aten.neg.default(%%x)\n%%b : f32[2] = aten.neg.default(%%a)\n%%s : f32[2] = aten.add.Tensor(%%b, %%b)\nreturn (%%s,)\n' >"$TMP/twice.txt"
+run_cmd 0 rewrite "$TMP/twice.txt" --rules "$RULES" --dry-run &&
+  expect_out "0 site(s) would be replaced, 1 match(es) rejected by filters (single_use 1)"
+# Fixed point: neg -> relu and relu -> neg never settle.
+printf 'rule a:\npattern:\n%%x = placeholder\n%%r = aten.relu.default(%%x)\nreturn (%%r,)\nreplacement:\n%%x = placeholder\n%%r = aten.neg.default(%%x)\nreturn (%%r,)\nend\nrule b:\npattern:\n%%x = placeholder\n%%r = aten.neg.default(%%x)\nreturn (%%r,)\nreplacement:\n%%x = placeholder\n%%r = aten.relu.default(%%x)\nreturn (%%r,)\nend\n' >"$TMP/loop.rules"
+run_cmd 0 rewrite "$SMALL" --rules "$TMP/loop.rules" --fixed-point --max-iterations 3 --dry-run &&
+  expect_out "in 3 sweep(s) (stopped at --max-iterations before a fixed point)"
+# Usage and input errors.
+run_cmd 2 rewrite "$SMALL" -o "$TMP/x.txt" && expect_err "give either --rules RULES or --pattern P --replacement R"
+run_cmd 2 rewrite "$SMALL" --rules "$RULES" && expect_err "needs -o OUT (or --dry-run)"
+run_cmd 2 rewrite "$SMALL" --rules "$RULES" --dry-run -o "$TMP/x.txt" && expect_err "--dry-run writes nothing"
+run_cmd 2 rewrite "$SMALL" --pattern "$TMP/p.txt" -o "$TMP/x.txt" && expect_err "--pattern and --replacement go together"
+run_cmd 2 rewrite "$SMALL" --rules "$RULES" -o "$TMP/x.zzz" && expect_err "unknown output extension"
+run_cmd 2 rewrite "$SMALL" --rules "$RULES" --max-iterations 3 --dry-run && expect_err "--max-iterations needs --fixed-point"
+run_cmd 2 rewrite "$SMALL" --rules "$RULES" --verify-run --tolerance -1 --dry-run && expect_err "--tolerance '-1'"
+printf 'rule a:\n  colour = red\n' >"$TMP/bad.rules"
+run_cmd 1 rewrite "$SMALL" --rules "$TMP/bad.rules" -o "$TMP/x.txt" &&
+  expect_err "$TMP/bad.rules:2: unknown option 'colour'"
+run_cmd 1 rewrite "$SMALL" --rules "$TMP/missing.rules" -o "$TMP/x.txt" && expect_err "missing.rules"
+check "failed rewrites wrote nothing" test ! -e "$TMP/x.txt"
 
 # --- atomic writes: a write that fails midway leaves the old file -------------------
 # RLIMIT_FSIZE 0 makes every write() fail (EFBIG; SIGXFSZ ignored), even as root.

@@ -75,6 +75,7 @@ commands:
   info FILE                  summary: exported?, device, mode, dialect, ops, state, inputs, verifier
   eval FILE -o OUT           switch an exported model to eval (pt2e move_exported_model_to_eval)
   train FILE -o OUT          switch an exported model back to train
+  rewrite FILE --rules RULES -o OUT   apply your own rewrite rules (docs/RULES.md)
   print FILE                 the graph in rewire's readable text form
   dot FILE [-o OUT] [--svg|--png]   Graphviz picture of the graph
   run FILE [--input NAME=X.npy ...] [--seed N] [--device cpu|cuda] [-o OUTDIR] [--save-inputs DIR]
@@ -631,6 +632,11 @@ const std::vector<Command>& Commands() {
       {"info", kInfoUsage, {}, CmdInfo},
       {"eval", kEvalUsage, {{"-o", true}, {"--dialect", true}, {"--strict", false}}, RunEval},
       {"train", kEvalUsage, {{"-o", true}, {"--dialect", true}, {"--strict", false}}, RunTrain},
+      {"rewrite", kRewriteUsage,
+       {{"--rules", true}, {"--pattern", true}, {"--replacement", true}, {"-o", true},
+        {"--dry-run", false}, {"--fixed-point", false}, {"--max-iterations", true},
+        {"--verify-run", false}, {"--seed", true}, {"--tolerance", true}},
+       CmdRewrite},
       {"print", kPrintUsage, {}, CmdPrint},
       {"dot", kDotUsage, {{"-o", true}, {"--svg", false}, {"--png", false}}, CmdDot},
       {"run", kRunUsage,

@@ -123,6 +123,10 @@ absl::StatusOr<Device> ParseDevice(const std::string& s);
 extern const char kDemoUsage[];
 int CmdDemo(Cli& cli, const ParsedArgs& a);
 
+// `rewire rewrite` (tools/cli_rewrite.cc).
+extern const char kRewriteUsage[];
+int CmdRewrite(Cli& cli, const ParsedArgs& a);
+
 }  // namespace tools
 }  // namespace rewire
 
