@@ -263,6 +263,67 @@ int main(void) {
   CHECK(run_once(m, x, shape, ndim, 2, y2, n));
   CHECK(memcmp(y1, y2, (size_t)n * sizeof(float)) != 0);
 
+  /* Rewrite rules: relu -> clamp(x, 0.0) keeps the outputs; the result
+   * names each site and its new nodes. */
+  {
+    static const char kRules[] =
+        "rule relu_to_clamp:\n"
+        "pattern:\n"
+        "  %x = placeholder\n"
+        "  %r = aten.relu.default(%x)\n"
+        "  return (%r,)\n"
+        "replacement:\n"
+        "  %x = placeholder\n"
+        "  %c = aten.clamp.default(%x, 0.0)\n"
+        "  return (%c,)\n"
+        "end\n";
+    rewire_rules* rules = NULL;
+    CHECK_OK(rewire_rules_parse(kRules, sizeof(kRules) - 1, "inline.rules", &rules));
+    CHECK(rewire_rules_count(rules) == 1);
+    CHECK(strcmp(rewire_rules_name(rules, 0), "relu_to_clamp") == 0);
+    CHECK(rewire_rules_name(rules, 1) == NULL);
+    rewire_module* e = NULL;
+    CHECK_OK(rewire_module_load_file(path, &e));
+    CHECK_OK(rewire_module_move_to_eval(e, NULL));
+    CHECK(run_once(e, x, shape, ndim, 0, y1, n));
+    rewire_rewrite_result* rr = NULL;
+    CHECK_OK(rewire_module_apply_rules(e, rules, 0, 0, &rr));
+    CHECK(rewire_rewrite_result_num_rules(rr) == 1);
+    CHECK(rewire_rewrite_result_replaced(rr, 0) == 2); /* two relus */
+    CHECK(rewire_rewrite_result_total_replaced(rr) == 2);
+    CHECK(rewire_rewrite_result_iterations(rr) == 1);
+    CHECK(rewire_rewrite_result_num_sites(rr, 0) == 2);
+    CHECK(rewire_rewrite_result_site_anchor(rr, 0, 0) != NULL);
+    CHECK(rewire_rewrite_result_site_num_nodes(rr, 0, 0) == 1);
+    CHECK(rewire_rewrite_result_site_node(rr, 0, 0, 0) != NULL);
+    CHECK(rewire_rewrite_result_site_node(rr, 0, 0, 1) == NULL);
+    CHECK(rewire_rewrite_result_site_anchor(rr, 0, 9) == NULL);
+    CHECK(rewire_rewrite_result_rule_name(rr, 1) == NULL);
+    rewire_rewrite_result_free(rr);
+    CHECK(run_once(e, x, shape, ndim, 0, y2, n));
+    CHECK(memcmp(y1, y2, (size_t)n * sizeof(float)) == 0);
+    /* Nothing left to match. */
+    CHECK_OK(rewire_module_apply_rules(e, rules, 1, 4, &rr));
+    CHECK(rewire_rewrite_result_total_replaced(rr) == 0);
+    CHECK(rewire_rewrite_result_converged(rr) == 1);
+    rewire_rewrite_result_free(rr);
+    /* Errors name the line; NULLs are refused. */
+    rewire_rules* bad = NULL;
+    CHECK(rewire_rules_parse("rule a:\n  colour = red\n", 22, "bad.rules", &bad) ==
+          REWIRE_INVALID_ARGUMENT);
+    CHECK(bad == NULL);
+    CHECK(strstr(rewire_last_error(), "bad.rules:2: unknown option 'colour'") != NULL);
+    CHECK(rewire_rules_load_file("/nonexistent.rules", &bad) == REWIRE_NOT_FOUND);
+    CHECK(rewire_rules_parse(NULL, 3, NULL, &bad) == REWIRE_INVALID_ARGUMENT);
+    CHECK(rewire_module_apply_rules(NULL, rules, 0, 0, NULL) == REWIRE_INVALID_ARGUMENT);
+    CHECK(rewire_module_apply_rules(e, NULL, 0, 0, NULL) == REWIRE_INVALID_ARGUMENT);
+    CHECK(rewire_module_apply_rules(e, rules, 1, -1, NULL) == REWIRE_INVALID_ARGUMENT);
+    rewire_rules_free(rules);
+    rewire_rules_free(NULL);
+    rewire_rewrite_result_free(NULL);
+    rewire_module_free(e);
+  }
+
   rewire_module_free(m);
   free(x);
   free(y1);

@@ -284,6 +284,62 @@ const char* rewire_report_left_alone_reason(const rewire_report* report, size_t 
 int rewire_report_left_alone_prevents_eval(const rewire_report* report, size_t i);
 void rewire_report_free(rewire_report* report); /* NULL is fine */
 
+/* Rewrite rules (docs/RULES.md): pattern/replacement graph pairs with
+ * options, parsed once and applied to any number of modules. A rules handle
+ * is read-only after parsing: one may be applied from several threads to
+ * distinct modules. */
+typedef struct rewire_rules rewire_rules;
+
+/* Parses `size` bytes of rules text; `source` names it in errors ("my.rules";
+ * NULL: "<string>"). Errors name the line (rewire_last_error). */
+rewire_status rewire_rules_parse(const char* text, size_t size,
+                                 const char* source, rewire_rules** out);
+/* Reads and parses the rules file `path`. */
+rewire_status rewire_rules_load_file(const char* path, rewire_rules** out);
+size_t rewire_rules_count(const rewire_rules* rules);
+const char* rewire_rules_name(const rewire_rules* rules, size_t i); /* NULL past the end */
+void rewire_rules_free(rewire_rules* rules); /* NULL is fine */
+
+/* What rewire_module_apply_rules did, per rule in file order. Strings stay
+ * valid until rewire_rewrite_result_free. */
+typedef struct rewire_rewrite_result rewire_rewrite_result;
+
+/* Applies `rules` to the module's graph: by descending benefit, then file
+ * order, in one sweep, or with `fixed_point` until a sweep replaces nothing
+ * (at most `max_iterations` sweeps; 0: 16). All-or-nothing: on error the
+ * module is exactly as it was. `result` (may be NULL) receives the outcome
+ * on success; release it with rewire_rewrite_result_free. */
+rewire_status rewire_module_apply_rules(rewire_module* module,
+                                        const rewire_rules* rules,
+                                        int fixed_point, int max_iterations,
+                                        rewire_rewrite_result** result);
+int64_t rewire_rewrite_result_total_replaced(const rewire_rewrite_result* r);
+int rewire_rewrite_result_iterations(const rewire_rewrite_result* r);
+/* 0 when fixed_point stopped at max_iterations still rewriting. */
+int rewire_rewrite_result_converged(const rewire_rewrite_result* r);
+size_t rewire_rewrite_result_num_rules(const rewire_rewrite_result* r);
+const char* rewire_rewrite_result_rule_name(const rewire_rewrite_result* r, size_t rule);
+int64_t rewire_rewrite_result_replaced(const rewire_rewrite_result* r, size_t rule);
+int64_t rewire_rewrite_result_rejected_by_filters(const rewire_rewrite_result* r,
+                                                  size_t rule);
+/* Matches found but not applied, with the reason (e.g. a replacement that
+ * would use a value before it is defined). */
+size_t rewire_rewrite_result_num_skipped(const rewire_rewrite_result* r, size_t rule);
+const char* rewire_rewrite_result_skipped_node(const rewire_rewrite_result* r,
+                                               size_t rule, size_t i);
+const char* rewire_rewrite_result_skipped_reason(const rewire_rewrite_result* r,
+                                                 size_t rule, size_t i);
+/* Each replaced site: the graph node its anchor matched, and the names of
+ * the nodes the replacement inserted there. */
+size_t rewire_rewrite_result_num_sites(const rewire_rewrite_result* r, size_t rule);
+const char* rewire_rewrite_result_site_anchor(const rewire_rewrite_result* r,
+                                              size_t rule, size_t site);
+size_t rewire_rewrite_result_site_num_nodes(const rewire_rewrite_result* r,
+                                            size_t rule, size_t site);
+const char* rewire_rewrite_result_site_node(const rewire_rewrite_result* r,
+                                            size_t rule, size_t site, size_t i);
+void rewire_rewrite_result_free(rewire_rewrite_result* r); /* NULL is fine */
+
 /* Releases strings and buffers this API allocated (NULL is fine). */
 void rewire_free(void* p);
 
