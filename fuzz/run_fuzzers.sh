@@ -23,7 +23,7 @@ secs="${1:-60}"
 shift || true
 all_targets=(load_binary_fuzzer load_text_proto_fuzzer text_format_fuzzer
              rewrite_fuzzer pattern_matcher_fuzzer kernels_fuzzer
-             execute_fuzzer load_pt2_fuzzer)
+             execute_fuzzer load_pt2_fuzzer rules_file_fuzzer)
 if [[ $# -gt 0 ]]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 jobs="${FUZZ_JOBS:-1}"
 
